@@ -1,0 +1,30 @@
+# Two entry points for a fresh machine: `make fuzz` and `make test`.
+# Both create .venv on first use and install the pinned stack from constraints.txt.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: fuzz test test-fast bench clean-venv
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,plot]"
+	@touch $(STAMP)
+
+# A short default campaign (about a minute, both exporters) ending with a summary table.
+fuzz: $(STAMP)
+	$(VENV)/bin/onnxfuzz fuzz --exporter both --seconds 60
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not e2e"
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+clean-venv:
+	rm -rf $(VENV)

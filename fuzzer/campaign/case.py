@@ -1,0 +1,129 @@
+"""One case end to end: materialize -> eager -> export -> check -> ONNX Runtime -> compare.
+
+:func:`run_graph` runs a graph through one or more exporters, sharing the module and the eager
+run between them, and returns one :class:`CaseResult` per exporter. Failures of the stack under
+test become verdicts; an exception escaping from here is our own bug.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from fuzzer.compare import OutputDiff, Verdict, compare_outputs
+from fuzzer.execute import RunOutcome, run_eager, run_onnxruntime, to_torch
+from fuzzer.export import ExportOptions, ExportOutcome, export
+from fuzzer.ir import Graph
+from fuzzer.materialize import build_module
+from fuzzer.versions import stack_versions
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """The record of one (graph, inputs, exporter) case. JSON-able via :meth:`to_dict`."""
+
+    seed: int | None
+    exporter: str
+    opset_requested: int | None
+    opset: int | None
+    verdict: Verdict
+    input_mode: str
+    error_type: str | None = None
+    error_head: str | None = None  # first line of the error message (<= 300 chars)
+    error_message: str | None = None
+    diffs: tuple[OutputDiff, ...] = ()
+    timings: Mapping[str, float] = field(default_factory=dict)
+    n_nodes: int = 0
+    ops: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    model: bytes | None = field(default=None, repr=False, compare=False)  # not serialized in to_dict
+
+    @property
+    def worst(self) -> OutputDiff | None:
+        bad = [d for d in self.diffs if not d.ok]
+        if not bad:
+            return None
+        return max(bad, key=lambda d: (d.structural, d.kind in ("nan", "inf"), d.max_abs))
+
+    def to_dict(self) -> dict:
+        w = self.worst
+        return {
+            "seed": self.seed, "exporter": self.exporter, "opset_requested": self.opset_requested, "opset": self.opset,
+            "verdict": self.verdict.value, "input_mode": self.input_mode, "error_type": self.error_type,
+            "error_head": self.error_head, "error_message": self.error_message,
+            "worst": w.to_dict() if w else None, "diffs": [d.to_dict() for d in self.diffs],
+            "timings": {k: round(v, 6) for k, v in self.timings.items()}, "n_nodes": self.n_nodes,
+            "ops": list(self.ops), "options": dict(self.options), "versions": dict(self.versions),
+            "warnings": list(self.warnings),
+        }
+
+
+def _head(msg: str | None) -> str | None:
+    if not msg:
+        return msg
+    lines = [ln.strip() for ln in msg.strip().splitlines() if ln.strip()]
+    return (lines[0] if lines else "")[:300]
+
+
+def run_graph(
+    graph: Graph,
+    inputs: Mapping[str, np.ndarray],
+    exports: Sequence[ExportOptions],
+    *,
+    seed: int | None = None,
+    input_mode: str = "normal",
+    options: Mapping[str, Any] | None = None,
+) -> list[CaseResult]:
+    """Run ``graph`` on ``inputs`` through each export configuration."""
+    common = dict(seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}), versions=stack_versions())
+    t0 = time.perf_counter()
+    module = build_module(graph)
+    t_mat = time.perf_counter() - t0
+    eager = run_eager(module, inputs)
+    results = []
+    for ex in exports:
+        timings = {"materialize": t_mat, "eager": eager.seconds_run}
+        base = dict(common, exporter=ex.exporter.value, opset_requested=ex.opset)
+        if not eager.ok:
+            results.append(CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=_head(eager.error_message), error_message=eager.error_message, timings=timings, **base))
+            continue
+        results.append(_run_export(module, graph, inputs, ex, eager, timings, base))
+    return results
+
+
+def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutcome, timings: dict, base: dict) -> CaseResult:
+    out: ExportOutcome = export(module, to_torch(inputs), [i.name for i in graph.inputs], ex)
+    timings["export"] = out.seconds
+    base = dict(base, opset=out.opset, warnings=out.warnings, model=out.model)
+    if out.stage == "export":
+        return CaseResult(verdict=Verdict.EXPORT_CRASH, error_type=out.error_type, error_head=_head(out.error_message), error_message=out.error_message, timings=timings, **base)
+    if out.stage == "checker":
+        return CaseResult(verdict=Verdict.INVALID_MODEL, error_type=out.error_type, error_head=_head(out.error_message), error_message=out.error_message, timings=timings, **base)
+    assert out.model is not None
+    run = run_onnxruntime(out.model, inputs, [i.name for i in graph.inputs])
+    timings["ort_load"] = run.seconds_load
+    timings["ort_run"] = run.seconds_run
+    if run.stage == "load":
+        return CaseResult(verdict=Verdict.ORT_LOAD_FAILURE, error_type=run.error_type, error_head=_head(run.error_message), error_message=run.error_message, timings=timings, **base)
+    if run.stage == "run":
+        return CaseResult(verdict=Verdict.ORT_RUN_CRASH, error_type=run.error_type, error_head=_head(run.error_message), error_message=run.error_message, timings=timings, **base)
+    t0 = time.perf_counter()
+    diffs = tuple(compare_outputs(eager.outputs, run.outputs))
+    timings["compare"] = time.perf_counter() - t0
+    bad = [d for d in diffs if not d.ok]
+    if not bad:
+        verdict = Verdict.PASS
+    elif any(d.structural for d in bad):
+        verdict = Verdict.SHAPE_OR_DTYPE_MISMATCH
+    else:
+        verdict = Verdict.NUMERIC_MISMATCH
+    head = None
+    if bad:
+        w = max(bad, key=lambda d: (d.structural, d.max_abs))
+        head = f"output {w.index}: {w.kind} mismatch, expected {w.expected}, got {w.actual}" + (f"; {w.detail}" if w.detail else "") + (f"; max abs diff {w.max_abs:.3g}" if w.kind == "value" else "")
+    return CaseResult(verdict=verdict, error_head=head, diffs=diffs, timings=timings, **base)

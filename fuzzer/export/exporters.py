@@ -1,0 +1,108 @@
+"""Stage 3: export a module through ``torch.onnx`` and validate the ONNX model.
+
+Both public entry points of ``torch.onnx.export`` are driven exactly as a user would:
+
+- ``torchscript``: ``dynamo=False`` (TorchScript tracing + symbolic functions), into bytes;
+- ``dynamo``: ``dynamo=True`` (torch.export + ONNX Script torchlib), ``optimize`` as given.
+
+Every exception the exporter raises becomes an :class:`ExportOutcome` with ``stage="export"``;
+a model that fails ``onnx.checker`` (full check, which includes strict shape inference) gets
+``stage="checker"``. Nothing from the exporters reaches the console.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import onnx
+import torch
+
+from .quiet import quiet
+
+
+class Exporter(str, enum.Enum):
+    TORCHSCRIPT = "torchscript"
+    DYNAMO = "dynamo"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    exporter: Exporter
+    opset: int | None = None  # None: the exporter's own default
+    optimize: bool = True  # dynamo only: run the ONNX Script optimizer
+
+    def to_dict(self) -> dict:
+        return {"exporter": self.exporter.value, "opset": self.opset, "optimize": self.optimize}
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    options: ExportOptions
+    model: bytes | None  # serialized ModelProto when export succeeded (even if the checker failed)
+    stage: str  # "ok" | "export" | "checker"
+    opset: int | None = None  # the default-domain opset the model actually declares
+    error_type: str | None = None
+    error_message: str | None = None
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.stage == "ok"
+
+
+def export(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: Sequence[str], options: ExportOptions) -> ExportOutcome:
+    """Export ``module(*args)``; never raises for the exporter's own failures."""
+    captured: list[str] = []
+    t0 = time.perf_counter()
+    try:
+        with quiet(captured), torch.no_grad():
+            model = _export_proto(module, tuple(args), list(input_names), options)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as e:  # the exporter's failure is the finding: classify, do not propagate
+        return ExportOutcome(options, None, "export", None, _qualname(e), _message(e), time.perf_counter() - t0, tuple(captured))
+    seconds = time.perf_counter() - t0
+    data = model.SerializeToString()
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    try:
+        with quiet():
+            onnx.checker.check_model(model, full_check=True)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as e:
+        return ExportOutcome(options, data, "checker", opset, _qualname(e), _message(e), seconds, tuple(captured))
+    return ExportOutcome(options, data, "ok", opset, None, None, seconds, tuple(captured))
+
+
+def _export_proto(module, args, input_names, options: ExportOptions) -> onnx.ModelProto:
+    if options.exporter is Exporter.TORCHSCRIPT:
+        buf = io.BytesIO()
+        torch.onnx.export(
+            module, args, buf, dynamo=False, opset_version=options.opset, input_names=input_names,
+            do_constant_folding=True, verbose=False,
+        )
+        return onnx.load_model_from_string(buf.getvalue())
+    program = torch.onnx.export(
+        module, args, dynamo=True, opset_version=options.opset, optimize=options.optimize,
+        verbose=False, report=False, verify=False, external_data=False,
+    )
+    return program.model_proto
+
+
+def _qualname(e: BaseException) -> str:
+    t = type(e)
+    mod = t.__module__
+    return t.__qualname__ if mod in ("builtins", None) else f"{mod}.{t.__qualname__}"
+
+
+def _message(e: BaseException, limit: int = 4000) -> str:
+    msg = str(e).strip() or repr(e)
+    return msg if len(msg) <= limit else msg[:limit] + " ..."

@@ -1,0 +1,280 @@
+"""Seeded random graph generation.
+
+The generator grows a graph forward: pick an operator, pick its primary input among the values
+defined so far (preferring recent ones, so chains get deep) or a fresh graph input, let the
+catalog entry choose the rest, then *probe-run* the candidate in eager PyTorch on concrete values.
+The probe gives the exact output specs (PyTorch's own inference) and rejects anything eager
+PyTorch rejects, so accepted graphs run in eager by construction. Every rejection is counted with
+its reason in :class:`GenerationStats`.
+
+Determinism: ``generate(seed, options)`` depends only on its arguments (no module-level
+randomness; probe values come from the seed too).
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from fuzzer.catalog import CATALOG, BuildContext, NewInput, OpSpec, Reject
+from fuzzer.catalog.params import make_param
+from fuzzer.catalog.render import TemplateError, render
+from fuzzer.ir import DTYPES, Graph, Input, Node, TensorSpec, Value, check_wellformed
+
+from .inputs import input_rng, make_value
+
+#: Default weight of each dtype when a fresh graph input is created. float32 is common in real
+#: models; the rest are where converters break, so they get a real share.
+DEFAULT_DTYPE_WEIGHTS: dict[str, float] = {
+    "float32": 4.0,
+    "float64": 1.5,
+    "float16": 1.5,
+    "int64": 1.5,
+    "int32": 1.0,
+    "int16": 0.5,
+    "int8": 0.7,
+    "uint8": 0.7,
+    "bool": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    """Knobs of the generator. Part of a case's identity: recorded with every result."""
+
+    max_nodes: int = 10
+    min_nodes: int = 1
+    max_inputs: int = 8
+    max_outputs: int = 6
+    max_rank: int = 5
+    max_dim: int = 5
+    p_zero_dim: float = 0.03  # chance that a fresh input dimension is 0 (empty tensors)
+    max_numel: int = 4096  # no value may hold more elements
+    dtypes: tuple[str, ...] = DTYPES
+    ops: tuple[str, ...] = ()  # restrict to these catalog ops (empty: all)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_nodes <= self.max_nodes:
+            raise ValueError(f"need 1 <= min_nodes <= max_nodes, got {self.min_nodes}..{self.max_nodes}")
+        unknown = [d for d in self.dtypes if d not in DTYPES]
+        if unknown:
+            raise ValueError(f"unknown dtypes {unknown} (known: {', '.join(DTYPES)})")
+        bad = [o for o in self.ops if o not in CATALOG]
+        if bad:
+            raise ValueError(f"unknown operators {bad}")
+
+    def to_dict(self) -> dict:
+        return {
+            "max_nodes": self.max_nodes, "min_nodes": self.min_nodes, "max_inputs": self.max_inputs,
+            "max_outputs": self.max_outputs, "max_rank": self.max_rank, "max_dim": self.max_dim,
+            "p_zero_dim": self.p_zero_dim, "max_numel": self.max_numel, "dtypes": list(self.dtypes),
+            "ops": list(self.ops),
+        }
+
+
+@dataclass
+class GenerationStats:
+    """What happened while generating: attempts and every rejection by reason."""
+
+    attempts: int = 0
+    accepted: int = 0
+    rejected: Counter = field(default_factory=Counter)
+
+    def merge(self, other: "GenerationStats") -> None:
+        self.attempts += other.attempts
+        self.accepted += other.accepted
+        self.rejected.update(other.rejected)
+
+
+class _Builder:
+    def __init__(self, seed: int, options: GeneratorOptions, stats: GenerationStats):
+        self.seed = seed
+        self.opt = options
+        self.rng = random.Random(f"onnxfuzz-graph/{seed}")
+        self.stats = stats
+        self.inputs: list[Input] = []
+        self.nodes: list[Node] = []
+        self.values: list[tuple[str, TensorSpec]] = []
+        self.probe: dict[str, torch.Tensor] = {}
+        self.params = SimpleNamespace()
+        ops = [CATALOG[o] for o in options.ops] if options.ops else list(CATALOG.values())
+        self.ops = ops
+        self.op_weights = [o.weight for o in ops]
+        self.dtype_weights = [DEFAULT_DTYPE_WEIGHTS.get(d, 1.0) for d in options.dtypes]
+
+    # -- fresh inputs -----------------------------------------------------------------------------
+    def random_shape(self, rank: int) -> tuple[int, ...]:
+        dims = []
+        for _ in range(rank):
+            if self.rng.random() < self.opt.p_zero_dim:
+                dims.append(0)
+            else:
+                dims.append(self.rng.choice([1, 1, 2, 2, 3, 3, 4, 5, self.opt.max_dim]))
+        while int(np.prod(dims)) > self.opt.max_numel:
+            dims[self.rng.randrange(len(dims))] = 1
+        return tuple(dims)
+
+    def random_input_spec(self, op: OpSpec) -> TensorSpec | None:
+        dts = [(d, w) for d, w in zip(self.opt.dtypes, self.dtype_weights) if d in op.dtypes]
+        if not dts:
+            return None
+        dtype = self.rng.choices([d for d, _ in dts], [w for _, w in dts])[0]
+        lo, hi = op.ranks[0], min(op.ranks[1], self.opt.max_rank)
+        if lo > hi:
+            return None
+        rank = self.rng.choice([r for r in range(lo, hi + 1)] + [r for r in range(max(lo, 1), min(hi, 4) + 1)] * 2)
+        return TensorSpec(self.random_shape(rank), dtype)
+
+    def probe_value(self, name: str, new: NewInput) -> torch.Tensor:
+        arr = make_value(new.spec, new.domain, new.bound, input_rng(self.seed, "probe/" + name, "normal"))
+        return torch.from_numpy(arr)
+
+    # -- one node -----------------------------------------------------------------------------------
+    def try_add(self) -> bool:
+        self.stats.attempts += 1
+        op = self.rng.choices(self.ops, self.op_weights)[0]
+        pending: list[tuple[str, NewInput]] = []  # fresh inputs of this candidate, committed on accept
+
+        def fresh(new: NewInput) -> str:
+            name = f"x{len(self.inputs) + len(pending)}"
+            pending.append((name, new))
+            return name
+
+        cands = [(n, s) for n, s in self.values if op.accepts(s)]
+        if op.domain == "index" or not cands or self.rng.random() < 0.15:
+            spec = self.random_input_spec(op)
+            if spec is None:
+                return self.reject("no dtype/rank of the op is enabled")
+            primary = fresh(NewInput(spec, op.domain))
+        else:
+            # prefer recent values: deeper chains, fewer dangling outputs
+            k = len(cands)
+            idx = min(k - 1, int(k * (1 - self.rng.random() ** 2)))
+            primary, spec = cands[idx]
+        ctx = BuildContext(self.rng, primary, spec, list(self.values) + [(n, x.spec) for n, x in pending])
+        try:
+            choice = op.build(ctx)
+        except Reject as r:
+            return self.reject(f"{op.name}: {r.reason}")
+        if choice.primary is not None:
+            if not pending or pending[0][0] != primary:
+                primary = fresh(choice.primary)
+            else:
+                pending[0] = (primary, choice.primary)
+        arg_names = [primary]
+        for e in choice.extra:
+            arg_names.append(fresh(e) if isinstance(e, NewInput) else e)
+        # drop fresh inputs no argument refers to (a replaced primary)
+        pending = [(n, x) for n, x in pending if n in arg_names]
+        if len(self.inputs) + len(pending) > self.opt.max_inputs:
+            return self.reject("too many inputs")
+        k = len(self.nodes)
+        param_names = [f"p{k}_{j}" for j in range(len(choice.params))]
+        try:
+            expr = render(op.template, arg_names, [f"self.{p}" for p in param_names], choice.attrs)
+        except TemplateError as e:
+            raise RuntimeError(f"catalog bug in {op.name!r}: {e}") from None
+        env = dict(self.probe)
+        for n, x in pending:
+            env[n] = self.probe_value(n, x)
+        params = SimpleNamespace(**vars(self.params))
+        for pn, p in zip(param_names, choice.params):
+            setattr(params, pn, make_param(p))
+        env["self"] = params
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = eval(expr, {"torch": torch}, env)  # noqa: S307 - our own rendered template
+        except Exception as e:  # eager PyTorch rejects this candidate: that is information, not a bug
+            return self.reject(f"{op.name}: eager {type(e).__name__}")
+        if isinstance(result, (tuple, list)) != op.returns_tuple:
+            raise RuntimeError(f"catalog bug in {op.name!r}: returns_tuple={op.returns_tuple} but the call returned {type(result).__name__}")
+        outs = list(result) if op.returns_tuple else [result]
+        if not outs or not all(isinstance(t, torch.Tensor) for t in outs):
+            return self.reject(f"{op.name}: non-tensor result")
+        specs = []
+        for t in outs:
+            dt = str(t.dtype).removeprefix("torch.")
+            if dt not in DTYPES:
+                return self.reject(f"{op.name}: output dtype {dt}")
+            if t.dim() > self.opt.max_rank or t.numel() > self.opt.max_numel:
+                return self.reject(f"{op.name}: output too large")
+            specs.append(TensorSpec(tuple(int(d) for d in t.shape), dt))
+        # accept
+        for n, x in pending:
+            self.inputs.append(Input(n, x.spec, x.domain, x.bound))
+            self.probe[n] = env[n]
+            self.values.append((n, x.spec))
+        for pn in param_names:
+            setattr(self.params, pn, getattr(params, pn))
+        values = []
+        for t, s in zip(outs, specs):
+            name = f"v{sum(len(nd.outputs) for nd in self.nodes) + len(values)}"
+            values.append(Value(name, s))
+            self.probe[name] = t
+            self.values.append((name, s))
+        self.nodes.append(Node(op.name, tuple(arg_names), tuple(values), dict(choice.attrs), tuple(choice.params)))
+        self.stats.accepted += 1
+        return True
+
+    def reject(self, reason: str) -> bool:
+        self.stats.rejected[reason] += 1
+        return False
+
+    # -- whole graph -------------------------------------------------------------------------------
+    def build(self) -> Graph:
+        target = self.rng.randint(self.opt.min_nodes, self.opt.max_nodes)
+        budget = 40 * target + 40
+        for _ in range(budget):
+            if len(self.nodes) >= target:
+                break
+            self.try_add()
+        if not self.nodes:
+            raise GenerationError(f"seed {self.seed}: no operator could be placed in {budget} attempts")
+        return self.finish()
+
+    def finish(self) -> Graph:
+        consumed = {n for nd in self.nodes for n in nd.inputs}
+        node_values = [v.name for nd in self.nodes for v in nd.outputs]
+        sinks = [v for v in node_values if v not in consumed]
+        # the newest sinks first: they sit at the end of the longest chains
+        outputs = list(reversed(sinks))[: self.opt.max_outputs]
+        extra_pool = [v for v in node_values if v not in outputs]
+        if extra_pool and self.rng.random() < 0.15 and len(outputs) < self.opt.max_outputs:
+            outputs.append(self.rng.choice(extra_pool))
+        return prune(Graph(tuple(self.inputs), tuple(self.nodes), tuple(sorted(outputs, key=node_values.index)), {}))
+
+
+class GenerationError(RuntimeError):
+    """The generator could not build a graph under the given options."""
+
+
+def prune(graph: Graph) -> Graph:
+    """Drop nodes that no output depends on and inputs no remaining node reads."""
+    needed = set(graph.outputs)
+    keep = [False] * len(graph.nodes)
+    for k in range(len(graph.nodes) - 1, -1, -1):
+        nd = graph.nodes[k]
+        if any(v.name in needed for v in nd.outputs):
+            keep[k] = True
+            needed.update(nd.inputs)
+    nodes = tuple(nd for nd, kp in zip(graph.nodes, keep) if kp)
+    used = {n for nd in nodes for n in nd.inputs}
+    inputs = tuple(i for i in graph.inputs if i.name in used)
+    return Graph(inputs, nodes, graph.outputs, graph.meta)
+
+
+def generate(seed: int, options: GeneratorOptions | None = None, stats: GenerationStats | None = None) -> Graph:
+    """A well-formed graph that runs in eager PyTorch, determined by ``seed`` and ``options``."""
+    options = options or GeneratorOptions()
+    st = stats if stats is not None else GenerationStats()
+    g = _Builder(seed, options, st).build()
+    g = Graph(g.inputs, g.nodes, g.outputs, {"seed": seed, "generator": options.to_dict()})
+    check_wellformed(g)
+    return g

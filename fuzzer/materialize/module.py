@@ -1,0 +1,26 @@
+"""Compile the generated source into a live ``torch.nn.Module``."""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+
+import torch
+
+from fuzzer.ir import Graph
+
+from .source import graph_to_source
+
+
+def build_module(graph: Graph) -> torch.nn.Module:
+    """Instantiate the module defined by :func:`graph_to_source`, in eval mode.
+
+    The source is registered with ``linecache`` under a content-hash file name, so tracebacks
+    and ``inspect`` show the generated lines.
+    """
+    src = graph_to_source(graph)
+    filename = f"<onnxfuzz-graph-{hashlib.sha1(src.encode()).hexdigest()[:12]}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    ns: dict = {"__name__": "onnxfuzz_generated"}
+    exec(compile(src, filename, "exec"), ns)
+    return ns["Model"]().eval()

@@ -1,0 +1,49 @@
+"""IR -> readable, standalone Python source of a ``torch.nn.Module``.
+
+The source is the one materialization: :func:`fuzzer.materialize.module.build_module` compiles
+exactly this text, so the module under test and the code in a finding's ``repro.py`` cannot
+differ. It needs nothing but ``torch``.
+"""
+
+from __future__ import annotations
+
+from fuzzer.catalog import get_op
+from fuzzer.catalog.params import PARAM_HELPER
+from fuzzer.catalog.render import literal, render
+from fuzzer.ir import Graph
+
+
+
+def param_attr(node_index: int, param_index: int) -> str:
+    return f"p{node_index}_{param_index}"
+
+
+def node_expression(graph: Graph, k: int, self_prefix: str = "self.") -> str:
+    node = graph.nodes[k]
+    op = get_op(node.op)
+    params = [f"{self_prefix}{param_attr(k, j)}" for j in range(len(node.params))]
+    return render(op.template, list(node.inputs), params, node.attrs)
+
+
+def graph_to_source(graph: Graph, class_name: str = "Model") -> str:
+    """Python source defining ``_param`` and ``class <class_name>(torch.nn.Module)``."""
+    lines = ["import torch", "", "", PARAM_HELPER, "", f"class {class_name}(torch.nn.Module):"]
+    lines.append("    def __init__(self):")
+    lines.append("        super().__init__()")
+    for k, node in enumerate(graph.nodes):
+        for j, p in enumerate(node.params):
+            lines.append(
+                f"        self.register_buffer({param_attr(k, j)!r}, "
+                f"_param({literal(p.spec.shape)}, torch.{p.spec.dtype}, {p.init!r}, {p.seed}))"
+            )
+    lines.append("")
+    args = ", ".join(["self"] + [i.name for i in graph.inputs])
+    lines.append(f"    def forward({args}):")
+    for k, node in enumerate(graph.nodes):
+        targets = ", ".join(v.name for v in node.outputs)
+        if get_op(node.op).returns_tuple and len(node.outputs) == 1:
+            targets += ","  # unpack a one-element tuple
+        lines.append(f"        {targets} = {node_expression(graph, k)}")
+    outs = ", ".join(graph.outputs)
+    lines.append(f"        return ({outs},)" if len(graph.outputs) == 1 else f"        return ({outs})")
+    return "\n".join(lines) + "\n"
