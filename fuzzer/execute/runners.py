@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-ort.set_default_logger_severity(3)  # ORT's own kernel errors are captured as outcomes, not printed
+ort.set_default_logger_severity(4)  # ORT's own kernel errors are captured as outcomes, not printed
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def session_options(optimization: str = "all", threads: int = 1) -> ort.SessionO
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
-        so.log_severity_level = 3
+        so.log_severity_level = 4
         so.graph_optimization_level = (
             ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimization == "all" else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         )

@@ -1,0 +1,67 @@
+"""On-disk form of a case: a directory with graph.json, inputs.npz, model.onnx (when there is
+one) and result.json. Written whole or not at all (staged, then renamed). No pickle: inputs are
+``.npz`` read back with ``allow_pickle=False``."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from fuzzer.ir import Graph, graph_to_json
+from fuzzer.store_util import StagedDir, atomic_write_bytes
+
+from .case import CaseResult
+
+
+class InputsFormatError(ValueError):
+    """An inputs file is unreadable or does not fit the graph; the message says what to do."""
+
+
+def npz_bytes(inputs: Mapping[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in inputs.items()})
+    return buf.getvalue()
+
+
+def save_inputs(path: Path, inputs: Mapping[str, np.ndarray]) -> None:
+    atomic_write_bytes(path, npz_bytes(inputs))
+
+
+def load_inputs(path: Path, graph: Graph) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` of graph inputs and check names, shapes and dtypes against ``graph``."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise InputsFormatError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError) as e:
+        raise InputsFormatError(f"{path}: not a readable .npz file ({e})") from None
+    out = {}
+    for i in graph.inputs:
+        if i.name not in data:
+            raise InputsFormatError(f"{path}: has no array {i.name!r} (the graph's inputs are {[x.name for x in graph.inputs]})")
+        a = data[i.name]
+        if tuple(a.shape) != i.spec.shape or str(a.dtype) != i.spec.dtype:
+            raise InputsFormatError(f"{path}: {i.name} is {a.dtype}{list(a.shape)}, the graph wants {i.spec.dtype}{list(i.spec.shape)}")
+        out[i.name] = a
+    return out
+
+
+def case_dirname(result: CaseResult) -> str:
+    return f"{result.seed}-{result.exporter}-{result.verdict.value}"
+
+
+def save_case(root: Path, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult, name: str | None = None) -> Path:
+    """Write one case directory under ``root``; returns its path. Never overwrites an existing one."""
+    final = root / (name or case_dirname(result))
+    with StagedDir(final) as tmp:
+        (tmp / "graph.json").write_text(graph_to_json(graph) + "\n", encoding="utf-8")
+        (tmp / "inputs.npz").write_bytes(npz_bytes(inputs))
+        if result.model is not None:
+            (tmp / "model.onnx").write_bytes(result.model)
+        (tmp / "result.json").write_text(json.dumps(result.to_dict(), indent=1, allow_nan=False, default=str) + "\n", encoding="utf-8")
+    return final

@@ -1,0 +1,234 @@
+"""Command line: ``onnxfuzz gen | check | fuzz``. Thin: parse into typed options, call the library,
+report. Expected errors print one line and exit 2; unexpected ones are our bugs and show a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+EXIT_OK, EXIT_FAILURE_FOUND, EXIT_USAGE, EXIT_INVALID_GRAPH = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """A bad flag, file or combination: reported as one line, exit code 2."""
+
+
+def fatal(msg: str) -> NoReturn:
+    print(f"onnxfuzz: error: {msg}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        fatal(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
+    return v
+
+
+def _nonneg_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}")
+    return v
+
+
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {s!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {s!r}")
+    return v
+
+
+def _opset(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an opset number, got {s!r}") from None
+    if not 7 <= v <= 30:
+        raise argparse.ArgumentTypeError(f"opset {v} is out of range (7..30)")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="onnxfuzz", description="Operator-sequence fuzzer for PyTorch's ONNX exporters.")
+    p.add_argument("--version", action="store_true", help="print the versions of the stack under test and exit")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    g = sub.add_parser("gen", help="generate one graph and write it as JSON")
+    g.add_argument("--seed", type=_nonneg_int, default=0)
+    g.add_argument("--max-nodes", type=_positive_int, default=10)
+    g.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    g.add_argument("--source", action="store_true", help="print the PyTorch source of the graph instead of JSON")
+
+    c = sub.add_parser("check", help="run one graph through the exporter(s) and report the verdict")
+    c.add_argument("graph", type=Path, help="graph.json (from 'gen' or a campaign's case directory)")
+    c.add_argument("--exporter", choices=["torchscript", "dynamo", "both"], default="both")
+    c.add_argument("--opset", type=_opset, default=None, help="opset to request (default: the exporter's own)")
+    c.add_argument("--inputs", type=Path, help="inputs .npz (default: inputs.npz beside the graph, else generated from the seed)")
+    c.add_argument("--seed", type=_nonneg_int, help="seed for generated inputs (default: the graph's own seed)")
+    c.add_argument("--input-mode", choices=["normal", "special"], default="normal")
+    c.add_argument("--json", action="store_true", help="print the case records as JSON")
+
+    f = sub.add_parser("fuzz", help="run a fuzz campaign")
+    f.add_argument("--exporter", choices=["torchscript", "dynamo", "both"], default="both")
+    f.add_argument("--opset", type=_opset, default=None)
+    budget = f.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=_positive_float, help="time budget (default: 60)")
+    budget.add_argument("--cases", type=_positive_int, help="graphs per exporter (graph i is seed+i for every exporter)")
+    f.add_argument("--seed", type=_nonneg_int, default=0, help="first seed; graph i uses seed+i")
+    f.add_argument("--max-nodes", type=_positive_int, default=10)
+    f.add_argument("--input-mode", choices=["normal", "special"], default="normal")
+    f.add_argument("--out", type=Path, help="campaign directory (default: runs/<UTC time>); must not exist or be empty")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.version:
+        from fuzzer.versions import stack_versions
+
+        print(json.dumps(stack_versions(), indent=1))
+        return EXIT_OK
+    if args.command is None:
+        fatal("no command given (one of: gen, check, fuzz; see 'onnxfuzz --help')")
+    from fuzzer.campaign import InputsFormatError
+    from fuzzer.ir import GraphFormatError
+
+    try:
+        return {"gen": cmd_gen, "check": cmd_check, "fuzz": cmd_fuzz}[args.command](args)
+    except (UsageError, GraphFormatError, InputsFormatError) as e:
+        fatal(str(e))
+    except KeyboardInterrupt:
+        print("onnxfuzz: interrupted", file=sys.stderr)
+        return 130
+
+
+def _exporters(name: str):
+    from fuzzer.export import Exporter
+
+    return (Exporter.TORCHSCRIPT, Exporter.DYNAMO) if name == "both" else (Exporter(name),)
+
+
+def cmd_gen(args) -> int:
+    from fuzzer.generate import GeneratorOptions, generate
+    from fuzzer.ir import graph_to_json, save_graph
+    from fuzzer.materialize import graph_to_source
+
+    graph = generate(args.seed, GeneratorOptions(max_nodes=args.max_nodes))
+    text = graph_to_source(graph) if args.source else graph_to_json(graph) + "\n"
+    if args.output:
+        try:
+            if args.source:
+                args.output.write_text(text)
+            else:
+                save_graph(graph, args.output)
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from rich.console import Console
+
+    from fuzzer.campaign import load_inputs, run_graph
+    from fuzzer.compare import Verdict
+    from fuzzer.export import ExportOptions
+    from fuzzer.generate import make_inputs
+    from fuzzer.ir import load_graph
+
+    graph = load_graph(args.graph)
+    from fuzzer.catalog import CATALOG
+
+    unknown = sorted({n.op for n in graph.nodes} - set(CATALOG))
+    if unknown:
+        raise UsageError(f"{args.graph}: operators not in this build's catalog: {', '.join(unknown)}")
+    sibling = args.graph.parent / "inputs.npz"
+    if args.inputs is not None:
+        inputs, source = load_inputs(args.inputs, graph), str(args.inputs)
+    elif sibling.exists() and args.seed is None:
+        inputs, source = load_inputs(sibling, graph), str(sibling)
+    else:
+        seed = args.seed if args.seed is not None else int(graph.meta.get("seed", 0))
+        inputs, source = make_inputs(graph, seed, args.input_mode), f"generated (seed {seed}, mode {args.input_mode})"
+    exports = [ExportOptions(e, args.opset) for e in _exporters(args.exporter)]
+    results = run_graph(graph, inputs, exports, seed=graph.meta.get("seed"), input_mode=args.input_mode)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=1, default=str))
+    else:
+        con = Console()
+        con.print(f"graph {args.graph}: {len(graph)} ops ({', '.join(graph.ops())}); inputs: {source}", highlight=False)
+        from fuzzer.ui import VERDICT_STYLE
+
+        for r in results:
+            con.print(f"  {r.exporter:<11} opset {r.opset!s:<4} [{VERDICT_STYLE[r.verdict]}]{r.verdict.value}[/]", highlight=False)
+            if r.verdict is not Verdict.PASS:
+                con.print(f"    {r.error_type or ''} {(r.error_head or '')}".rstrip(), highlight=False, markup=False)
+    if any(r.verdict is Verdict.EAGER_ERROR for r in results):
+        return EXIT_INVALID_GRAPH
+    return EXIT_FAILURE_FOUND if any(r.verdict.is_failure for r in results) else EXIT_OK
+
+
+def cmd_fuzz(args) -> int:
+    from rich.console import Console
+
+    from fuzzer.campaign import CampaignConfig, CampaignStats, run_campaign
+    from fuzzer.generate import GeneratorOptions
+    from fuzzer.ui import ProgressObserver, summary_table
+
+    out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out} already exists and is not an empty directory; pick a new --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create {out}: {e.strerror or e}") from None
+    seconds = args.seconds if args.seconds is not None else (None if args.cases else 60.0)
+    config = CampaignConfig(
+        exporters=_exporters(args.exporter), opset=args.opset, seconds=seconds, cases=args.cases, seed=args.seed,
+        input_mode=args.input_mode, generator=GeneratorOptions(max_nodes=args.max_nodes),
+    )
+    con = Console()
+    con.print(f"onnxfuzz: campaign in {out}  exporters: {args.exporter}  budget: {f'{seconds:.0f}s' if seconds else f'{args.cases} graphs'}  seed: {args.seed}", highlight=False)
+    progress = ProgressObserver(con, seconds, args.cases)
+    stats = CampaignStats()
+    interrupted = False
+    gen = run_campaign(config, out, [progress], stats)
+    try:
+        for _ in gen:
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
+    gen.close()
+    con.print(summary_table(stats, [e.value for e in config.exporters]))
+    con.print(f"non-pass cases are in {out / 'cases'}; reproduce one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False)
+    if interrupted:
+        con.print("interrupted: the summary covers the cases finished so far", style="yellow")
+        return 130
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
