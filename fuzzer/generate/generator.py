@@ -73,8 +73,8 @@ class GeneratorOptions:
         return {
             "max_nodes": self.max_nodes, "min_nodes": self.min_nodes, "max_inputs": self.max_inputs,
             "max_outputs": self.max_outputs, "max_rank": self.max_rank, "max_dim": self.max_dim,
-            "p_zero_dim": self.p_zero_dim, "max_numel": self.max_numel, "dtypes": list(self.dtypes),
-            "ops": list(self.ops),
+            "p_zero_dim": self.p_zero_dim, "max_numel": self.max_numel, "dtypes": tuple(self.dtypes),
+            "ops": tuple(self.ops),
         }
 
 
@@ -153,10 +153,14 @@ class _Builder:
                 return self.reject("no dtype/rank of the op is enabled")
             primary = fresh(NewInput(spec, op.domain))
         else:
-            # prefer recent values: deeper chains, fewer dangling outputs
-            k = len(cands)
+            # prefer values nothing reads yet (they would be dropped or become extra outputs),
+            # then recent ones: deep, connected chains
+            consumed = {n for nd in self.nodes for n in nd.inputs}
+            unread = [c for c in cands if c[0] not in consumed]
+            pool = unread if unread and self.rng.random() < 0.75 else cands
+            k = len(pool)
             idx = min(k - 1, int(k * (1 - self.rng.random() ** 2)))
-            primary, spec = cands[idx]
+            primary, spec = pool[idx]
         ctx = BuildContext(self.rng, primary, spec, list(self.values) + [(n, x.spec) for n, x in pending])
         try:
             choice = op.build(ctx)
@@ -174,17 +178,22 @@ class _Builder:
         pending = [(n, x) for n, x in pending if n in arg_names]
         if len(self.inputs) + len(pending) > self.opt.max_inputs:
             return self.reject("too many inputs")
+        return self.place(op, arg_names, pending, choice.attrs, choice.params)
+
+    def place(self, op: OpSpec, arg_names: list[str], pending: list[tuple[str, NewInput]], attrs: dict, params_: list) -> bool:
+        """Probe-run ``op`` on ``arg_names`` (fresh inputs in ``pending``); add the node if eager
+        PyTorch accepts it, with output specs taken from the probe."""
         k = len(self.nodes)
-        param_names = [f"p{k}_{j}" for j in range(len(choice.params))]
+        param_names = [f"p{k}_{j}" for j in range(len(params_))]
         try:
-            expr = render(op.template, arg_names, [f"self.{p}" for p in param_names], choice.attrs)
+            expr = render(op.template, arg_names, [f"self.{p}" for p in param_names], attrs)
         except TemplateError as e:
             raise RuntimeError(f"catalog bug in {op.name!r}: {e}") from None
         env = dict(self.probe)
         for n, x in pending:
             env[n] = self.probe_value(n, x)
         params = SimpleNamespace(**vars(self.params))
-        for pn, p in zip(param_names, choice.params):
+        for pn, p in zip(param_names, params_):
             setattr(params, pn, make_param(p))
         env["self"] = params
         try:
@@ -219,7 +228,7 @@ class _Builder:
             values.append(Value(name, s))
             self.probe[name] = t
             self.values.append((name, s))
-        self.nodes.append(Node(op.name, tuple(arg_names), tuple(values), dict(choice.attrs), tuple(choice.params)))
+        self.nodes.append(Node(op.name, tuple(arg_names), tuple(values), dict(attrs), tuple(params_)))
         self.stats.accepted += 1
         return True
 
@@ -231,13 +240,23 @@ class _Builder:
     def build(self) -> Graph:
         target = self.rng.randint(self.opt.min_nodes, self.opt.max_nodes)
         budget = 40 * target + 40
-        for _ in range(budget):
-            if len(self.nodes) >= target:
-                break
+        target_raw = target  # nodes no output depends on get pruned: grow until the pruned graph is big enough
+        attempts = 0
+        while attempts < budget:
+            if len(self.nodes) >= target_raw:
+                pruned = len(self.finish())
+                if pruned >= target:
+                    break
+                target_raw = len(self.nodes) + (target - pruned)
+                continue
             self.try_add()
+            attempts += 1
         if not self.nodes:
             raise GenerationError(f"seed {self.seed}: no operator could be placed in {budget} attempts")
-        return self.finish()
+        g = self.finish()
+        while len(g) > self.opt.max_nodes and len(g.outputs) > 1:
+            g = prune(Graph(g.inputs, g.nodes, g.outputs[1:], g.meta))
+        return g
 
     def finish(self) -> Graph:
         consumed = {n for nd in self.nodes for n in nd.inputs}
@@ -278,3 +297,22 @@ def generate(seed: int, options: GeneratorOptions | None = None, stats: Generati
     g = Graph(g.inputs, g.nodes, g.outputs, {"seed": seed, "generator": options.to_dict()})
     check_wellformed(g)
     return g
+
+
+def single_op_graph(
+    op: str,
+    inputs: list[TensorSpec | NewInput],
+    attrs: dict | None = None,
+    params: list | None = None,
+    seed: int = 0,
+) -> Graph:
+    """A one-node graph applying catalog op ``op`` to fresh inputs with the given specs (or
+    :class:`NewInput` requests, to set a domain). Output specs come from the same eager probe as
+    generated graphs. Raises :class:`GenerationError` if eager PyTorch rejects the call."""
+    b = _Builder(seed, GeneratorOptions(max_nodes=1, max_inputs=max(8, len(inputs))), GenerationStats())
+    spec_op = CATALOG[op]
+    pending = [(f"x{k}", x if isinstance(x, NewInput) else NewInput(x)) for k, x in enumerate(inputs)]
+    if not b.place(spec_op, [n for n, _ in pending], pending, dict(attrs or {}), list(params or [])):
+        raise GenerationError(f"{op}: eager PyTorch rejects it ({', '.join(b.stats.rejected)})")
+    g = b.finish()
+    return Graph(g.inputs, g.nodes, g.outputs, {"seed": seed, "built": "single_op_graph"})

@@ -49,9 +49,9 @@ def make_value(
 ) -> np.ndarray:
     shape, dtype = spec.shape, spec.dtype
     if domain == "index":
-        return np.ascontiguousarray(np.asarray(rng.integers(0, max(1, bound or 1), size=shape, dtype=np.int64)).astype(dtype))
+        return np.array(np.asarray(rng.integers(0, max(1, bound or 1), size=shape, dtype=np.int64)).astype(dtype), order="C")
     if dtype == "bool":
-        return np.ascontiguousarray(np.asarray(rng.random(size=shape) < 0.5))
+        return np.array(np.asarray(rng.random(size=shape) < 0.5), order="C")
     if dtype in FLOAT_DTYPES:
         x = _float_values(rng, shape, domain)
     else:
@@ -59,7 +59,7 @@ def make_value(
     if mode == "special" and x.size:
         x = _sprinkle_special(rng, x, dtype, domain, special_rate)
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.ascontiguousarray(np.asarray(x).astype(dtype))
+        return np.array(np.asarray(x).astype(dtype), order="C")
 
 
 def _float_values(rng: np.random.Generator, shape, domain: str) -> np.ndarray:
@@ -117,7 +117,8 @@ def _specials(dtype: str, domain: str) -> np.ndarray:
         "unit": [0],
         "probability": [0, 1],
     }[domain]
-    return np.array([v for v in vals if info.min <= v <= info.max], dtype=np.int64)
+    keep = [v for v in vals if info.min <= v <= info.max and not (domain in ("nonzero", "positive", "ge1") and v <= 0 and (domain != "nonzero" or v == 0))]
+    return np.array(keep, dtype=np.int64)
 
 
 def _sprinkle_special(rng: np.random.Generator, x: np.ndarray, dtype: str, domain: str, rate: float) -> np.ndarray:

@@ -1,0 +1,83 @@
+"""The command line as a user runs it: real subprocesses, real exports."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def onnxfuzz(*args, cwd=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "fuzzer", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def test_gen_then_check(tmp_path):
+    out = tmp_path / "g.json"
+    r = onnxfuzz("gen", "--seed", 5, "--max-nodes", 6, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["format"] == "onnxfuzz-graph"
+    r = onnxfuzz("check", out, "--exporter", "torchscript", "--json")
+    assert r.returncode in (0, 1), r.stderr
+    rec = json.loads(r.stdout)
+    assert rec[0]["exporter"] == "torchscript" and rec[0]["verdict"]
+    assert rec[0]["versions"]["onnxruntime"]
+
+
+def test_fuzz_stores_non_pass_cases_and_check_reproduces_them(tmp_path):
+    camp = tmp_path / "camp"
+    r = onnxfuzz("fuzz", "--exporter", "torchscript", "--cases", 60, "--seed", 100, "--out", camp)
+    assert r.returncode == 0, r.stderr
+    assert "torchscript" in r.stdout and "pass" in r.stdout and "cases/s" in r.stdout
+    lines = [json.loads(x) for x in (camp / "results.jsonl").read_text().splitlines()]
+    assert len(lines) == 60 and {x["seed"] for x in lines} == set(range(100, 160))
+    stored = sorted((camp / "cases").iterdir())
+    non_pass = [x for x in lines if x["verdict"] != "pass"]
+    assert len(stored) == len(non_pass) > 0
+    case = next(d for d in stored if d.name.endswith(("invalid_model", "export_crash", "numeric_mismatch", "shape_or_dtype_mismatch")))
+    assert {"graph.json", "inputs.npz", "result.json"} <= {p.name for p in case.iterdir()}
+    expected = json.loads((case / "result.json").read_text())
+    r = onnxfuzz("check", case / "graph.json", "--exporter", "torchscript", "--json")
+    assert r.returncode == 1, r.stderr
+    again = json.loads(r.stdout)[0]
+    assert (again["verdict"], again["error_type"], again["error_head"]) == (expected["verdict"], expected["error_type"], expected["error_head"])
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["fuzz", "--exporter", "tflite"], "invalid choice"),
+        (["fuzz", "--seconds", "-3"], "positive number"),
+        (["fuzz", "--seconds", "5", "--cases", "3"], "not allowed with"),
+        (["check", "/nonexistent/graph.json"], "no such file"),
+        (["gen", "--max-nodes", "zero"], "positive integer"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args, needle):
+    r = onnxfuzz(*args)
+    assert r.returncode == 2
+    assert needle in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_graph_and_inputs_files(tmp_path):
+    bad = tmp_path / "graph.json"
+    bad.write_text('{"format": "onnxfuzz-graph", "version": 1, "inputs": [], "nodes": [], "outputs": ["v9"]}')
+    r = onnxfuzz("check", bad)
+    assert r.returncode == 2 and "not a well-formed graph" in r.stderr and "Traceback" not in r.stderr
+    good = tmp_path / "g2" / "graph.json"
+    good.parent.mkdir()
+    assert onnxfuzz("gen", "--seed", 1, "-o", good).returncode == 0
+    (good.parent / "inputs.npz").write_bytes(b"garbage")
+    r = onnxfuzz("check", good)
+    assert r.returncode == 2 and "not a readable .npz" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fuzz_refuses_a_non_empty_out_dir(tmp_path):
+    (tmp_path / "x").write_text("keep me")
+    r = onnxfuzz("fuzz", "--cases", 1, "--out", tmp_path)
+    assert r.returncode == 2 and "not an empty directory" in r.stderr
+    assert (tmp_path / "x").read_text() == "keep me"

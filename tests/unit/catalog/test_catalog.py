@@ -1,0 +1,50 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from fuzzer.catalog import CATALOG, OPS
+from fuzzer.catalog.render import TemplateError, render, template_fields
+from fuzzer.ir import DTYPES
+
+PAPER = Path(__file__).resolve().parents[4] / "shared" / "paper" / "torch_mismatch_sequences.json"
+
+
+def test_catalog_has_at_least_60_operators():
+    assert len(CATALOG) >= 60
+
+
+def test_every_entry_is_consistent():
+    for op in OPS:
+        assert op.dtypes and op.dtypes <= set(DTYPES), op.name
+        assert 0 <= op.ranks[0] <= op.ranks[1] <= 5, op.name
+        fields = template_fields(op.template)
+        assert "0" in fields, f"{op.name}: template never uses its primary input"
+        assert op.returns_tuple == (op.n_outputs > 1 or op.name in ("split", "chunk")), op.name
+
+
+def test_catalog_names_every_onnx_op_of_the_paper_sequences():
+    if not PAPER.exists():
+        pytest.skip("shared/paper is not beside this checkout")
+    data = json.loads(PAPER.read_text())
+    wanted = {o for key in ("torch_reduced", "torch_nonoverlapping") for seq in data[key] for o in seq}
+    have = {o for op in OPS for o in op.onnx}
+    # "If" comes from the TorchScript exporter's control-flow lowering, not from one operator.
+    assert wanted - have <= {"If"}, sorted(wanted - have)
+
+
+def test_render_quotes_strings_so_attrs_cannot_inject_code():
+    expr = render("f({0}, mode={mode})", ["x"], [], {"mode": "x'); import os; ('"})
+    assert expr == "f(x, mode=\"x'); import os; ('\")"
+
+
+def test_render_dtype_field_checks_the_name():
+    assert render("{0}.to({d:dtype})", ["x"], [], {"d": "float16"}) == "x.to(torch.float16)"
+    with pytest.raises(TemplateError):
+        render("{0}.to({d:dtype})", ["x"], [], {"d": "os.system"})
+
+
+def test_render_index_field():
+    assert render("{0}[{i:index}]", ["x"], [], {"i": (None, (1, None, 2), -1)}) == "x[:, 1::2, -1]"
+    with pytest.raises(TemplateError):
+        render("{0}[{i:index}]", ["x"], [], {"i": ("__import__('os')",)})
