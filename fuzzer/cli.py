@@ -18,6 +18,12 @@ class UsageError(Exception):
     """A bad flag, file or combination: reported as one line, exit code 2."""
 
 
+#: Extra command groups, each a module with ``add_parsers(sub)`` (adds its subparsers, each with
+#: ``set_defaults(run=<function(args) -> int>)``) and optionally ``EXPECTED_ERRORS`` (exception
+#: types reported as one line, exit 2). Adding a command group is adding its module name here.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def fatal(msg: str) -> NoReturn:
     print(f"onnxfuzz: error: {msg}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
@@ -98,7 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--max-nodes", type=_positive_int, default=10)
     f.add_argument("--input-mode", choices=["normal", "special"], default="normal")
     f.add_argument("--out", type=Path, help="campaign directory (default: runs/<UTC time>); must not exist or be empty")
+    g.set_defaults(run=cmd_gen)
+    c.set_defaults(run=cmd_check)
+    f.set_defaults(run=cmd_fuzz)
+    for mod in _command_modules():
+        mod.add_parsers(sub)
     return p
+
+
+def _command_modules():
+    import importlib
+
+    return [importlib.import_module(m) for m in COMMAND_MODULES]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,13 +126,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(stack_versions(), indent=1))
         return EXIT_OK
     if args.command is None:
-        fatal("no command given (one of: gen, check, fuzz; see 'onnxfuzz --help')")
+        fatal("no command given (see 'onnxfuzz --help')")
     from fuzzer.campaign import InputsFormatError
     from fuzzer.ir import GraphFormatError
 
+    expected: tuple[type[BaseException], ...] = (UsageError, GraphFormatError, InputsFormatError)
+    for mod in _command_modules():
+        expected += tuple(getattr(mod, "EXPECTED_ERRORS", ()))
     try:
-        return {"gen": cmd_gen, "check": cmd_check, "fuzz": cmd_fuzz}[args.command](args)
-    except (UsageError, GraphFormatError, InputsFormatError) as e:
+        return args.run(args)
+    except expected as e:
         fatal(str(e))
     except KeyboardInterrupt:
         print("onnxfuzz: interrupted", file=sys.stderr)
