@@ -104,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--max-nodes", type=_positive_int, default=10)
     f.add_argument("--input-mode", choices=["normal", "special"], default="normal")
     f.add_argument("--out", type=Path, help="campaign directory (default: runs/<UTC time>); must not exist or be empty")
+    f.add_argument("--resume", type=Path, metavar="DIR", help="continue the campaign in DIR (its stored options apply; --seconds/--cases give a new budget: --seconds S runs S more seconds)")
+    f.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: number of cores)")
+    f.add_argument("--case-timeout", type=_positive_float, default=60.0, help="seconds before a case counts as a hang (default: 60)")
+    f.add_argument("--memory-limit-mb", type=_positive_int, default=4096, help="resident memory per worker before a case counts as out of memory (default: 4096)")
+    f.add_argument("--keep-per-bucket", type=_nonneg_int, default=5, help="raw failing cases kept on disk per bucket; the rest are counted (default: 5)")
+    f.add_argument("--min-free-mb", type=_nonneg_int, default=1024, help="stop cleanly when the disk has less free space (default: 1024)")
+
+    st = sub.add_parser("stats", help="summarize a campaign directory (and plot its curves)")
+    st.add_argument("dir", type=Path)
+    st.add_argument("--plot", type=Path, metavar="PNG", help="draw buckets, failures and cases/s over time into this PNG")
+    st.set_defaults(run=cmd_stats)
     g.set_defaults(run=cmd_gen)
     c.set_defaults(run=cmd_check)
     f.set_defaults(run=cmd_fuzz)
@@ -210,44 +221,127 @@ def cmd_check(args) -> int:
 
 
 def cmd_fuzz(args) -> int:
+    import os
+
     from rich.console import Console
 
-    from fuzzer.campaign import CampaignConfig, CampaignStats, run_campaign
+    from fuzzer.campaign import CampaignConfig, CampaignError, CampaignStats, InternalError, load_config, run_campaign, with_budget
     from fuzzer.generate import GeneratorOptions
-    from fuzzer.ui import ProgressObserver, summary_table
+    from fuzzer.ui import StatusObserver, summary_table
 
-    out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out} already exists and is not an empty directory; pick a new --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create {out}: {e.strerror or e}") from None
-    seconds = args.seconds if args.seconds is not None else (None if args.cases else 60.0)
-    config = CampaignConfig(
-        exporters=_exporters(args.exporter), opset=args.opset, seconds=seconds, cases=args.cases, seed=args.seed,
-        input_mode=args.input_mode, generator=GeneratorOptions(max_nodes=args.max_nodes),
-    )
+    if args.resume is not None:
+        if args.out is not None:
+            raise UsageError("--resume DIR continues DIR; do not also give --out")
+        out = args.resume
+        try:
+            config = load_config(out)
+        except CampaignError as e:
+            raise UsageError(str(e)) from None
+        from fuzzer.campaign import read_results
+
+        try:
+            before = max((r.get("t", 0.0) for r in read_results(out / "results.jsonl")), default=0.0)
+        except CampaignError as e:
+            raise UsageError(str(e)) from None
+        if args.seconds is not None:
+            config = with_budget(config, before + args.seconds, None)
+        elif args.cases is not None:
+            config = with_budget(config, None, args.cases)
+        if args.workers is not None:
+            from dataclasses import replace
+
+            config = replace(config, workers=args.workers)
+    else:
+        out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"{out} already exists and is not an empty directory; pick a new --out (or --resume {out})")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"cannot create {out}: {e.strerror or e}") from None
+        seconds = args.seconds if args.seconds is not None else (None if args.cases else 60.0)
+        config = CampaignConfig(
+            exporters=_exporters(args.exporter), opset=args.opset, seconds=seconds, cases=args.cases, seed=args.seed,
+            input_mode=args.input_mode, generator=GeneratorOptions(max_nodes=args.max_nodes),
+            workers=args.workers or os.cpu_count() or 1, case_timeout=args.case_timeout,
+            memory_limit_mb=args.memory_limit_mb, keep_per_bucket=args.keep_per_bucket, min_free_mb=args.min_free_mb,
+        )
+    exporters = [e.value for e in config.exporters]
+    budget = f"of {config.seconds:.0f}s" if config.seconds else f"({config.cases} graphs per exporter)"
     con = Console()
-    con.print(f"onnxfuzz: campaign in {out}  exporters: {args.exporter}  budget: {f'{seconds:.0f}s' if seconds else f'{args.cases} graphs'}  seed: {args.seed}", highlight=False)
-    progress = ProgressObserver(con, seconds, args.cases)
+    con.print(f"onnxfuzz: {'resuming' if args.resume else 'campaign in'} {out}  exporters: {', '.join(exporters)}  budget: {budget.removeprefix('of ')}  "
+              f"workers: {config.workers}  seed: {config.seed}", highlight=False)
     stats = CampaignStats()
+    status = StatusObserver(con, exporters, budget, stats=stats)
     interrupted = False
-    gen = run_campaign(config, out, [progress], stats)
+    gen = run_campaign(config, out, [status], stats, resume=args.resume is not None)
     try:
         for _ in gen:
             pass
     except KeyboardInterrupt:
         interrupted = True
+        stats.stop_reason = "interrupted (Ctrl-C)"
+    except CampaignError as e:
+        status.close()
+        raise UsageError(str(e)) from None
+    except InternalError:
+        status.close()
+        raise
     finally:
-        progress.close()
-    gen.close()
-    con.print(summary_table(stats, [e.value for e in config.exporters]))
-    con.print(f"non-pass cases are in {out / 'cases'}; reproduce one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False)
+        status.close()
+        gen.close()
+    con.print(summary_table(stats, exporters))
+    if stats.stop_reason and stats.stop_reason not in ("time budget spent", "all cases done"):
+        con.print(f"stopped: {stats.stop_reason}", style="yellow", highlight=False, soft_wrap=True)
+    con.print(f"kept cases are in {out / 'cases'}; replay one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False, soft_wrap=True)
     if interrupted:
-        con.print("interrupted: the summary covers the cases finished so far", style="yellow")
+        con.print(f"interrupted: state is saved; continue with: onnxfuzz fuzz --resume {out}", style="yellow", highlight=False)
         return 130
     return EXIT_OK
+
+
+def cmd_stats(args) -> int:
+    from rich.console import Console
+
+    from fuzzer.campaign import CampaignError, CampaignStats, load_config, read_results
+    from fuzzer.ui import summary_table
+
+    try:
+        config = load_config(args.dir)
+        results = read_results(args.dir / "results.jsonl")
+    except CampaignError as e:
+        raise UsageError(str(e)) from None
+    from fuzzer.campaign.loop import _restore
+
+    stats = CampaignStats()
+    _restore(stats, results, config)
+    stats.started = __import__("time").monotonic()
+    con = Console()
+    con.print(summary_table(stats, [e.value for e in config.exporters]))
+    series = _read_series(args.dir / "stats.jsonl")
+    if args.plot is not None:
+        if not series:
+            raise UsageError(f"{args.dir / 'stats.jsonl'} has no samples to plot")
+        from fuzzer.plots import plot_campaign
+
+        try:
+            plot_campaign(series, args.plot, title=str(args.dir))
+        except OSError as e:
+            raise UsageError(f"cannot write {args.plot}: {e.strerror or e}") from None
+        con.print(f"wrote {args.plot}", highlight=False)
+    return EXIT_OK
+
+
+def _read_series(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line after kill -9
+    return out
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,28 +1,37 @@
-"""Terminal output: rich renderables that are pure functions of campaign state, and the
-observers that show progress (a live line on a terminal, periodic plain lines otherwise)."""
+"""Terminal output. Renderables are pure functions of a :class:`CampaignStats` snapshot; observers
+decide how to show them: a live panel on a terminal (in the spirit of AFL++'s status screen),
+plain periodic log lines otherwise (CI, nohup). New kinds of failure are printed above either."""
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
 from rich.table import Table
 
 from fuzzer.campaign import CampaignStats, CaseResult
+from fuzzer.campaign.buckets import rough_key
 from fuzzer.compare import Verdict
 
 VERDICT_STYLE = {
     Verdict.PASS: "green", Verdict.EXPORT_CRASH: "red", Verdict.INVALID_MODEL: "magenta",
     Verdict.ORT_LOAD_FAILURE: "yellow", Verdict.ORT_RUN_CRASH: "yellow", Verdict.SHAPE_OR_DTYPE_MISMATCH: "bold red",
-    Verdict.NUMERIC_MISMATCH: "bold red", Verdict.EAGER_ERROR: "dim",
+    Verdict.NUMERIC_MISMATCH: "bold red", Verdict.PROCESS_CRASH: "bold magenta", Verdict.HANG: "bold yellow",
+    Verdict.OUT_OF_MEMORY: "bold yellow", Verdict.EAGER_ERROR: "dim",
 }
 
 
-def summary_table(stats: CampaignStats, exporters: list[str]) -> Table:
-    """Verdict counts per exporter, with cases per second."""
-    t = Table(title=f"onnxfuzz: {stats.cases} cases in {stats.elapsed:.1f}s (time shared equally between exporters)", title_justify="left")
+def _hms(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}h {s % 3600 // 60:02d}m {s % 60:02d}s" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
+
+
+def verdict_table(stats: CampaignStats, exporters: list[str], title: str | None = None) -> Table:
+    """Verdict counts per exporter, with cases per second of each exporter's worker time."""
+    t = Table(title=title, title_justify="left")
     t.add_column("verdict")
     for e in exporters:
         t.add_column(e, justify="right")
@@ -33,56 +42,92 @@ def summary_table(stats: CampaignStats, exporters: list[str]) -> Table:
         t.add_row(f"[{VERDICT_STYLE[v]}]{v.value}[/]", *[str(c) for c in counts])
     totals = [sum(n for (e2, _), n in stats.verdicts.items() if e2 == e) for e in exporters]
     t.add_row("[bold]cases[/]", *[str(n) for n in totals], end_section=True)
-    t.add_row("cases/s", *[f"{n / stats.exporter_seconds[e]:.2f}" if stats.exporter_seconds[e] else "-" for n, e in zip(totals, exporters)])
-    rate = stats.cases / stats.elapsed if stats.elapsed > 0 else 0.0
-    t.caption = f"{rate:.2f} cases/s overall; generator rejected {sum(stats.generation.rejected.values())} candidate ops"
+    t.add_row("cases/s per worker", *[f"{n / stats.exporter_seconds[e]:.2f}" if stats.exporter_seconds[e] else "-" for n, e in zip(totals, exporters)])
     return t
 
 
-class ProgressObserver:
-    """One status line, refreshed in place on a terminal; a plain log line every ``period``
-    seconds otherwise (CI, nohup). Non-pass cases are printed above the status line."""
+def summary_table(stats: CampaignStats, exporters: list[str]) -> Group:
+    t = verdict_table(stats, exporters, f"onnxfuzz: {stats.cases} cases in {stats.elapsed:.1f}s")
+    rate = stats.cases / stats.elapsed if stats.elapsed > 0 else 0.0
+    line = f"{rate:.2f} cases/s overall · {len(stats.buckets)} buckets · {stats.kept} cases kept, {stats.dropped} counted only"
+    return Group(t, line)
 
-    def __init__(self, console: Console, total_seconds: float | None, total_graphs: int | None, period: float = 10.0):
+
+def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Panel:
+    """The live status: progress, rates, buckets, workers, verdicts."""
+    top = Table.grid(padding=(0, 3))
+    top.add_column(style="bold cyan", justify="right")
+    top.add_column()
+    top.add_column(style="bold cyan", justify="right")
+    top.add_column()
+    since = f"{_hms(stats.elapsed - stats.last_new_bucket)} ago" if stats.last_new_bucket is not None else "none yet"
+    overall = stats.cases / stats.elapsed if stats.elapsed > 0 else 0.0
+    top.add_row("run time", f"{_hms(stats.elapsed)} {budget}", "unique buckets", f"[bold]{len(stats.buckets)}[/]")
+    top.add_row("cases", f"{stats.cases}  ({stats.failures()} failing)", "last new bucket", since)
+    top.add_row("cases/s now", f"{stats.rate_now():.2f}", "cases/s overall", f"{overall:.2f}")
+    top.add_row("kept on disk", f"{stats.kept}  (+{stats.dropped} counted)", "worker restarts", str(stats.restarts))
+    workers = Table(box=None, show_header=True, header_style="bold")
+    workers.add_column("worker")
+    workers.add_column("state")
+    workers.add_column("case")
+    workers.add_column("for", justify="right")
+    for k, (state, label, secs) in enumerate(stats.workers):
+        style = {"busy": "green", "idle": "dim", "starting": "yellow", "restarting": "bold yellow"}.get(state, "")
+        workers.add_row(str(k), f"[{style}]{state}[/]", label, f"{secs:.1f}s")
+    return Panel(Group(top, "", verdict_table(stats, exporters), "", workers), title="[bold]onnxfuzz[/]", border_style="blue")
+
+
+class StatusObserver:
+    """Live panel on a terminal, or a plain log line every ``period`` seconds; the first case of
+    each new bucket is printed above the panel / between the log lines."""
+
+    def __init__(self, console: Console, exporters: list[str], budget: str, period: float = 10.0, live: bool | None = None, stats: CampaignStats | None = None):
         self.console = console
-        self.total_seconds = total_seconds
-        self.total_graphs = total_graphs
+        self.exporters = exporters
+        self.budget = budget
         self.period = period
         self.last = 0.0
-        self.live = console.is_terminal
-        self.kinds: set[tuple] = set()
-        self._status = console.status("starting...", spinner="dots") if self.live else None
-        if self._status:
-            self._status.start()
+        self.stats: CampaignStats | None = stats
+        self.last_refresh = 0.0
+        self.seen: set[str] = set()
+        use_live = console.is_terminal if live is None else live
+        # refreshed from the campaign's thread (on_tick), never from rich's own thread: the
+        # counters are mutated by the loop and must not be read concurrently
+        self.live = Live(console=console, auto_refresh=False, get_renderable=self._render, transient=True) if use_live else None
+        if self.live is not None:
+            self.live.start()
+
+    def _render(self):
+        if self.stats is None:
+            return "starting workers..."
+        return status_panel(self.stats, self.exporters, self.budget)
 
     def line(self, stats: CampaignStats) -> str:
-        fails = sum(n for (_, v), n in stats.verdicts.items() if Verdict(v).is_failure)
-        rate = stats.cases / stats.elapsed if stats.elapsed else 0.0
-        budget = f"/{self.total_graphs}" if self.total_graphs else (f" of {self.total_seconds:.0f}s" if self.total_seconds else "")
-        return f"{stats.elapsed:6.1f}s{budget if self.total_seconds and not self.total_graphs else ''}  graphs {stats.graphs}{budget if self.total_graphs else ''}  cases {stats.cases}  failures {fails}  {rate:.1f} cases/s"
+        return (f"[{_hms(stats.elapsed)}] cases {stats.cases} ({stats.rate_now():.1f}/s now, "
+                f"{stats.cases / max(stats.elapsed, 1e-9):.1f}/s overall)  failing {stats.failures()}  buckets {len(stats.buckets)}  "
+                + "  ".join(f"{e}: {sum(n for (e2, _), n in stats.verdicts.items() if e2 == e)}" for e in self.exporters))
 
-    def on_result(self, result: CaseResult, graph_index: int, stats: CampaignStats) -> None:
-        if result.verdict is not Verdict.PASS and self._new_kind(result):
-            style = VERDICT_STYLE[result.verdict]
-            head = (result.error_head or "").replace("[", r"\[")[:110]
-            self.console.print(f"[{style}]{result.verdict.value:<24}[/] {result.exporter:<11} seed {result.seed:<6} {head}", highlight=False, soft_wrap=True)
+    def on_tick(self, stats: CampaignStats) -> None:
+        self.stats = stats
         now = time.monotonic()
-        if self._status is not None:
-            self._status.update(self.line(stats))
-        elif now - self.last >= self.period:
+        if self.live is not None and now - self.last_refresh >= 0.25:
+            self.last_refresh = now
+            self.live.refresh()
+        elif self.live is None and now - self.last >= self.period:
             self.last = now
             print(self.line(stats), file=sys.stdout, flush=True)
 
-    def _new_kind(self, r: CaseResult) -> bool:
-        """Only the first case of each rough kind is printed (verdict, exporter, error type, the
-        error's first line without numbers and quoted names); the rest are counted."""
-        head = re.sub(r"'[^']*'|\"[^\"]*\"|\d+(\.\d+)?", "#", r.error_head or "")
-        key = (r.verdict, r.exporter, r.error_type, head[:80])
-        if key in self.kinds:
-            return False
-        self.kinds.add(key)
-        return True
+    def on_result(self, result: CaseResult, stats: CampaignStats) -> None:
+        self.stats = stats
+        if result.verdict.is_failure:
+            key = rough_key(result)
+            if key not in self.seen:
+                self.seen.add(key)
+                style = VERDICT_STYLE[result.verdict]
+                head = (result.error_head or "").replace("[", r"\[")[:110]
+                self.console.print(f"[{style}]new {result.verdict.value:<24}[/] {result.exporter:<11} seed {result.seed:<6} {head}", highlight=False, soft_wrap=True)
+        self.on_tick(stats)
 
     def close(self) -> None:
-        if self._status is not None:
-            self._status.stop()
+        if self.live is not None:
+            self.live.stop()

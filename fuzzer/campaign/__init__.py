@@ -1,7 +1,11 @@
-"""Stage 6: cases end to end, and the campaign loop that streams them."""
+"""Stage 6: cases end to end, and the campaign that runs them in isolated worker processes."""
 
 from .artifacts import InputsFormatError, load_inputs, save_case
 from .case import CaseResult, run_graph
-from .loop import CampaignConfig, CampaignStats, run_campaign
+from .loop import CampaignConfig, CampaignError, CampaignStats, load_config, read_results, run_campaign, with_budget
+from .pool import InternalError, WorkerPool
 
-__all__ = ["InputsFormatError", "load_inputs", "save_case", "CaseResult", "run_graph", "CampaignConfig", "CampaignStats", "run_campaign"]
+__all__ = [
+    "InputsFormatError", "load_inputs", "save_case", "CaseResult", "run_graph", "CampaignConfig", "CampaignError",
+    "CampaignStats", "load_config", "read_results", "run_campaign", "with_budget", "InternalError", "WorkerPool",
+]

@@ -63,6 +63,19 @@ class CaseResult:
         }
 
 
+    @classmethod
+    def from_dict(cls, d: dict, model: bytes | None = None) -> "CaseResult":
+        """Inverse of :meth:`to_dict` (the model bytes travel separately)."""
+        return cls(
+            seed=d["seed"], exporter=d["exporter"], opset_requested=d["opset_requested"], opset=d["opset"],
+            verdict=Verdict(d["verdict"]), input_mode=d["input_mode"], error_type=d.get("error_type"),
+            error_head=d.get("error_head"), error_message=d.get("error_message"),
+            diffs=tuple(OutputDiff.from_dict(x) for x in d.get("diffs", ())), timings=d.get("timings", {}),
+            n_nodes=d.get("n_nodes", 0), ops=tuple(d.get("ops", ())), options=d.get("options", {}),
+            versions=d.get("versions", {}), warnings=tuple(d.get("warnings", ())), model=model,
+        )
+
+
 def _head(msg: str | None) -> str | None:
     if not msg:
         return msg

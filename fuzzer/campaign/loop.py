@@ -1,26 +1,46 @@
-"""The fuzz loop: seeds -> graphs -> cases, streamed to observers.
+"""The campaign: seeds -> cases in isolated worker processes -> records, streamed to observers.
 
-:func:`run_campaign` is a generator the CLI consumes; observers (the terminal UI, the JSON-lines
-log) see every :class:`CaseResult` as it arrives. Seed ``seed + i`` makes graph ``i``, so any case
-is reproducible from its seed and the recorded options alone.
+A campaign directory holds everything needed to watch, stop and resume it::
+
+    campaign.json    configuration and versions (written once)
+    results.jsonl    one line per finished case (the source of truth for resume)
+    stats.jsonl      a time series sampled every few seconds (``onnxfuzz stats``)
+    cases/           kept non-pass cases (the first few per bucket), one directory each
+    incoming/        cases written by workers, not yet accounted (cleared on resume)
+    workers/         worker logs (what exporters and runtimes printed)
+    summary.json     the final counters
+
+Seeds: graph ``i`` is seed ``config.seed + i`` for every exporter. Exporters share time equally:
+the next case goes to the exporter that has used the least worker time (finished plus in
+flight), so a slow exporter (dynamo) never starves a fast one (TorchScript), and the graphs the
+slow one reaches were also run by the fast one.
+
+Resume invariant: a case is done iff its line is in results.jsonl. A line is appended (and
+flushed) only after the case's directory was moved into place, so after ``kill -9`` a resumed
+campaign repeats no recorded seed, skips none, and keeps every kept case exactly once.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Protocol
 
 from fuzzer.compare import Verdict
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GenerationError, GenerationStats, GeneratorOptions, generate, make_inputs
+from fuzzer.store_util import atomic_write_text
 from fuzzer.versions import stack_versions
 
 from .artifacts import save_case
-from .case import CaseResult, run_graph
+from .buckets import rough_key
+from .case import CaseResult
+from .pool import Completion, WorkerPool
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,12 @@ class CampaignConfig:
     seed: int = 0
     input_mode: str = "normal"
     generator: GeneratorOptions = field(default_factory=GeneratorOptions)
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    case_timeout: float = 60.0
+    memory_limit_mb: int = 4096
+    keep_per_bucket: int = 5  # raw cases kept on disk per bucket; the rest are counted
+    min_free_mb: int = 1024  # stop cleanly when the disk has less free space than this
+    stats_period: float = 5.0
 
     def exports(self) -> list[ExportOptions]:
         return [ExportOptions(e, self.opset) for e in self.exporters]
@@ -39,107 +65,350 @@ class CampaignConfig:
     def to_dict(self) -> dict:
         return {
             "exporters": [e.value for e in self.exporters], "opset": self.opset, "seconds": self.seconds,
-            "cases": self.cases, "seed": self.seed, "input_mode": self.input_mode, "generator": self.generator.to_dict(),
+            "cases": self.cases, "seed": self.seed, "input_mode": self.input_mode,
+            "generator": {k: list(v) if isinstance(v, tuple) else v for k, v in self.generator.to_dict().items()},
+            "workers": self.workers, "case_timeout": self.case_timeout, "memory_limit_mb": self.memory_limit_mb,
+            "keep_per_bucket": self.keep_per_bucket, "min_free_mb": self.min_free_mb, "stats_period": self.stats_period,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CampaignConfig":
+        gen = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["generator"].items()})
+        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period"}
+        return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, **{k: d[k] for k in keys if k in d})
+
+
+class CampaignError(Exception):
+    """The campaign directory cannot be used (one line for the user)."""
 
 
 class Observer(Protocol):
-    def on_result(self, result: CaseResult, graph_index: int, stats: "CampaignStats") -> None: ...
+    def on_result(self, result: CaseResult, stats: "CampaignStats") -> None: ...
 
 
 @dataclass
 class CampaignStats:
+    """Counters of a campaign; ``elapsed`` includes the time of earlier runs when resumed."""
+
     started: float = field(default_factory=time.monotonic)
-    graphs: int = 0
+    elapsed_before: float = 0.0
     cases: int = 0
     verdicts: Counter = field(default_factory=Counter)  # (exporter, verdict) -> count
+    buckets: Counter = field(default_factory=Counter)  # bucket key -> hits
+    last_new_bucket: float | None = None  # campaign time of the newest bucket
+    exporter_seconds: Counter = field(default_factory=Counter)  # exporter -> worker seconds
     stage_seconds: Counter = field(default_factory=Counter)
-    exporter_seconds: Counter = field(default_factory=Counter)  # exporter -> seconds spent on its cases
     generation: GenerationStats = field(default_factory=GenerationStats)
-    seconds_generate: float = 0.0
-    stored: int = 0
+    kept: int = 0
+    dropped: int = 0  # non-pass cases counted but not kept (bucket already has enough)
+    stop_reason: str = ""
+    recent: list = field(default_factory=list)  # (monotonic time, cases) samples for the "now" rate
+    workers: list = field(default_factory=list)  # (state, "exporter seed", seconds) per worker, for the status
+    restarts: int = 0
 
     @property
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def rate_now(self, window: float = 10.0) -> float:
+        now = time.monotonic()
+        old = [(t, c) for t, c in self.recent if now - t <= window]
+        if len(old) < 2:
+            return 0.0
+        (t0, c0), (t1, c1) = old[0], old[-1]
+        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def failures(self) -> int:
+        return sum(n for (_, v), n in self.verdicts.items() if Verdict(v).is_failure)
 
     def to_dict(self) -> dict:
         return {
-            "elapsed": round(self.elapsed, 3), "graphs": self.graphs, "cases": self.cases,
+            "elapsed": round(self.elapsed, 3), "cases": self.cases,
             "verdicts": {f"{e}/{v}": n for (e, v), n in sorted(self.verdicts.items())},
+            "buckets": len(self.buckets), "kept": self.kept, "dropped": self.dropped,
+            "exporter_seconds": {k: round(v, 3) for k, v in self.exporter_seconds.items()},
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
-            "generate_seconds": round(self.seconds_generate, 3),
-            "generator_rejections": dict(self.generation.rejected.most_common(20)),
+            "stop_reason": self.stop_reason,
         }
 
+    def sample(self) -> dict:
+        """One line of the stats time series."""
+        per = {}
+        for (e, v), n in self.verdicts.items():
+            per.setdefault(e, {})[v] = n
+        return {"t": round(self.elapsed, 2), "cases": self.cases, "buckets": len(self.buckets), "failures": self.failures(),
+                "cases_per_s_now": round(self.rate_now(), 3), "verdicts": per}
 
+
+# ---------------------------------------------------------------------------------------------
+# campaign directory state
+# ---------------------------------------------------------------------------------------------
+def read_results(path: Path) -> list[dict]:
+    """The finished cases. A torn last line (``kill -9`` mid-write) is cut off the file."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    out = []
+    for k, line in enumerate(data[:end].splitlines()):
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise CampaignError(f"{path}: line {k + 1} is not JSON; the campaign record is damaged") from None
+    return out
+
+
+def load_config(out_dir: Path) -> CampaignConfig:
+    p = out_dir / "campaign.json"
+    try:
+        doc = json.loads(p.read_text())
+        return CampaignConfig.from_dict(doc["config"])
+    except FileNotFoundError:
+        raise CampaignError(f"{out_dir} is not a campaign directory (no campaign.json)") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise CampaignError(f"{p}: unreadable campaign configuration ({e})") from None
+
+
+def _restore(stats: CampaignStats, results: list[dict], config: CampaignConfig) -> set[tuple[str, int]]:
+    done = set()
+    for r in results:
+        done.add((r["exporter"], r["seed"]))
+        stats.cases += 1
+        stats.verdicts[(r["exporter"], r["verdict"])] += 1
+        stats.exporter_seconds[r["exporter"]] += r.get("seconds", 0.0)
+        if r.get("bucket"):
+            stats.buckets[r["bucket"]] += 1
+        if r.get("kept"):
+            stats.kept += 1
+        elif r["verdict"] != "pass":
+            stats.dropped += 1
+        stats.elapsed_before = max(stats.elapsed_before, r.get("t", 0.0))
+    return done
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop
+# ---------------------------------------------------------------------------------------------
 def run_campaign(
-    config: CampaignConfig, out_dir: Path, observers: list[Observer] | None = None, stats: CampaignStats | None = None
+    config: CampaignConfig,
+    out_dir: Path,
+    observers: list[Observer] | None = None,
+    stats: CampaignStats | None = None,
+    *,
+    resume: bool = False,
+    pool_env: dict[str, str] | None = None,
+    inject: dict[tuple[str, int], str] | None = None,
 ) -> Iterator[CaseResult]:
-    """Run until the time or case budget is spent (or the consumer stops iterating).
+    """Run until the budget is spent, the disk floor is reached, or the consumer stops.
 
     ``stats`` (created if not given) is updated in place, so the caller can read it after an
-    interruption; ``summary.json`` is written however the loop ends."""
+    interruption; ``summary.json`` is written however the loop ends. ``inject`` maps
+    (exporter, seed) to a misbehaviour for the worker (tests only; needs ONNXFUZZ_TEST_HOOKS=1).
+    """
     observers = observers or []
     stats = stats if stats is not None else CampaignStats()
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "campaign.json").write_text(json.dumps({"config": config.to_dict(), "versions": stack_versions()}, indent=1) + "\n")
-    exports = config.exports()
-    deadline = stats.started + config.seconds if config.seconds else None
+    meta = out_dir / "campaign.json"
+    if resume:
+        done = _restore(stats, read_results(out_dir / "results.jsonl"), config)
+    else:
+        if meta.exists():
+            raise CampaignError(f"{out_dir} already holds a campaign; use --resume {out_dir} or pick a new --out")
+        atomic_write_text(meta, json.dumps({"config": config.to_dict(), "versions": stack_versions()}, indent=1) + "\n")
+        done = set()
+    shutil.rmtree(out_dir / "incoming", ignore_errors=True)
     try:
-        yield from _loop(config, out_dir, observers, stats, exports, deadline)
+        yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}).run()
+    except KeyboardInterrupt:
+        stats.stop_reason = "interrupted (Ctrl-C)"
+        raise
     finally:
-        (out_dir / "summary.json").write_text(json.dumps(stats.to_dict(), indent=1) + "\n")
+        atomic_write_text(out_dir / "summary.json", json.dumps(stats.to_dict(), indent=1) + "\n")
 
 
-def _loop(config: CampaignConfig, out_dir: Path, observers, stats: CampaignStats, exports, deadline) -> Iterator[CaseResult]:
-    """Fair time share between exporters: every exporter walks the same seed sequence (graph i
-    is seed+i for all of them), and the next case goes to the exporter that has used the least
-    time so far. A slow exporter (dynamo) thus never starves a fast one (TorchScript), and the
-    graphs the slow one reaches were also run by the fast one, so their results can be compared."""
-    next_index = {ex.exporter: 0 for ex in exports}
-    spent = {ex.exporter: 0.0 for ex in exports}
-    with open(out_dir / "results.jsonl", "a", encoding="utf-8") as log:
-        while True:
-            active = [ex for ex in exports if config.cases is None or next_index[ex.exporter] < config.cases]
-            if not active:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            ex = min(active, key=lambda e: (spent[e.exporter], exports.index(e)))
-            i = next_index[ex.exporter]
-            next_index[ex.exporter] += 1
-            seed = config.seed + i
-            t_case = time.perf_counter()
-            try:
-                graph = generate(seed, config.generator, stats.generation)
-            except GenerationError:
-                stats.generation.rejected["whole graph: no operator could be placed"] += 1
-                continue
-            inputs = make_inputs(graph, seed, config.input_mode)
-            stats.seconds_generate += time.perf_counter() - t_case
-            (r,) = run_graph(graph, inputs, [ex], seed=seed, input_mode=config.input_mode, options={"generator": config.generator.to_dict()})
-            spent[ex.exporter] += time.perf_counter() - t_case
-            stats.graphs = max(stats.graphs, i + 1)
-            stats.cases += 1
-            stats.verdicts[(r.exporter, r.verdict.value)] += 1
-            for k, v in r.timings.items():
-                stats.stage_seconds[k] += v
-            stats.exporter_seconds[r.exporter] += time.perf_counter() - t_case
-            if r.verdict is not Verdict.PASS:
-                save_case(out_dir / "cases", graph, inputs, r)
-                stats.stored += 1
-            log.write(json.dumps(_log_line(r), allow_nan=False, default=str) + "\n")
-            log.flush()
-            for o in observers:
-                o.on_result(r, i, stats)
-            yield r
+class _Loop:
+    def __init__(self, config, out_dir: Path, observers, stats: CampaignStats, done: set, pool_env, inject):
+        self.config = config
+        self.out = out_dir
+        self.observers = observers
+        self.stats = stats
+        self.done = done
+        self.pool_env = pool_env
+        self.inject = inject
+        self.exports = config.exports()
+        self.cursor = {e.exporter.value: 0 for e in self.exports}
+        self.inflight: dict[int, tuple[str, int]] = {}
+        self.deadline = None if config.seconds is None else time.monotonic() + max(0.0, config.seconds - stats.elapsed_before)
+        self.last_sample = 0.0
+        self.last_disk_check = 0.0
+
+    def _next_case(self, pool: WorkerPool) -> tuple[ExportOptions, int] | None:
+        """The (export, seed index) to run next under the fair time share, or None when done."""
+        running = Counter()
+        now = time.monotonic()
+        for state, task, secs in pool.states():
+            if task is not None:
+                running[task.payload["export"]["exporter"]] += secs
+        order = sorted(self.exports, key=lambda e: (self.stats.exporter_seconds[e.exporter.value] + running[e.exporter.value], self.exports.index(e)))
+        del now
+        for ex in order:
+            name = ex.exporter.value
+            while True:
+                i = self.cursor[name]
+                if self.config.cases is not None and i >= self.config.cases:
+                    break
+                self.cursor[name] += 1
+                if (name, self.config.seed + i) not in self.done:
+                    return ex, i
+        return None
+
+    def run(self) -> Iterator[CaseResult]:
+        cfg = self.config
+        with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", self.pool_env) as pool, \
+                open(self.out / "results.jsonl", "a", encoding="utf-8") as log:
+            self.pool = pool
+            exhausted = False
+            while True:
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    self.stats.stop_reason = self.stats.stop_reason or "time budget spent"
+                    break
+                if self._disk_low():
+                    break
+                while not exhausted and pool.idle() > 0:
+                    nxt = self._next_case(pool)
+                    if nxt is None:
+                        exhausted = True
+                        break
+                    ex, i = nxt
+                    seed = cfg.seed + i
+                    payload = {
+                        "kind": "seed", "seed": seed, "export": ex.to_dict(), "input_mode": cfg.input_mode,
+                        "generator": cfg.to_dict()["generator"], "cases_dir": str(self.out / "incoming"), "store": True,
+                    }
+                    if (ex.exporter.value, seed) in self.inject:
+                        payload["inject"] = self.inject[(ex.exporter.value, seed)]
+                    task = pool.submit(payload)
+                    self.inflight[task.id] = (ex.exporter.value, seed)
+                if exhausted and pool.busy() == 0:
+                    self.stats.stop_reason = "all cases done"
+                    break
+                self.stats.workers = [(st, f"{t.payload['export']['exporter']} seed {t.payload['seed']}" if t else "", secs) for st, t, secs in pool.states()]
+                self.stats.restarts = pool.restarts
+                for o in self.observers:
+                    tick = getattr(o, "on_tick", None)
+                    if tick is not None:
+                        tick(self.stats)
+                for c in pool.poll(0.05):
+                    r = self._account(c, log)
+                    for o in self.observers:
+                        o.on_result(r, self.stats)
+                    yield r
+                self._maybe_sample()
+            self._maybe_sample(force=True)
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    def _account(self, c: Completion, log) -> CaseResult:
+        exporter, seed = self.inflight.pop(c.task.id)
+        if c.kind == "ok":
+            r = CaseResult.from_dict(c.reply["result"])
+            case_dir = c.reply.get("case_dir")
+        else:
+            r, case_dir = self._process_failure(c, exporter, seed)
+        st = self.stats
+        bucket = rough_key(r) if r.verdict.is_failure else None
+        kept = False
+        if case_dir:
+            src = Path(case_dir)
+            if bucket is not None and st.buckets[bucket] < self.config.keep_per_bucket:
+                dest = self.out / "cases" / src.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if dest.exists():  # a resumed case already kept before a kill: same seed, same content
+                    shutil.rmtree(src, ignore_errors=True)
+                else:
+                    os.rename(src, dest)
+                kept = True
+            else:
+                shutil.rmtree(src, ignore_errors=True)
+        st.cases += 1
+        st.verdicts[(r.exporter, r.verdict.value)] += 1
+        st.exporter_seconds[r.exporter] += c.seconds
+        for k, v in r.timings.items():
+            st.stage_seconds[k] += v
+        if bucket is not None:
+            if bucket not in st.buckets:
+                st.last_new_bucket = st.elapsed
+            st.buckets[bucket] += 1
+        if kept:
+            st.kept += 1
+        elif r.verdict is not Verdict.PASS:
+            st.dropped += 1
+        st.recent.append((time.monotonic(), st.cases))
+        if len(st.recent) > 2000:
+            del st.recent[:1000]
+        line = _log_line(r, c.seconds, bucket, kept, st.elapsed)
+        log.write(json.dumps(line, allow_nan=False, default=str) + "\n")
+        log.flush()
+        self.done.add((exporter, seed))
+        return r
+
+    def _process_failure(self, c: Completion, exporter: str, seed: int) -> tuple[CaseResult, str | None]:
+        """The worker died, hung or blew its memory on this case: rebuild the case in this
+        process (generation is deterministic) and keep it like any other failing case."""
+        verdict = {"crash": Verdict.PROCESS_CRASH, "hang": Verdict.HANG, "oom": Verdict.OUT_OF_MEMORY}[c.kind]
+        cfg = self.config
+        gen_opts = cfg.generator
+        try:
+            graph = generate(seed, gen_opts)
+        except GenerationError:
+            graph = None
+        export = next(e for e in self.exports if e.exporter.value == exporter)
+        r = CaseResult(
+            seed=seed, exporter=exporter, opset_requested=export.opset, opset=None, verdict=verdict, input_mode=cfg.input_mode,
+            error_type=c.detail.split()[0] if c.kind == "crash" else c.kind, error_head=f"worker {c.kind}: {c.detail}",
+            error_message=f"the worker process running this case ended with: {c.detail}", timings={"total": c.seconds},
+            n_nodes=len(graph) if graph else 0, ops=tuple(graph.ops()) if graph else (), options={"generator": cfg.to_dict()["generator"]},
+            versions=stack_versions(),
+        )
+        if graph is None:
+            return r, None
+        path = save_case(self.out / "incoming", graph, make_inputs(graph, seed, cfg.input_mode), r)
+        return r, str(path)
+
+    def _maybe_sample(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_sample < self.config.stats_period:
+            return
+        self.last_sample = now
+        with open(self.out / "stats.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(self.stats.sample()) + "\n")
+
+    def _disk_low(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_disk_check < 2.0:
+            return False
+        self.last_disk_check = now
+        free_mb = shutil.disk_usage(self.out).free // (1024 * 1024)
+        if free_mb < self.config.min_free_mb:
+            self.stats.stop_reason = f"disk space low: {free_mb} MiB free, floor is {self.config.min_free_mb} MiB (--min-free-mb)"
+            return True
+        return False
 
 
-def _log_line(r: CaseResult) -> dict:
+def _log_line(r: CaseResult, seconds: float, bucket: str | None, kept: bool, t: float) -> dict:
     w = r.worst
     return {
         "seed": r.seed, "exporter": r.exporter, "verdict": r.verdict.value, "opset": r.opset, "n_nodes": r.n_nodes,
         "error_type": r.error_type, "error_head": r.error_head, "worst_abs": w.max_abs if w else None,
+        "bucket": bucket, "kept": kept, "seconds": round(seconds, 5), "t": round(t, 3),
         "timings": {k: round(v, 5) for k, v in r.timings.items()},
     }
+
+
+def with_budget(config: CampaignConfig, seconds: float | None, cases: int | None) -> CampaignConfig:
+    """The stored configuration with a new budget (for --resume with --seconds/--cases)."""
+    if seconds is None and cases is None:
+        return config
+    return replace(config, seconds=seconds, cases=cases)

@@ -45,6 +45,11 @@ class OutputDiff:
         }
 
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "OutputDiff":
+        return cls(d["index"], d["kind"], d["expected"], d["actual"], float(d["max_abs"]), float(d["max_rel"]), d["mismatched"], d["total"], d.get("detail", ""))
+
+
 def _finite(x: float) -> float | str:
     return x if np.isfinite(x) else str(x)
 

@@ -13,6 +13,9 @@ class Verdict(str, enum.Enum):
     ORT_RUN_CRASH = "ort_run_crash"  # the session raised while running
     SHAPE_OR_DTYPE_MISMATCH = "shape_or_dtype_mismatch"  # output count, shape or dtype differ
     NUMERIC_MISMATCH = "numeric_mismatch"  # same structure, different values (incl. NaN/inf pattern)
+    PROCESS_CRASH = "process_crash"  # the worker process died (segfault, abort, SIGFPE...) on this case
+    HANG = "hang"  # the case ran past the campaign's time limit
+    OUT_OF_MEMORY = "out_of_memory"  # the case's worker passed the memory limit
     EAGER_ERROR = "eager_error"  # eager PyTorch failed: a generator bug, counted, never a finding
 
     def __str__(self) -> str:
@@ -33,5 +36,8 @@ DESCRIPTIONS: dict[Verdict, str] = {
     Verdict.ORT_RUN_CRASH: "ONNX Runtime raised while running the model",
     Verdict.SHAPE_OR_DTYPE_MISMATCH: "an output's count, shape or dtype differs from eager",
     Verdict.NUMERIC_MISMATCH: "an output's values differ beyond tolerance (or NaN/inf positions differ)",
+    Verdict.PROCESS_CRASH: "the process died while running the case (signal recorded)",
+    Verdict.HANG: "the case did not finish within the time limit",
+    Verdict.OUT_OF_MEMORY: "the case's process exceeded the memory limit",
     Verdict.EAGER_ERROR: "eager PyTorch failed on the generated graph (generator bug)",
 }

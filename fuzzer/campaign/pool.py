@@ -1,0 +1,251 @@
+"""A pool of long-lived worker processes with watchdogs.
+
+Each worker (:mod:`fuzzer.campaign.worker`) runs one case at a time. The pool turns every way a
+case can take a worker down into a :class:`Completion`, restarts the worker, and goes on:
+
+- the worker dies (segfault, abort, SIGFPE...): ``kind="crash"`` with the signal name;
+- it runs past ``case_timeout`` seconds: killed, ``kind="hang"``;
+- its resident memory passes ``memory_limit_mb`` (or Python raised MemoryError): killed,
+  ``kind="oom"``.
+
+Invariant: every submitted task yields exactly one Completion (unless the pool is closed first).
+Messages are JSON lines over pipes; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class InternalError(RuntimeError):
+    """A bug of onnxfuzz itself, raised inside a worker: the campaign stops loudly."""
+
+
+@dataclass
+class Task:
+    id: int
+    payload: dict[str, Any]
+    submitted: float = 0.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    task: Task
+    kind: str  # "ok" | "crash" | "hang" | "oom"
+    reply: dict[str, Any] | None = None  # for "ok"
+    detail: str = ""  # for the failures: signal name, limit...
+    seconds: float = 0.0
+    worker: int = -1
+
+
+@dataclass
+class _Worker:
+    index: int
+    proc: subprocess.Popen
+    buf: bytes = b""
+    ready: bool = False
+    task: Task | None = None
+    restarts: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def state(self) -> str:
+        if not self.ready:
+            return "starting"
+        return "busy" if self.task is not None else "idle"
+
+
+def signal_name(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        workers: int,
+        case_timeout: float = 60.0,
+        memory_limit_mb: int = 4096,
+        log_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.case_timeout = case_timeout
+        self.memory_limit = memory_limit_mb * 1024 * 1024
+        self.log_dir = log_dir
+        self.env = {**os.environ, **(env or {})}
+        self.sel = selectors.DefaultSelector()
+        self.workers: list[_Worker] = []
+        self._next_id = 0
+        self.restarts = 0
+        for k in range(workers):
+            self.workers.append(self._spawn(k))
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def _spawn(self, index: int, restarts: int = 0) -> _Worker:
+        env = dict(self.env)
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            env["ONNXFUZZ_WORKER_LOG"] = str(self.log_dir / f"worker-{index}.log")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fuzzer.campaign.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the campaign only
+        )
+        assert proc.stdout is not None
+        os.set_blocking(proc.stdout.fileno(), False)
+        w = _Worker(index, proc, restarts=restarts)
+        self.sel.register(proc.stdout, selectors.EVENT_READ, w)
+        return w
+
+    def _replace(self, w: _Worker) -> None:
+        self._kill(w)
+        self.restarts += 1
+        self.workers[w.index] = self._spawn(w.index, w.restarts + 1)
+
+    def _kill(self, w: _Worker) -> None:
+        try:
+            self.sel.unregister(w.proc.stdout)
+        except (KeyError, ValueError):
+            pass
+        if w.proc.poll() is None:
+            try:
+                os.killpg(w.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            w.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (w.proc.stdin, w.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Stop every worker (in-flight tasks are abandoned)."""
+        for w in self.workers:
+            self._kill(w)
+        self.sel.close()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- work -----------------------------------------------------------------------------------
+    def idle(self) -> int:
+        return sum(1 for w in self.workers if w.ready and w.task is None)
+
+    def busy(self) -> int:
+        return sum(1 for w in self.workers if w.task is not None)
+
+    def states(self) -> list[tuple[str, Task | None, float]]:
+        """(state, task, seconds in state) per worker, for the live status."""
+        now = time.monotonic()
+        return [(w.state if w.restarts == 0 or w.ready else "restarting", w.task, now - (w.task.submitted if w.task else w.started)) for w in self.workers]
+
+    def submit(self, payload: dict[str, Any]) -> Task:
+        """Send ``payload`` to an idle worker. Call only when :meth:`idle` > 0."""
+        w = next((w for w in self.workers if w.ready and w.task is None), None)
+        if w is None:
+            raise RuntimeError("no idle worker")
+        self._next_id += 1
+        task = Task(self._next_id, payload, time.monotonic())
+        w.task = task
+        assert w.proc.stdin is not None
+        try:
+            w.proc.stdin.write((json.dumps({"id": task.id, **payload}, allow_nan=False) + "\n").encode())
+            w.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # the worker died; poll() reports it
+        return task
+
+    def poll(self, timeout: float = 0.1) -> list[Completion]:
+        """Wait up to ``timeout`` seconds for replies; enforce the watchdogs; restart dead workers."""
+        done: list[Completion] = []
+        for key, _ in self.sel.select(timeout):
+            w: _Worker = key.data
+            try:
+                chunk = os.read(key.fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            if chunk:
+                w.buf += chunk
+                while b"\n" in w.buf:
+                    line, w.buf = w.buf.split(b"\n", 1)
+                    c = self._on_message(w, json.loads(line))
+                    if c is not None:
+                        done.append(c)
+            else:  # EOF: the worker is gone
+                c = self._on_death(w)
+                if c is not None:
+                    done.append(c)
+        now = time.monotonic()
+        for w in list(self.workers):
+            if w.task is not None:
+                elapsed = now - w.task.submitted
+                if elapsed > self.case_timeout:
+                    done.append(Completion(w.task, "hang", detail=f"no answer after {self.case_timeout:g}s", seconds=elapsed, worker=w.index))
+                    w.task = None
+                    self._replace(w)
+                elif self._rss(w) > self.memory_limit:
+                    done.append(Completion(w.task, "oom", detail=f"resident memory above {self.memory_limit // (1024 * 1024)} MiB", seconds=elapsed, worker=w.index))
+                    w.task = None
+                    self._replace(w)
+            elif not w.ready and now - w.started > 120:
+                raise InternalError(f"worker {w.index} did not start within 120s (see its log)")
+        return done
+
+    def _on_message(self, w: _Worker, msg: dict) -> Completion | None:
+        if msg.get("ready"):
+            w.ready = True
+            return None
+        task = w.task
+        if task is None or msg.get("id") != task.id:
+            raise InternalError(f"worker {w.index} answered a task it was not given: {msg}")
+        w.task = None
+        seconds = time.monotonic() - task.submitted
+        if "internal_error" in msg:
+            raise InternalError(f"worker {w.index} failed on {task.payload}:\n{msg['internal_error']}")
+        if msg.get("memory_error"):
+            self._replace(w)
+            return Completion(task, "oom", detail="MemoryError raised in the worker", seconds=seconds, worker=w.index)
+        return Completion(task, "ok", reply=msg, seconds=seconds, worker=w.index)
+
+    def _on_death(self, w: _Worker) -> Completion | None:
+        rc = w.proc.wait()
+        task = w.task
+        w.task = None
+        self._replace(w)
+        if task is None:
+            if not w.ready:
+                raise InternalError(f"worker {w.index} died while starting ({signal_name(rc)}); see its log")
+            return None
+        return Completion(task, "crash", detail=signal_name(rc), seconds=time.monotonic() - task.submitted, worker=w.index)
+
+    @staticmethod
+    def _rss(w: _Worker) -> int:
+        try:
+            with open(f"/proc/{w.proc.pid}/statm", "rb") as f:
+                return int(f.read().split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            return 0

@@ -1,0 +1,110 @@
+"""A worker process: runs cases on request, one at a time, isolated from the campaign.
+
+Started as ``python -m fuzzer.campaign.worker``. Protocol: JSON lines. The worker's original stdout
+carries only protocol messages; fd 1 and fd 2 are redirected to a log file before anything else
+runs, so exporter or runtime chatter (including C++ writes) can never corrupt the protocol.
+
+Requests (one line each)::
+
+    {"id": 7, "kind": "seed", "seed": 42, "export": {...}, "input_mode": "normal",
+     "generator": {...}, "cases_dir": "/path/cases", "store": true}
+    {"id": 8, "kind": "graph", "graph": {...graph JSON...}, "inputs": "/path/inputs.npz",
+     "export": {...}, "input_mode": "normal"}
+
+Reply: ``{"id": 7, "result": {...CaseResult.to_dict()...}, "case_dir": "..." | null, "elapsed": s}``
+or ``{"id": 7, "internal_error": "traceback"}`` for a bug of ours (the campaign stops loudly).
+
+A request may carry ``"inject": "abort" | "hang" | "oom" | "segv"``: honoured only when the
+environment has ``ONNXFUZZ_TEST_HOOKS=1`` (tests use it to exercise crash isolation for real).
+SIGINT is ignored: the campaign decides when a worker stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+
+def _setup_fds(log_path: str | None) -> int:
+    """Keep the protocol channel private; send everything else to the log (or /dev/null)."""
+    proto = os.dup(1)
+    target = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if log_path else os.open(os.devnull, os.O_WRONLY)
+    os.dup2(target, 1)
+    os.dup2(target, 2)
+    os.close(target)
+    return proto
+
+
+def _inject(kind: str) -> None:
+    if os.environ.get("ONNXFUZZ_TEST_HOOKS") != "1":
+        return
+    if kind == "abort":
+        os.abort()
+    elif kind == "segv":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif kind == "hang":
+        time.sleep(3600)
+    elif kind == "oom":
+        hog = []
+        while True:  # grow until the campaign's memory watchdog kills us
+            hog.append(bytearray(64 * 1024 * 1024))
+            hog[-1][::4096] = b"x" * len(hog[-1][::4096])
+            time.sleep(0.01)
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    proto = _setup_fds(os.environ.get("ONNXFUZZ_WORKER_LOG"))
+    out = os.fdopen(proto, "w", buffering=1, encoding="utf-8")
+
+    # heavy imports after the fds are private: their warnings go to the log
+    from pathlib import Path
+
+    from fuzzer.campaign.artifacts import load_inputs, save_case
+    from fuzzer.campaign.case import run_graph
+    from fuzzer.compare import Verdict
+    from fuzzer.export import ExportOptions, Exporter
+    from fuzzer.generate import GeneratorOptions, generate, make_inputs
+    from fuzzer.ir import graph_from_dict
+
+    out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        rid = req.get("id")
+        t0 = time.perf_counter()
+        try:
+            if req.get("inject"):
+                _inject(req["inject"])
+            ex = req["export"]
+            export = ExportOptions(Exporter(ex["exporter"]), ex.get("opset"), ex.get("optimize", True))
+            mode = req.get("input_mode", "normal")
+            if req["kind"] == "seed":
+                opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in req["generator"].items()})
+                seed = req["seed"]
+                graph = generate(seed, opts)
+                inputs = make_inputs(graph, seed, mode)
+            else:
+                graph = graph_from_dict(req["graph"])
+                seed = graph.meta.get("seed")
+                inputs = load_inputs(Path(req["inputs"]), graph)
+            (r,) = run_graph(graph, inputs, [export], seed=seed, input_mode=mode, options={"generator": req.get("generator")})
+            case_dir = None
+            if req.get("store") and r.verdict is not Verdict.PASS:
+                case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
+            reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0}
+        except MemoryError:
+            reply = {"id": rid, "memory_error": True, "elapsed": time.perf_counter() - t0}
+        except Exception:  # our own bug: report it whole, the campaign stops loudly
+            reply = {"id": rid, "internal_error": traceback.format_exc()}
+        out.write(json.dumps(reply, allow_nan=False, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
