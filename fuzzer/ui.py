@@ -124,8 +124,9 @@ class StatusObserver:
             if key not in self.seen:
                 self.seen.add(key)
                 style = VERDICT_STYLE[result.verdict]
-                head = (result.error_head or "").replace("[", r"\[")[:110]
-                self.console.print(f"[{style}]new {result.verdict.value:<24}[/] {result.exporter:<11} seed {result.seed:<6} {head}", highlight=False, soft_wrap=True)
+                room = max(20, self.console.width - 50)
+                head = (result.error_head or "")[:room].replace("[", r"\[")
+                self.console.print(f"[{style}]new {result.verdict.value:<24}[/] {result.exporter:<11} seed {result.seed:<6} {head}", highlight=False, overflow="ellipsis", no_wrap=True)
         self.on_tick(stats)
 
     def close(self) -> None:
