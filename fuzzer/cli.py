@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_nonneg_int, help="seed for generated inputs (default: the graph's own seed)")
     c.add_argument("--input-mode", choices=["normal", "special"], default="normal")
     c.add_argument("--json", action="store_true", help="print the case records as JSON")
+    c.add_argument("--in-process", action="store_true", help="run in this process instead of an isolated worker (a crashing case then ends onnxfuzz itself)")
 
     f = sub.add_parser("fuzz", help="run a fuzz campaign")
     f.add_argument("--exporter", choices=["torchscript", "dynamo", "both"], default="both")
@@ -182,7 +183,7 @@ def cmd_gen(args) -> int:
 def cmd_check(args) -> int:
     from rich.console import Console
 
-    from fuzzer.campaign import load_inputs, run_graph
+    from fuzzer.campaign import load_inputs, run_graph, run_isolated
     from fuzzer.compare import Verdict
     from fuzzer.export import ExportOptions
     from fuzzer.generate import make_inputs
@@ -203,7 +204,10 @@ def cmd_check(args) -> int:
         seed = args.seed if args.seed is not None else int(graph.meta.get("seed", 0))
         inputs, source = make_inputs(graph, seed, args.input_mode), f"generated (seed {seed}, mode {args.input_mode})"
     exports = [ExportOptions(e, args.opset) for e in _exporters(args.exporter)]
-    results = run_graph(graph, inputs, exports, seed=graph.meta.get("seed"), input_mode=args.input_mode)
+    if args.in_process:
+        results = run_graph(graph, inputs, exports, seed=graph.meta.get("seed"), input_mode=args.input_mode)
+    else:
+        results = run_isolated(graph, inputs, exports, args.input_mode)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=1, default=str))
     else:

@@ -86,3 +86,17 @@ def test_fuzz_refuses_a_non_empty_out_dir(tmp_path):
     r = onnxfuzz("fuzz", "--cases", 1, "--out", tmp_path)
     assert r.returncode == 2 and "not an empty directory" in r.stderr
     assert (tmp_path / "x").read_text() == "keep me"
+
+
+def test_check_survives_a_case_that_kills_its_process(tmp_path):
+    # Real defect of the pinned stack: the TorchScript exporter dies with SIGFPE on a flatten of an
+    # empty tensor. check runs the case in a worker and reports it as a verdict.
+    from fuzzer.generate import single_op_graph
+    from fuzzer.ir import TensorSpec, save_graph
+
+    g = single_op_graph("flatten", [TensorSpec((5, 0, 5), "float64")], {"start": 2, "end": -1})
+    save_graph(g, tmp_path / "graph.json")
+    r = onnxfuzz("check", tmp_path / "graph.json", "--exporter", "torchscript", "--json")
+    assert r.returncode == 1, r.stderr
+    rec = json.loads(r.stdout)[0]
+    assert rec["verdict"] == "process_crash" and rec["error_type"] == "SIGFPE"
