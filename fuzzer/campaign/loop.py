@@ -129,6 +129,8 @@ class CampaignStats:
             "exporter_seconds": {k: round(v, 3) for k, v in self.exporter_seconds.items()},
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "stop_reason": self.stop_reason,
+            "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
+                          "rejected": dict(self.generation.rejected.most_common(30))},
         }
 
     def sample(self) -> dict:
@@ -315,6 +317,11 @@ class _Loop:
         if c.kind == "ok":
             r = CaseResult.from_dict(c.reply["result"])
             case_dir = c.reply.get("case_dir")
+            gen = c.reply.get("generation")
+            if gen:
+                self.stats.generation.attempts += gen["attempts"]
+                self.stats.generation.accepted += gen["accepted"]
+                self.stats.generation.rejected.update(gen["rejected"])
         else:
             r, case_dir = self._process_failure(c, exporter, seed)
         st = self.stats

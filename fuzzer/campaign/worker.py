@@ -68,7 +68,7 @@ def main() -> int:
     from fuzzer.campaign.case import run_graph
     from fuzzer.compare import Verdict
     from fuzzer.export import ExportOptions, Exporter
-    from fuzzer.generate import GeneratorOptions, generate, make_inputs
+    from fuzzer.generate import GenerationStats, GeneratorOptions, generate, make_inputs
     from fuzzer.ir import graph_from_dict
 
     out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
@@ -84,10 +84,11 @@ def main() -> int:
             ex = req["export"]
             export = ExportOptions(Exporter(ex["exporter"]), ex.get("opset"), ex.get("optimize", True))
             mode = req.get("input_mode", "normal")
+            gstats = GenerationStats()
             if req["kind"] == "seed":
                 opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in req["generator"].items()})
                 seed = req["seed"]
-                graph = generate(seed, opts)
+                graph = generate(seed, opts, gstats)
                 inputs = make_inputs(graph, seed, mode)
             else:
                 graph = graph_from_dict(req["graph"])
@@ -97,7 +98,8 @@ def main() -> int:
             case_dir = None
             if req.get("store") and r.verdict is not Verdict.PASS:
                 case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
-            reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0}
+            reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0,
+                     "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}}
         except MemoryError:
             reply = {"id": rid, "memory_error": True, "elapsed": time.perf_counter() - t0}
         except Exception:  # our own bug: report it whole, the campaign stops loudly
