@@ -315,11 +315,10 @@ def cmd_stats(args) -> int:
         results = read_results(args.dir / "results.jsonl")
     except CampaignError as e:
         raise UsageError(str(e)) from None
-    from fuzzer.campaign.loop import _restore
+    from fuzzer.campaign.loop import restore_stats
 
     stats = CampaignStats()
-    _restore(stats, results, config)
-    stats.started = __import__("time").monotonic()
+    restore_stats(stats, results)
     con = Console()
     con.print(summary_table(stats, [e.value for e in config.exporters]))
     series = _read_series(args.dir / "stats.jsonl")

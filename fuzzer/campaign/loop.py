@@ -174,7 +174,8 @@ def load_config(out_dir: Path) -> CampaignConfig:
         raise CampaignError(f"{p}: unreadable campaign configuration ({e})") from None
 
 
-def _restore(stats: CampaignStats, results: list[dict], config: CampaignConfig) -> set[tuple[str, int]]:
+def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, int]]:
+    """Rebuild the counters from results.jsonl lines; returns the (exporter, seed) pairs done."""
     done = set()
     for r in results:
         done.add((r["exporter"], r["seed"]))
@@ -215,7 +216,7 @@ def run_campaign(
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = out_dir / "campaign.json"
     if resume:
-        done = _restore(stats, read_results(out_dir / "results.jsonl"), config)
+        done = restore_stats(stats, read_results(out_dir / "results.jsonl"))
     else:
         if meta.exists():
             raise CampaignError(f"{out_dir} already holds a campaign; use --resume {out_dir} or pick a new --out")
@@ -250,12 +251,10 @@ class _Loop:
     def _next_case(self, pool: WorkerPool) -> tuple[ExportOptions, int] | None:
         """The (export, seed index) to run next under the fair time share, or None when done."""
         running = Counter()
-        now = time.monotonic()
-        for state, task, secs in pool.states():
+        for _, task, secs in pool.states():
             if task is not None:
                 running[task.payload["export"]["exporter"]] += secs
         order = sorted(self.exports, key=lambda e: (self.stats.exporter_seconds[e.exporter.value] + running[e.exporter.value], self.exports.index(e)))
-        del now
         for ex in order:
             name = ex.exporter.value
             while True:
