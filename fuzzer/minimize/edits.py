@@ -196,3 +196,22 @@ def _fit(values: np.ndarray, spec: TensorSpec) -> np.ndarray:
     if str(a.dtype) != spec.dtype:
         a = cast(a, spec.dtype)
     return np.array(a, order="C", copy=True)
+
+
+def canonical_names(c: Candidate) -> Candidate:
+    """Rename inputs x0, x1... and node values v0, v1... in order of definition, so a minimized
+    case reads like a fresh one (names are not part of any signature)."""
+    g = c.graph
+    ren = {i.name: f"x{k}" for k, i in enumerate(g.inputs)}
+    count = 0
+    for n in g.nodes:
+        for v in n.outputs:
+            ren[v.name] = f"v{count}"
+            count += 1
+    ins = tuple(dataclasses.replace(i, name=ren[i.name]) for i in g.inputs)
+    nodes = tuple(
+        dataclasses.replace(n, inputs=tuple(ren[x] for x in n.inputs), outputs=tuple(dataclasses.replace(v, name=ren[v.name]) for v in n.outputs))
+        for n in g.nodes
+    )
+    graph = Graph(ins, nodes, tuple(ren[o] for o in g.outputs), g.meta)
+    return Candidate(graph, {ren[k]: v for k, v in c.inputs.items()})

@@ -38,7 +38,7 @@ from fuzzer.generate import EagerRejected, evaluate, reinfer
 from fuzzer.ir import Graph, WellformednessError, check_wellformed
 from fuzzer.triage.signature import NotAFailure, Signature, same_bug, signature_of
 
-from .edits import Candidate, tidy
+from .edits import Candidate, canonical_names, tidy
 from .order import is_simpler, simplicity_key
 from .passes import PASSES
 
@@ -223,7 +223,24 @@ class Shrinker:
         except _OutOfTime:
             stop = "time budget"
         assert self.best_result is not None
+        self._rename()
         return self._finish(t0, stop, self.best_result, signature_of(self.best_result))
+
+    def _rename(self) -> None:
+        """Give ``best`` canonical names; one more run checks the bug survives the renaming
+        (it should: no signature looks at names) and gives the model with the new names."""
+        renamed = canonical_names(self.best)
+        if renamed.identity() == self.best.identity():
+            return
+        result = self._run(renamed)
+        try:
+            ok = same_bug(self.reference, signature_of(result))  # type: ignore[arg-type]
+        except NotAFailure:
+            ok = False
+        if ok:
+            self.best, self.best_result = renamed, result
+        else:
+            self.rejections["renaming changed the failure"] += 1
 
     def _finish(self, t0: float, stop: str, result: "CaseResult", sig: Signature | None) -> MinimizeResult:
         if sig is None:
