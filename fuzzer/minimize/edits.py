@@ -172,6 +172,8 @@ def resize(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     out = np.zeros(shape, dtype=a.dtype)
     if a.size == 0 or out.size == 0:
         return out
+    if not shape:
+        return np.array(a.reshape(-1)[0], dtype=a.dtype)
     idx = tuple(slice(0, min(s, d)) for s, d in zip(shape, a.shape))
     block = a[idx]
     reps = tuple(-(-s // max(b, 1)) for s, b in zip(shape, block.shape))

@@ -146,6 +146,10 @@ class Shrinker:
             check_wellformed(cand.graph)
         except WellformednessError as e:
             raise MinimizerBug(f"a minimizer pass built an ill-formed graph: {e}") from None
+        for i in cand.graph.inputs:
+            a = cand.inputs[i.name]
+            if tuple(a.shape) != i.spec.shape or str(a.dtype) != i.spec.dtype:
+                raise MinimizerBug(f"a minimizer pass gave input {i.name} values {a.dtype}{list(a.shape)} for spec {i.spec}")
         graph = reinfer(cand.graph, dict(cand.inputs))
         if graph is None:
             self.rejections["eager rejects"] += 1
