@@ -117,6 +117,7 @@ class Shrinker:
         self.pass_stats: dict[str, PassStats] = {p.__name__: PassStats() for p in PASSES}
         self._current: PassStats | None = None
         self._deadline = 0.0
+        self._t0 = 0.0
         self._candidates = 0
         self._runs = 0
         self._intermediates: tuple[tuple, dict[str, np.ndarray]] | None = None
@@ -196,39 +197,57 @@ class Shrinker:
         return self.best.graph.outputs[w.index]
 
     # -- the driver ------------------------------------------------------------------------------
-    def run(self) -> MinimizeResult:
-        t0 = time.monotonic()
-        self._deadline = t0 + self.budget
+    def start(self) -> Signature | None:
+        """Run the original once: start the clock, check it fails (with ``reference``'s bug when
+        one was given) and adopt its signature. None if it does not reproduce."""
+        self._t0 = time.monotonic()
+        self._deadline = self._t0 + self.budget
         first = self._run(self.original)
+        self.best_result = first
         try:
             sig = signature_of(first)
         except NotAFailure:
-            sig = None
-        if sig is None or (self.reference is not None and not same_bug(self.reference, sig)):
-            return self._finish(t0, "does not reproduce", first, sig or self.reference)
+            return None
+        if self.reference is not None and not same_bug(self.reference, sig):
+            return None
         if self.reference is None:
             self.reference = sig
-        self.best_result = first
         self.tried.add(self.original.identity())
+        return sig
+
+    def run_pass(self, p: Callable[["Shrinker"], None]) -> None:
+        """Run one pass over ``best``, measured in :attr:`pass_stats`."""
+        self._current = self.pass_stats.setdefault(p.__name__, PassStats())
+        tp = time.monotonic()
+        try:
+            p(self)
+        finally:
+            self._current.seconds += time.monotonic() - tp
+            self._current = None
+
+    def run(self) -> MinimizeResult:
+        """Start, then run the passes round after round until a round changes nothing or the
+        budget is spent; the best so far is the result either way."""
+        if self.start() is None:
+            assert self.best_result is not None
+            try:
+                sig = signature_of(self.best_result)
+            except NotAFailure:
+                sig = None
+            return self._finish(self._t0, "does not reproduce", self.best_result, sig or self.reference)
         stop = "fixpoint"
         try:
             while True:
                 before = self.best_key
                 for p in PASSES:
-                    self._current = self.pass_stats[p.__name__]
-                    tp = time.monotonic()
-                    try:
-                        p(self)
-                    finally:
-                        self._current.seconds += time.monotonic() - tp
-                        self._current = None
+                    self.run_pass(p)
                 if self.best_key == before:
                     break
         except _OutOfTime:
             stop = "time budget"
         assert self.best_result is not None
         self._rename()
-        return self._finish(t0, stop, self.best_result, signature_of(self.best_result))
+        return self._finish(self._t0, stop, self.best_result, signature_of(self.best_result))
 
     def _rename(self) -> None:
         """Give ``best`` canonical names; one more run checks the bug survives the renaming
