@@ -189,6 +189,8 @@ class FindingStore:
         p = Path(ref)
         if (p / "finding.json").exists() or (p.is_dir() and ("/" in ref or ref in (".", ".."))):
             return p
+        if ref and not ref.startswith(".") and (self.root / ref).is_dir():
+            return self.root / ref  # also a corrupt one: loading it says what is wrong
         ids = [r[0] for r in self._conn().execute("SELECT id FROM findings WHERE id LIKE ?", (ref.replace("%", "") + "%",))]
         if len(ids) == 1:
             return self.root / ids[0]
