@@ -15,6 +15,7 @@ ID is a finding id (or a unique prefix) in ``--store`` (default: $ONNXFUZZ_STORE
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -56,6 +57,11 @@ def add_parsers(sub) -> None:
     p.add_argument("id")
     p.add_argument("--seconds", type=float, default=60.0, help="time budget (default 60)")
     p.set_defaults(run=cmd_minimize)
+
+    p = with_store(fs.add_parser("ingest", help="file the stored cases of a campaign directory (re-run, minimize new buckets)"))
+    p.add_argument("campaign", type=Path, help="a campaign directory (from 'onnxfuzz fuzz --out DIR')")
+    p.add_argument("--minimize-seconds", type=float, default=30.0, help="budget per new bucket (default 30; 0: file unminimized)")
+    p.set_defaults(run=cmd_ingest)
 
     p = with_store(fs.add_parser("report", help="print report.md"))
     p.add_argument("id")
@@ -198,6 +204,48 @@ def cmd_minimize(args) -> int:
         print(f"replaced the reproduction in {path}")
     else:
         print("no simpler case with the same signature; the finding is unchanged")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    """Re-run every stored case of a campaign through its exporter and file the failures: the
+    bridge from ``onnxfuzz fuzz`` output to a store until the loop records findings itself."""
+    import time
+
+    from fuzzer.campaign import load_inputs
+    from fuzzer.ir import GraphFormatError, load_graph
+    from fuzzer.minimize import minimize
+
+    cases = args.campaign / "cases"
+    if not cases.is_dir():
+        raise FindingError(f"{args.campaign}: no cases/ directory (not a campaign directory)")
+    root = args.store or args.campaign / "findings"
+    store = FindingStore(root)
+    counts = {"cases": 0, "failures": 0, "new buckets": 0, "skipped": 0}
+    t0 = time.monotonic()
+    for d in sorted(cases.iterdir()):
+        try:
+            graph = load_graph(d / "graph.json")
+            inputs = load_inputs(d / "inputs.npz", graph)
+            rec = json.loads((d / "result.json").read_text(encoding="utf-8"))
+        except (GraphFormatError, OSError, ValueError) as e:
+            print(f"onnxfuzz: warning: {d}: {e}; skipped", file=sys.stderr)
+            counts["skipped"] += 1
+            continue
+        counts["cases"] += 1
+        run = _runner(rec["exporter"], rec.get("opset_requested"))
+        result = run(graph, inputs)
+        if not result.verdict.is_failure:
+            continue
+        counts["failures"] += 1
+        mini = None
+        if args.minimize_seconds > 0:
+            mini = lambda g, x, r: minimize(g, x, run, seconds=args.minimize_seconds)  # noqa: E731
+        fid, new = store.record(graph, inputs, result, minimize=mini)
+        counts["new buckets"] += new
+        if new:
+            print(f"new  {fid}  {result.verdict.value:<24} {d.name}")
+    print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f"; {time.monotonic() - t0:.1f}s; store: {root}")
     return 0
 
 
