@@ -316,3 +316,74 @@ def single_op_graph(
         raise GenerationError(f"{op}: eager PyTorch rejects it ({', '.join(b.stats.rejected)})")
     g = b.finish()
     return Graph(g.inputs, g.nodes, g.outputs, {"seed": seed, "built": "single_op_graph"})
+
+
+# -- re-inference over a whole graph (used by the minimizer) ----------------------------------------
+class EagerRejected(Exception):
+    """Eager PyTorch rejects one node of a graph; ``reason`` says which and why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def evaluate(graph: Graph, inputs: "dict[str, np.ndarray] | None" = None, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Every value of ``graph`` (inputs and node outputs) computed in eager PyTorch by the catalog
+    templates, exactly as the generator's probe does. ``inputs`` default to probe values drawn
+    from ``seed``. Raises :class:`EagerRejected` if a node fails or returns something that is
+    not a tuple of tensors of the node's output count."""
+    env: dict[str, torch.Tensor] = {}
+    for i in graph.inputs:
+        if inputs is not None:
+            env[i.name] = torch.from_numpy(np.array(inputs[i.name], copy=True))
+        else:
+            arr = make_value(i.spec, i.domain, i.bound, input_rng(seed, "probe/" + i.name, "normal"))
+            env[i.name] = torch.from_numpy(arr)
+    params = SimpleNamespace()
+    for k, node in enumerate(graph.nodes):
+        op = CATALOG.get(node.op)
+        if op is None:
+            raise EagerRejected(f"node {k}: unknown operator {node.op!r}")
+        names = [f"p{k}_{j}" for j in range(len(node.params))]
+        for pn, p in zip(names, node.params):
+            setattr(params, pn, make_param(p))
+        try:
+            expr = render(op.template, list(node.inputs), [f"self.{p}" for p in names], node.attrs)
+        except TemplateError as e:
+            raise EagerRejected(f"node {k} ({node.op}): {e}") from None
+        scope = {n: env[n] for n in node.inputs}
+        scope["self"] = params
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = eval(expr, {"torch": torch}, scope)  # noqa: S307 - our own rendered template
+        except Exception as e:  # eager PyTorch rejects the node: information for the caller, not a bug
+            raise EagerRejected(f"node {k} ({node.op}): eager {type(e).__name__}: {str(e)[:200]}") from None
+        outs = list(result) if op.returns_tuple else [result]
+        if len(outs) != len(node.outputs) or not all(isinstance(t, torch.Tensor) for t in outs):
+            raise EagerRejected(f"node {k} ({node.op}): returns {len(outs)} values, the node has {len(node.outputs)}")
+        for v, t in zip(node.outputs, outs):
+            env[v.name] = t
+    return env
+
+
+def reinfer(graph: Graph, inputs: "dict[str, np.ndarray] | None" = None) -> Graph | None:
+    """``graph`` with every node output spec re-inferred by running it in eager PyTorch (on
+    ``inputs`` if given, else on probe values): the way to keep specs exact after a change of
+    input shapes, dtypes or attributes. None if eager PyTorch rejects the graph, or an output has
+    a dtype outside :data:`DTYPES`. Names, order and ``meta`` are kept."""
+    try:
+        env = evaluate(graph, inputs)
+    except EagerRejected:
+        return None
+    nodes = []
+    for node in graph.nodes:
+        values = []
+        for v in node.outputs:
+            t = env[v.name]
+            dt = str(t.dtype).removeprefix("torch.")
+            if dt not in DTYPES:
+                return None
+            values.append(Value(v.name, TensorSpec(tuple(int(d) for d in t.shape), dt)))
+        nodes.append(Node(node.op, node.inputs, tuple(values), node.attrs, node.params))
+    return Graph(graph.inputs, tuple(nodes), graph.outputs, graph.meta)

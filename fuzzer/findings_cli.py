@@ -1,0 +1,293 @@
+"""``onnxfuzz findings ...``: triage the findings of a store.
+
+    findings list [DIR]                 table: id, verdict, exporter, ops, hits, size, status
+    findings show ID                    finding.json, the graph's source and the files
+    findings replay ID|DIR...           re-run against the installed versions: still failing,
+                                        fixed, or changed signature (exit 1 if any still fails)
+    findings minimize ID [--seconds S]  minimize again; replace the reproduction if simpler
+    findings report ID                  print report.md
+    findings mark ID --filed URL | --wontfix REASON
+    findings promote ID [--to DIR]      copy into the repository's curated findings/ directory
+
+ID is a finding id (or a unique prefix) in ``--store`` (default: $ONNXFUZZ_STORE, else
+./findings), or the path of a finding directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from fuzzer.store import FindingError, FindingStore, load_case, read_finding
+
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (FindingError,)
+
+
+def _default_store() -> Path:
+    return Path(os.environ.get("ONNXFUZZ_STORE", "findings"))
+
+
+def add_parsers(sub) -> None:
+    f = sub.add_parser("findings", help="triage stored findings (list, show, replay, minimize, report, mark, promote)")
+    fs = f.add_subparsers(dest="findings_command", metavar="ACTION", parser_class=type(f))
+    fs.required = True
+
+    def with_store(p):
+        p.add_argument("--store", type=Path, default=None, help="store directory (default: $ONNXFUZZ_STORE, else ./findings)")
+        return p
+
+    p = fs.add_parser("list", help="list findings as a table")
+    p.add_argument("dir", nargs="?", type=Path, help="store directory, or a campaign directory holding findings/ (default: --store)")
+    with_store(p)
+    p.add_argument("--sort", choices=["recent", "hits", "id"], default="recent")
+    p.set_defaults(run=cmd_list)
+
+    p = with_store(fs.add_parser("show", help="show one finding"))
+    p.add_argument("id")
+    p.set_defaults(run=cmd_show)
+
+    p = with_store(fs.add_parser("replay", help="re-run findings against the installed versions"))
+    p.add_argument("refs", nargs="+", metavar="ID|DIR", help="finding ids, finding directories, or a whole store directory")
+    p.set_defaults(run=cmd_replay)
+
+    p = with_store(fs.add_parser("minimize", help="minimize a finding again (replaces it if a smaller case is found)"))
+    p.add_argument("id")
+    p.add_argument("--seconds", type=float, default=60.0, help="time budget (default 60)")
+    p.set_defaults(run=cmd_minimize)
+
+    p = with_store(fs.add_parser("ingest", help="file the stored cases of a campaign directory (re-run, minimize new buckets)"))
+    p.add_argument("campaign", type=Path, help="a campaign directory (from 'onnxfuzz fuzz --out DIR')")
+    p.add_argument("--minimize-seconds", type=float, default=30.0, help="budget per new bucket (default 30; 0: file unminimized)")
+    p.set_defaults(run=cmd_ingest)
+
+    p = with_store(fs.add_parser("report", help="print report.md"))
+    p.add_argument("id")
+    p.set_defaults(run=cmd_report)
+
+    p = with_store(fs.add_parser("mark", help="record that a finding was filed upstream, or will not be"))
+    p.add_argument("id")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--filed", metavar="URL")
+    g.add_argument("--wontfix", metavar="REASON")
+    p.set_defaults(run=cmd_mark)
+
+    p = with_store(fs.add_parser("promote", help="copy a finding into the repository's findings/ directory"))
+    p.add_argument("id")
+    p.add_argument("--to", type=Path, default=None, help="destination (default: findings/ of the git checkout holding this package)")
+    p.set_defaults(run=cmd_promote)
+
+
+def _store(args, explicit: Path | None = None) -> FindingStore:
+    root = explicit or args.store or _default_store()
+    if (root / "findings").is_dir() and not (root / "index.sqlite").exists():
+        root = root / "findings"  # a campaign directory
+    if not root.is_dir():
+        raise FindingError(f"{root}: no such store directory")
+    return FindingStore(root)
+
+
+def _warn_problems(store: FindingStore) -> None:
+    for p in store.problems:
+        print(f"onnxfuzz: warning: {p}", file=sys.stderr)
+
+
+def cmd_list(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    store = _store(args, args.dir)
+    order = {"recent": "last_seen DESC", "hits": "hits DESC", "id": "id"}[args.sort]
+    rows = store.list(order)
+    _warn_problems(store)
+    t = Table(title=f"{len(rows)} findings in {store.root}", title_justify="left")
+    for col in ("id", "verdict", "exporter", "ops", "hits", "size", "status", "title"):
+        t.add_column(col, justify="right" if col in ("ops", "hits", "size") else "left", overflow="fold" if col == "title" else "ellipsis")
+    for r in rows:
+        t.add_row(r.id, r.verdict, r.exporter, str(r.n_ops), str(r.hits), _size(r.size), r.status, r.title[:90])
+    Console().print(t)
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f}K" if n >= 1024 else f"{n}B"
+
+
+def cmd_show(args) -> int:
+    from fuzzer.store.report import module_source
+
+    path = _store(args).resolve(args.id)
+    doc, graph, inputs = load_case(path)
+    print(f"{path.name}: {doc['title']}")
+    keep = ("verdict", "exporter", "opset", "component", "n_ops", "ops", "hits", "status", "first_seen", "last_seen", "filed_url", "wontfix_reason")
+    for k in keep:
+        if doc.get(k) is not None:
+            print(f"  {k}: {doc[k]}")
+    print(f"  signature: {doc['signature']['key']}")
+    m = doc.get("minimization")
+    if m:
+        print(f"  minimized: {m['ops_before']} -> {m['ops_after']} ops in {m['seconds']}s, {m['runs']} runs ({m['stop_reason']})")
+    print("  inputs: " + ", ".join(f"{k}: {v.dtype}{list(v.shape)}" for k, v in inputs.items()))
+    print("  files: " + ", ".join(sorted(p.name for p in path.iterdir())))
+    print()
+    print(module_source(graph))
+    return 0
+
+
+def _runner(exporter: str, opset: int | None):
+    from fuzzer.campaign import run_graph
+    from fuzzer.export import ExportOptions, Exporter
+
+    ex = ExportOptions(Exporter(exporter), opset)
+    return lambda graph, inputs: run_graph(graph, inputs, [ex])[0]
+
+
+_FINDING_FILES = ("finding.json", "graph.json", "inputs.npz", "repro.py")
+
+
+def _replay_targets(args) -> list[Path]:
+    """Finding directories named by ids, paths of finding directories, or whole stores."""
+    out: list[Path] = []
+    for ref in args.refs:
+        p = Path(ref)
+        if p.is_dir() and any((p / f).exists() for f in _FINDING_FILES):
+            out.append(p)  # a finding directory (a corrupt one is reported when loaded)
+        elif p.is_dir():
+            s = _store(args, p)
+            out += [r.path for r in s.list("id")]
+            _warn_problems(s)
+        else:
+            out.append(_store(args).resolve(ref))
+    return out
+
+
+def cmd_replay(args) -> int:
+    """Exit 1 if any finding still fails (same or changed signature), else 2 if any could not be
+    loaded, else 0 (all fixed)."""
+    from fuzzer.triage.signature import NotAFailure, signature_of
+
+    still = skipped = 0
+    for path in _replay_targets(args):
+        try:
+            doc, graph, inputs = load_case(path)
+        except FindingError as e:
+            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+            skipped += 1
+            continue
+        result = _runner(doc["exporter"], doc.get("opset_requested"))(graph, inputs)
+        try:
+            sig = signature_of(result)
+        except NotAFailure:
+            state = "fixed" if result.verdict.value == "pass" else f"not a failure now ({result.verdict.value})"
+        else:
+            still += 1
+            state = "still failing" if sig.key == doc["signature"]["key"] else f"changed signature: {sig.key}"
+        print(f"{path.name}  {doc['verdict']:<24} {state}")
+    return 1 if still else (2 if skipped else 0)
+
+
+def cmd_minimize(args) -> int:
+    from fuzzer.minimize import minimize
+
+    store = _store(args)
+    path = store.resolve(args.id)
+    doc, graph, inputs = load_case(path)
+    m = minimize(graph, inputs, _runner(doc["exporter"], doc.get("opset_requested")), seconds=args.seconds)
+    st = m.stats()
+    print(f"{path.name}: {st['ops_before']} -> {st['ops_after']} ops in {st['seconds']}s, {st['candidates']} candidates, {st['runs']} runs ({st['stop_reason']})")
+    if not m.reproduced:
+        print("the finding does not reproduce with the installed versions; nothing replaced")
+        return 1
+    if store.store_minimized(path, m):
+        print(f"replaced the reproduction in {path}")
+    else:
+        print("no simpler case with the same signature; the finding is unchanged")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    """Re-run every stored case of a campaign through its exporter and file the failures: the
+    bridge from ``onnxfuzz fuzz`` output to a store until the loop records findings itself."""
+    import time
+
+    from fuzzer.campaign import load_inputs
+    from fuzzer.ir import GraphFormatError, load_graph
+    from fuzzer.minimize import minimize
+
+    cases = args.campaign / "cases"
+    if not cases.is_dir():
+        raise FindingError(f"{args.campaign}: no cases/ directory (not a campaign directory)")
+    root = args.store or args.campaign / "findings"
+    store = FindingStore(root)
+    counts = {"cases": 0, "failures": 0, "new buckets": 0, "skipped": 0}
+    t0 = time.monotonic()
+    for d in sorted(cases.iterdir()):
+        try:
+            graph = load_graph(d / "graph.json")
+            inputs = load_inputs(d / "inputs.npz", graph)
+            rec = json.loads((d / "result.json").read_text(encoding="utf-8"))
+        except (GraphFormatError, OSError, ValueError) as e:
+            print(f"onnxfuzz: warning: {d}: {e}; skipped", file=sys.stderr)
+            counts["skipped"] += 1
+            continue
+        counts["cases"] += 1
+        run = _runner(rec["exporter"], rec.get("opset_requested"))
+        result = run(graph, inputs)
+        if not result.verdict.is_failure:
+            continue
+        counts["failures"] += 1
+        mini = None
+        if args.minimize_seconds > 0:
+            mini = lambda g, x, r: minimize(g, x, run, seconds=args.minimize_seconds)  # noqa: E731
+        fid, new = store.record(graph, inputs, result, minimize=mini)
+        counts["new buckets"] += new
+        if new:
+            print(f"new  {fid}  {result.verdict.value:<24} {d.name}")
+    print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f"; {time.monotonic() - t0:.1f}s; store: {root}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    path = _store(args).resolve(args.id)
+    read_finding(path)
+    sys.stdout.write((path / "report.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def cmd_mark(args) -> int:
+    path = _store(args).mark(args.id, filed=args.filed, wontfix=args.wontfix)
+    print(f"{path.name}: {'filed ' + args.filed if args.filed else 'wontfix: ' + args.wontfix}")
+    return 0
+
+
+def repository_findings_dir() -> Path:
+    """``findings/`` of the git checkout that holds this package (a worktree's ``.git`` is a file)."""
+    here = Path(__file__).resolve().parent
+    for d in [here, *here.parents]:
+        if (d / ".git").exists():
+            return d / "findings"
+    raise FindingError(f"{here} is not inside a git checkout; pass --to DIR")
+
+
+def cmd_promote(args) -> int:
+    path = _store(args).resolve(args.id)
+    read_finding(path)
+    dest_root = args.to or repository_findings_dir()
+    dest = dest_root / path.name
+    if dest.exists():
+        raise FindingError(f"{dest} already exists (promoted before?)")
+    from fuzzer.store_util import StagedDir
+
+    with StagedDir(dest) as tmp:
+        for f in path.iterdir():
+            if f.is_file():
+                shutil.copy2(f, tmp / f.name)
+    gi = dest_root / ".gitignore"
+    if not gi.exists():
+        gi.write_text("# the index is a cache rebuilt from the finding directories\nindex.sqlite\n.lock\n")
+    FindingStore(dest_root).sync()
+    print(f"promoted {path.name} to {dest}")
+    return 0
+

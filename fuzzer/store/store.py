@@ -1,0 +1,417 @@
+"""The finding store: one directory per bug (signature bucket), an SQLite index to list them fast.
+
+Layout of a store root::
+
+    ROOT/<id>/            one finding: repro.py, model.onnx (when export succeeded), inputs.npz,
+                          graph.json, finding.json, report.md
+    ROOT/index.sqlite     the index (a cache: rebuilt from the directories whenever they disagree)
+    ROOT/.lock            serializes writers (worker processes may record concurrently)
+
+Invariants:
+
+- The directories are the truth; ``finding.json`` holds the hit count and status. The index mirrors
+  them and is re-synchronized on open (new, changed or vanished directories), so a process killed
+  between a write and the index update loses nothing.
+- A finding directory appears whole or not at all: it is built under a hidden ``.<id>.*.partial``
+  name and published with one rename. A smaller reproduction replaces a bucket's files the same
+  way (old directory moved aside, new one renamed in, old removed; an interrupted swap is undone
+  on the next open). ``finding.json`` updates are atomic file replacements.
+- A directory whose ``finding.json`` or ``graph.json`` does not load is reported in
+  :attr:`FindingStore.problems` and skipped; it never stops listing or recording.
+- Bucketing: a case is first looked up by its *raw* signature (an alias table maps every raw
+  signature already seen to its bucket), so repeated hits cost no minimization. A new raw signature
+  is minimized (if a minimizer is given) and filed under the signature of the minimized case.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from fuzzer.ir import Graph, GraphFormatError, graph_to_json, load_graph
+from fuzzer.store_util import StagedDir, atomic_write_text
+from fuzzer.triage.signature import Signature, signature_of
+from fuzzer.versions import stack_versions
+
+from .repro import render_repro
+from .report import blame, call_summary, gather_evidence, render_report, title
+
+if TYPE_CHECKING:
+    from fuzzer.campaign import CaseResult
+    from fuzzer.minimize import MinimizeResult
+
+FORMAT, VERSION = "onnxfuzz-finding", 1
+STATUSES = ("new", "filed", "wontfix", "flaky")
+#: Test hook: seconds to sleep inside the staging step (after some files are written), so a test
+#: can kill the process mid-write. Never set outside tests.
+SLEEP_ENV = "ONNXFUZZ_TEST_SLEEP_IN_STAGING"
+
+#: finding.json fields that belong to the bucket, not to its current reproduction
+_BUCKET_FIELDS = ("first_seen", "last_seen", "hits", "status", "raw_signatures", "history", "filed_url", "wontfix_reason")
+
+Minimizer = Callable[[Graph, Mapping[str, np.ndarray], "CaseResult"], "MinimizeResult"]
+
+
+class FindingError(ValueError):
+    """A finding or store cannot be used; the message says which and why (CLI: one line, exit 2)."""
+
+
+@dataclass(frozen=True)
+class FindingInfo:
+    """One row of the index."""
+
+    id: str
+    verdict: str
+    exporter: str
+    opset: int | None
+    n_ops: int
+    hits: int
+    size: int
+    status: str
+    title: str
+    first_seen: str
+    last_seen: str
+    signature: str
+    path: Path
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def npz_bytes(inputs: Mapping[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in inputs.items()})
+    return buf.getvalue()
+
+
+def load_npz(path: Path, graph: Graph) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as e:
+        raise FindingError(f"{path}: not a readable .npz file ({e})") from None
+    missing = [i.name for i in graph.inputs if i.name not in data]
+    if missing:
+        raise FindingError(f"{path}: has no array for inputs {missing}")
+    return {i.name: data[i.name] for i in graph.inputs}
+
+
+class FindingStore:
+    """Findings under ``root`` (created on first write). See the module docstring."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.problems: list[str] = []  # corrupt or unreadable finding directories, one line each
+        self._db: sqlite3.Connection | None = None
+
+    # -- index ------------------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.root / "index.sqlite", timeout=30)
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS findings (id TEXT PRIMARY KEY, signature TEXT, verdict TEXT, exporter TEXT,"
+                " opset INTEGER, n_ops INTEGER, hits INTEGER, size INTEGER, status TEXT, title TEXT, first_seen TEXT,"
+                " last_seen TEXT, mtime REAL)"
+            )
+            db.execute("CREATE TABLE IF NOT EXISTS aliases (raw TEXT PRIMARY KEY, id TEXT)")
+            db.commit()
+            self._db = db
+            self.sync()
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def sync(self) -> None:
+        """Bring the index in line with the directories; collect corrupt ones in ``problems``."""
+        db = self._db if self._db is not None else self._conn()
+        self.problems = []
+        self._recover_swaps()
+        on_disk = {p.name: p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")} if self.root.exists() else {}
+        rows = {r[0]: r[1] for r in db.execute("SELECT id, mtime FROM findings")}
+        for fid in set(rows) - set(on_disk):
+            db.execute("DELETE FROM findings WHERE id = ?", (fid,))
+        for fid, path in sorted(on_disk.items()):
+            fj = path / "finding.json"
+            try:
+                mtime = fj.stat().st_mtime
+            except OSError:
+                self.problems.append(f"{path}: no finding.json (not a finding directory, or a corrupt one); skipped")
+                db.execute("DELETE FROM findings WHERE id = ?", (fid,))
+                continue
+            if rows.get(fid) == mtime:
+                continue
+            try:
+                doc = read_finding(path)
+            except FindingError as e:
+                self.problems.append(f"{e}; skipped")
+                db.execute("DELETE FROM findings WHERE id = ?", (fid,))
+                continue
+            self._upsert(db, path, doc, mtime)
+            for raw in doc.get("raw_signatures", []):
+                db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw, fid))
+        db.commit()
+
+    def _upsert(self, db: sqlite3.Connection, path: Path, doc: dict, mtime: float) -> None:
+        size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        db.execute(
+            "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (path.name, doc["signature"]["key"], doc["verdict"], doc["exporter"], doc.get("opset"), doc["n_ops"], doc["hits"],
+             size, doc["status"], doc["title"], doc["first_seen"], doc["last_seen"], mtime),
+        )
+
+    def list(self, order: str = "last_seen DESC") -> list[FindingInfo]:
+        db = self._conn()
+        assert order in ("last_seen DESC", "hits DESC", "id")
+        rows = db.execute(
+            "SELECT id, verdict, exporter, opset, n_ops, hits, size, status, title, first_seen, last_seen, signature FROM findings ORDER BY " + order
+        ).fetchall()
+        return [FindingInfo(*r[:11], signature=r[11], path=self.root / r[0]) for r in rows]
+
+    def resolve(self, ref: str) -> Path:
+        """A finding directory from an id, a unique id prefix, or a path to a finding directory."""
+        p = Path(ref)
+        if (p / "finding.json").exists() or (p.is_dir() and ("/" in ref or ref in (".", ".."))):
+            return p
+        if ref and not ref.startswith(".") and (self.root / ref).is_dir():
+            return self.root / ref  # also a corrupt one: loading it says what is wrong
+        ids = [r[0] for r in self._conn().execute("SELECT id FROM findings WHERE id LIKE ?", (ref.replace("%", "") + "%",))]
+        if len(ids) == 1:
+            return self.root / ids[0]
+        if not ids:
+            raise FindingError(f"no finding {ref!r} in {self.root} (see 'onnxfuzz findings list {self.root}')")
+        raise FindingError(f"{ref!r} is ambiguous in {self.root}: {', '.join(sorted(ids)[:5])}")
+
+    # -- writing ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a") as lf:
+            fcntl.flock(lf, fcntl.LOCK_EX)
+            try:
+                db = self._conn()
+                self.sync()
+                yield db
+                db.commit()
+            finally:
+                fcntl.flock(lf, fcntl.LOCK_UN)
+
+    def record(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None = None) -> tuple[str, bool]:
+        """File a failing case; returns (finding id, whether it opened a new bucket).
+
+        A raw signature seen before only counts a hit. Otherwise the case is minimized (when
+        ``minimize`` is given; minimization runs outside the store lock) and filed under the
+        signature of the minimized case: a new bucket, or a hit on an existing one whose
+        reproduction is replaced if the new one is simpler."""
+        raw = signature_of(result)
+        with self._locked() as db:
+            row = db.execute("SELECT id FROM aliases WHERE raw = ?", (raw.key,)).fetchone()
+            if row and (self.root / row[0] / "finding.json").exists():
+                self._hit(self.root / row[0], raw.key, None)
+                return row[0], False
+        case = _Case(graph, dict(inputs), result, raw, None, "new")
+        if minimize is not None:
+            m = minimize(graph, inputs, result)
+            if m.reproduced:
+                case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), "new")
+            else:
+                case = _Case(graph, dict(inputs), result, raw, m.stats(), "flaky")
+        case = case.with_original(graph, result)
+        return self._file(case, raw.key)
+
+    def _file(self, case: "_Case", raw_key: str) -> tuple[str, bool]:
+        fid = case.signature.id
+        with self._locked() as db:
+            path = self.root / fid
+            if (path / "finding.json").exists():
+                self._hit(path, raw_key, case)
+                db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw_key, fid))
+                return fid, False
+            doc = self._write_new(path, case, raw_key)
+            self._upsert(db, path, doc, (path / "finding.json").stat().st_mtime)
+            db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw_key, fid))
+            return fid, True
+
+    def _hit(self, path: Path, raw_key: str, case: "_Case | None") -> None:
+        doc = read_finding(path)
+        doc["hits"] += 1
+        doc["last_seen"] = now()
+        if raw_key not in doc.setdefault("raw_signatures", []):
+            doc["raw_signatures"].append(raw_key)
+        if case is not None and doc["status"] in ("new", "flaky"):
+            from fuzzer.minimize import is_simpler, simplicity_key
+
+            old_graph = load_graph(path / "graph.json")
+            old_inputs = load_npz(path / "inputs.npz", old_graph)
+            if is_simpler(simplicity_key(case.graph, case.inputs), simplicity_key(old_graph, old_inputs)):
+                self._replace(path, case, doc)
+                return
+        atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+
+    def _write_new(self, path: Path, case: "_Case", raw_key: str) -> dict:
+        t = now()
+        doc = {"first_seen": t, "last_seen": t, "hits": 1, "status": case.status, "raw_signatures": [raw_key], "history": []}
+        return self._stage(path, case, doc, replace=False)
+
+    def _replace(self, path: Path, case: "_Case", doc: dict) -> None:
+        """Publish ``case`` as the bucket's reproduction, keeping what belongs to the bucket
+        (first seen, hits, status, aliases) and logging the replacement."""
+        carry = {k: doc[k] for k in _BUCKET_FIELDS if k in doc}
+        if carry.get("status") == "flaky":
+            carry["status"] = case.status
+        carry["history"] = doc.get("history", []) + [{"replaced": now(), "n_ops_before": doc.get("n_ops")}]
+        self._stage(path, case, carry, replace=True)
+
+    def _stage(self, path: Path, case: "_Case", carry: dict, replace: bool) -> dict:
+        """Write all files of ``case`` into a staging directory, then publish it at ``path``."""
+        fid = path.name
+        result = case.result
+        evidence = gather_evidence(case.graph, case.inputs, result.model)
+        component = blame(result.verdict.value, result.exporter, result.error_message, evidence)
+        t = title(result.verdict.value, result.exporter, case.graph, result.error_type, result.error_head, evidence)
+        versions = dict(result.versions) or stack_versions()
+        doc = {
+            "format": FORMAT, "version": VERSION, "id": fid, "title": t, "signature": case.signature.to_dict(),
+            "verdict": result.verdict.value, "exporter": result.exporter, "opset": result.opset,
+            "opset_requested": result.opset_requested, "component": component, "versions": versions,
+            "n_ops": len(case.graph), "ops": case.graph.ops(), "error_type": result.error_type, "error_head": result.error_head,
+            "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
+            "minimization": case.minimization, "original": case.original, "input_mode": result.input_mode,
+            **carry,
+        }
+        summary = result.error_head or result.verdict.value
+        files = {
+            "graph.json": graph_to_json(case.graph) + "\n",
+            "repro.py": render_repro(case.graph, finding_id=fid, title=t, exporter=result.exporter, opset=result.opset_requested, verdict=result.verdict.value, summary=summary),
+            "report.md": render_report(
+                finding_id=fid, title_line=t, verdict=result.verdict.value, exporter=result.exporter, opset=result.opset_requested,
+                graph=case.graph, inputs=case.inputs, error_type=result.error_type, error_message=result.error_message,
+                evidence=evidence, versions=versions, component=component, signature_key=case.signature.key,
+            ),
+        }
+        target = path if not replace else path.parent / f".{fid}.new"
+        if replace and target.exists():
+            shutil.rmtree(target)
+        with StagedDir(target) as tmp:
+            (tmp / "inputs.npz").write_bytes(npz_bytes(case.inputs))
+            if result.model is not None:
+                (tmp / "model.onnx").write_bytes(result.model)
+            for name, text in files.items():
+                (tmp / name).write_text(text, encoding="utf-8")
+            _test_sleep()
+            (tmp / "finding.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+        if replace:
+            aside = path.parent / f".{fid}.old"
+            if aside.exists():
+                shutil.rmtree(aside)
+            os.rename(path, aside)
+            os.rename(target, path)
+            shutil.rmtree(aside, ignore_errors=True)
+        return doc
+
+    def _recover_swaps(self) -> None:
+        """Undo a replacement interrupted between its two renames; drop stale staging dirs."""
+        if not self.root.exists():
+            return
+        for p in self.root.iterdir():
+            if not p.name.startswith("."):
+                continue
+            if p.name.endswith(".old") and p.is_dir():
+                final = self.root / p.name[1:-4]
+                if not final.exists():
+                    os.rename(p, final)
+                else:
+                    shutil.rmtree(p, ignore_errors=True)
+            elif p.name.endswith(".partial") and p.is_dir() and time.time() - p.stat().st_mtime > 3600:
+                shutil.rmtree(p, ignore_errors=True)  # a writer killed over an hour ago
+
+    # -- status -----------------------------------------------------------------------------------
+    def mark(self, ref: str, *, filed: str | None = None, wontfix: str | None = None) -> Path:
+        path = self.resolve(ref)
+        with self._locked():
+            doc = read_finding(path)
+            if filed is not None:
+                doc.update(status="filed", filed_url=filed)
+            elif wontfix is not None:
+                doc.update(status="wontfix", wontfix_reason=wontfix)
+            atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        return path
+
+    def store_minimized(self, path: Path, m: "MinimizeResult") -> bool:
+        """Replace the reproduction in ``path`` by ``m.best`` if simpler and the same bucket."""
+        doc = read_finding(path)
+        if not m.reproduced or m.signature.id != doc["signature"]["id"]:
+            return False
+        case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), doc["status"])
+        case = _Case(case.graph, case.inputs, case.result, case.signature, case.minimization, case.status, doc.get("original"))
+        with self._locked():
+            self._replace(path, case, doc)
+        return True
+
+
+@dataclass(frozen=True)
+class _Case:
+    graph: Graph
+    inputs: dict
+    result: "CaseResult"
+    signature: Signature
+    minimization: dict | None
+    status: str
+    original: dict | None = None
+
+    def with_original(self, graph: Graph, result: "CaseResult") -> "_Case":
+        orig = {"seed": result.seed, "n_ops": len(graph), "ops": graph.ops(), "input_mode": result.input_mode, "meta": dict(graph.meta)}
+        return _Case(self.graph, self.inputs, self.result, self.signature, self.minimization, self.status, orig)
+
+
+def read_finding(path: Path) -> dict[str, Any]:
+    """``finding.json`` of ``path``, checked; :class:`FindingError` names what is wrong."""
+    fj = path / "finding.json"
+    try:
+        doc = json.loads(fj.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FindingError(f"{path}: no finding.json (not a finding directory)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FindingError(f"{path}: corrupt finding.json ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise FindingError(f"{path}: finding.json is not an onnxfuzz finding")
+    if doc.get("version") != VERSION:
+        raise FindingError(f"{path}: finding format version {doc.get('version')!r} is not supported (this build reads {VERSION})")
+    for key in ("signature", "verdict", "exporter", "n_ops", "hits", "status", "title", "first_seen", "last_seen"):
+        if key not in doc:
+            raise FindingError(f"{path}: finding.json lacks {key!r}")
+    if not (path / "graph.json").exists() or not (path / "inputs.npz").exists():
+        raise FindingError(f"{path}: graph.json or inputs.npz is missing")
+    return doc
+
+
+def load_case(path: Path) -> tuple[dict, Graph, dict[str, np.ndarray]]:
+    """finding.json, graph and inputs of a finding directory (each checked)."""
+    doc = read_finding(path)
+    try:
+        graph = load_graph(path / "graph.json")
+    except GraphFormatError as e:
+        raise FindingError(str(e)) from None
+    return doc, graph, load_npz(path / "inputs.npz", graph)
+
+
+def _test_sleep() -> None:
+    s = os.environ.get(SLEEP_ENV)
+    if s:
+        time.sleep(float(s))

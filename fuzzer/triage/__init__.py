@@ -1,0 +1,1 @@
+"""Triage: what makes two failures the same bug (signature)."""

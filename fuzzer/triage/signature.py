@@ -1,0 +1,197 @@
+"""The failure signature: the one definition of "the same bug".
+
+A signature is ``verdict | exporter | detail``:
+
+- **crash verdicts** (export_crash, invalid_model, ort_load_failure, ort_run_crash): ``detail`` is
+  the exception type plus the first line of its message with everything that varies between two
+  occurrences of one defect *removed*: node and value names ('/Sin_3', 'node_Floor_6', 'v12'),
+  quoted identifiers, numbers, shapes, file paths, URLs, addresses, the TorchScript IR dump after
+  "[Caused by the value", and the width of an ONNX tensor type (``tensor(int64)`` and
+  ``tensor(int32)`` both read ``tensor(int)``: a symbolic that forgets a Cast for integers
+  forgets it for every width, one fix). Kept on purpose: the ONNX op type in "op_type:Sin" and
+  "Atan(7)" (op type kept, its version dropped), and a qualified PyTorch operator name such as
+  'aten::cosh'. Why keep 'aten::cosh' when every other quoted name goes: "operator X is not
+  supported" is fixed by writing the symbolic function for X, so each unsupported operator is its
+  own upstream issue; folding cosh and sinh together would file one issue for two missing
+  symbolics and the second would never be tracked.
+- **mismatch verdicts** (numeric_mismatch, shape_or_dtype_mismatch): ``detail`` is the kind of the
+  worst output difference (value / nan / inf / shape / dtype / missing) and the ONNX op types on
+  the path from the model's inputs to the diverging output, in a canonical topological order
+  (ties broken by name). The exported model is loaded with ``onnx`` and walked backwards with
+  networkx from that output. This names the converted computation itself, which is what differs
+  between two bugs whose symptom is the same. It is only meaningful on a *minimized* model: an
+  unminimized 30-op case names all 30 ops. So the store buckets mismatches by the signature of the
+  minimized case, and the minimizer itself uses :func:`same_bug` (below), not equality.
+
+:func:`same_bug` is the minimizer's "same failure origin" test, derived from the signature: for
+crashes it is equality (so the shrinker cannot slide from one crash onto another); for mismatches it
+is equal verdict, exporter and difference kind, with the candidate's path op types a sub-multiset
+of the reference's (removing operators can only drop ops from the path; a candidate whose
+divergence runs through an op type the original never had is a different bug).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import onnx
+
+from fuzzer.compare import Verdict
+
+if TYPE_CHECKING:  # a type only: triage sits after campaign.case in the pipeline, never imports it
+    from fuzzer.campaign import CaseResult
+
+CRASH_VERDICTS = frozenset({Verdict.EXPORT_CRASH, Verdict.INVALID_MODEL, Verdict.ORT_LOAD_FAILURE, Verdict.ORT_RUN_CRASH})
+MISMATCH_VERDICTS = frozenset({Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH})
+
+
+@dataclass(frozen=True)
+class Signature:
+    """``key`` is the bucket identity; ``id`` a short stable hash of it (directory names)."""
+
+    verdict: str
+    exporter: str
+    detail: str
+    path_ops: tuple[str, ...] = ()  # mismatches only: the op types on the diverging path
+
+    @property
+    def key(self) -> str:
+        return f"{self.verdict}|{self.exporter}|{self.detail}"
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(self.key.encode()).hexdigest()[:10]
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "id": self.id, "verdict": self.verdict, "exporter": self.exporter, "detail": self.detail, "path_ops": list(self.path_ops)}
+
+
+class NotAFailure(ValueError):
+    """A pass or eager_error result has no signature."""
+
+
+def signature_of(result: "CaseResult") -> Signature:
+    """The signature of a failing case (see the module docstring)."""
+    v = result.verdict
+    if v in CRASH_VERDICTS:
+        return Signature(v.value, result.exporter, f"{_short_type(result.error_type)}: {normalize_message(result.error_message or '')}")
+    if v in MISMATCH_VERDICTS:
+        w = result.worst
+        if w is None or result.model is None:
+            raise ValueError(f"{v.value} result without a diff or a model: cannot sign it")
+        path = diverging_path(result.model, w.index) if w.kind != "missing" else _all_ops(result.model)
+        return Signature(v.value, result.exporter, f"{w.kind}: {'>'.join(path) or '(no op)'}", tuple(path))
+    raise NotAFailure(f"a {v.value} result is not a failure")
+
+
+def same_bug(reference: Signature, candidate: Signature) -> bool:
+    """Does ``candidate`` (a shrunk case) still show the bug of ``reference``? See module doc."""
+    if (reference.verdict, reference.exporter) != (candidate.verdict, candidate.exporter):
+        return False
+    if reference.verdict in {x.value for x in CRASH_VERDICTS}:
+        return reference.detail == candidate.detail
+    kind_ref, kind_cand = reference.detail.split(":", 1)[0], candidate.detail.split(":", 1)[0]
+    return kind_ref == kind_cand and not (Counter(candidate.path_ops) - Counter(reference.path_ops))
+
+
+# -- crash messages --------------------------------------------------------------------------------
+_ONNX_INT = re.compile(r"tensor\((?:u?int(?:8|16|32|64))\)")
+_ONNX_FLOAT = re.compile(r"tensor\((?:float16|bfloat16|float|double)\)")
+_RULES: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"https?://\S+"), "<url>"),
+    (re.compile(r"0x[0-9a-fA-F]+"), "<addr>"),
+    # file paths (with a file extension, optionally :line)
+    (re.compile(r"(?:[A-Za-z]:)?(?:/[\w.+-]+)+\.\w+(?::\d+)?"), "<path>"),
+    # qualified PyTorch operator names are the bug identity: protect them from the quote rule
+    (re.compile(r"'((?:aten|prim|onnx|quantized|torchvision)::\w+)'"), r"«\1»"),
+    (re.compile(r"'[^'\n]*'|\"[^\"\n]*\""), "<name>"),
+    (re.compile(r"node name: [^\s,)]+"), "node name: <node>"),
+    (re.compile(r"(?<![\w/])/[\w/.:-]+"), "<node>"),  # TorchScript node names: /Sin_3, /layer/Conv
+    (re.compile(r"\bnode_\w+|\bval_\d+\b|\b[xvp]\d+(?:_\d+)?\b|%\w+"), "<name>"),
+    # shapes: torch.Size([2, 3]), [2, 3], [], (2, 3), (4,); symbolic dims (s0) included
+    (re.compile(r"torch\.Size\(\[[^\]]*\]\)|\[\s*(?:-?(?:\d+|s\d+)\s*,?\s*)*\]|\((?:\s*-?\d+\s*,)+\s*-?\d*\s*\)"), "<shape>"),
+    (re.compile(r"\b(?P<op>[A-Z]\w*)\(\d+\)"), r"\g<op>(#)"),  # ONNX op with its since-version: Atan(7)
+    (re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])"), "#"),
+)
+
+
+def normalize_message(msg: str, limit: int = 240) -> str:
+    """The first non-empty line of ``msg`` with what varies between occurrences removed."""
+    text = msg.split("[Caused by the value", 1)[0]
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    line = lines[0] if lines else ""
+    line = _ONNX_INT.sub("tensor(int)", line)
+    line = _ONNX_FLOAT.sub("tensor(float)", line)
+    for pat, rep in _RULES:
+        line = pat.sub(rep, line)
+    line = line.replace("«", "'").replace("»", "'")
+    line = re.sub(r"\s+", " ", line).strip()
+    return line[:limit]
+
+
+def _short_type(error_type: str | None) -> str:
+    """``onnxruntime.capi.onnxruntime_pybind11_state.NotImplemented`` -> ``NotImplemented``: the
+    module path of an exception class moves between releases; the class name is the identity."""
+    return (error_type or "UnknownError").rsplit(".", 1)[-1]
+
+
+# -- mismatch paths --------------------------------------------------------------------------------
+_IGNORED_OPS = frozenset({"Constant"})  # literals, not computation
+
+
+def diverging_path(model: bytes, output_index: int) -> list[str]:
+    """ONNX op types of every node the model's ``output_index``-th output depends on (itself
+    included), in topological order with ties broken by op type: a canonical form, so two models
+    of the same computation give the same list whatever their node order or names."""
+    proto = onnx.load_model_from_string(model)
+    g = proto.graph
+    if not 0 <= output_index < len(g.output):
+        return _all_ops(model)
+    dag, producer = _dataflow(g)
+    target = producer.get(g.output[output_index].name)
+    if target is None:  # the output is a graph input or an initializer: no op on the path
+        return []
+    keep = nx.ancestors(dag, target) | {target}
+    sub = dag.subgraph(keep)
+    order = nx.lexicographical_topological_sort(sub, key=lambda n: (g.node[n].op_type, n))
+    return [g.node[n].op_type for n in order if g.node[n].op_type not in _IGNORED_OPS]
+
+
+def _all_ops(model: bytes) -> list[str]:
+    g = onnx.load_model_from_string(model).graph
+    dag, _ = _dataflow(g)
+    order = nx.lexicographical_topological_sort(dag, key=lambda n: (g.node[n].op_type, n))
+    return [g.node[n].op_type for n in order if g.node[n].op_type not in _IGNORED_OPS]
+
+
+def _dataflow(g: onnx.GraphProto) -> tuple[nx.DiGraph, dict[str, int]]:
+    """One vertex per node (by index), an edge producer -> consumer per tensor. Subgraph
+    attributes (If/Loop bodies) count as reads of the outer names they use."""
+    producer: dict[str, int] = {}
+    for k, n in enumerate(g.node):
+        for o in n.output:
+            if o:
+                producer[o] = k
+    dag = nx.DiGraph()
+    dag.add_nodes_from(range(len(g.node)))
+    for k, n in enumerate(g.node):
+        for name in list(n.input) + _subgraph_reads(n):
+            src = producer.get(name)
+            if src is not None and src != k:
+                dag.add_edge(src, k)
+    return dag, producer
+
+
+def _subgraph_reads(n: onnx.NodeProto) -> list[str]:
+    names: list[str] = []
+    for a in n.attribute:
+        for sg in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+            for m in sg.node:
+                names.extend(m.input)
+                names.extend(_subgraph_reads(m))
+    return names

@@ -1,0 +1,54 @@
+"""``onnxfuzz findings ...`` in-process (the subprocess form is covered by test_store's corrupt
+finding test): list, show, replay, report, mark, minimize and promote on a real store."""
+
+import json
+
+import pytest
+
+from fuzzer.campaign import run_graph
+from fuzzer.cli import main
+from fuzzer.export import ExportOptions, Exporter
+from fuzzer.generate import GeneratorOptions, generate, make_inputs
+from fuzzer.store import FindingStore
+
+pytestmark = pytest.mark.e2e
+TS = ExportOptions(Exporter.TORCHSCRIPT)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = FindingStore(tmp_path / "store")
+    g = generate(10, GeneratorOptions(max_nodes=30))  # 30 ops, fails on acosh; filed unminimized
+    x = make_inputs(g, 10)
+    big, _ = s.record(g, x, run_graph(g, x, [TS])[0])
+    return s, big
+
+
+def test_list_show_report_mark(store, capsys):
+    s, fid = store
+    assert main(["findings", "list", str(s.root)]) == 0
+    out = capsys.readouterr().out
+    assert fid[:6] in out and "export_c" in out
+    assert main(["findings", "show", fid[:6], "--store", str(s.root)]) == 0
+    out = capsys.readouterr().out
+    assert "signature: export_crash|torchscript|UnsupportedOperatorError" in out and "class Model" in out
+    assert main(["findings", "report", fid, "--store", str(s.root)]) == 0
+    assert capsys.readouterr().out.startswith("# [ONNX]")
+    assert main(["findings", "mark", fid, "--store", str(s.root), "--filed", "https://example.invalid/issue/1"]) == 0
+    assert FindingStore(s.root).list()[0].status == "filed"
+
+
+def test_replay_minimize_then_promote(store, tmp_path, capsys):
+    s, fid = store
+    assert main(["findings", "replay", str(s.root)]) == 1  # still failing
+    assert "still failing" in capsys.readouterr().out
+    assert main(["findings", "minimize", fid, "--store", str(s.root), "--seconds", "60"]) == 0
+    assert "30 -> 1 ops" in capsys.readouterr().out
+    doc = json.loads((s.root / fid / "finding.json").read_text())
+    assert doc["ops"] == ["acosh"] and doc["history"] and doc["hits"] == 1
+    assert main(["findings", "promote", fid, "--store", str(s.root), "--to", str(tmp_path / "repo_findings")]) == 0
+    assert (tmp_path / "repo_findings" / fid / "repro.py").exists()
+    assert [r.id for r in FindingStore(tmp_path / "repo_findings").list()] == [fid]
+    with pytest.raises(SystemExit) as e:  # promoting twice is a clear error, not an overwrite
+        main(["findings", "promote", fid, "--store", str(s.root), "--to", str(tmp_path / "repo_findings")])
+    assert e.value.code == 2 and "already exists" in capsys.readouterr().err
