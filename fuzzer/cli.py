@@ -64,6 +64,16 @@ def _positive_float(s: str) -> float:
     return v
 
 
+def _nonneg_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {s!r}") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {s!r}")
+    return v
+
+
 def _opset(s: str) -> int:
     try:
         v = int(s)
@@ -111,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--memory-limit-mb", type=_positive_int, default=4096, help="resident memory per worker before a case counts as out of memory (default: 4096)")
     f.add_argument("--keep-per-bucket", type=_nonneg_int, default=5, help="raw failing cases kept on disk per bucket; the rest are counted (default: 5)")
     f.add_argument("--min-free-mb", type=_nonneg_int, default=1024, help="stop cleanly when the disk has less free space (default: 1024)")
+    f.add_argument("--minimize-seconds", type=_nonneg_float, default=60.0, help="minimization budget per new bug, in the background; 0 files raw cases (default: 60)")
 
     st = sub.add_parser("stats", help="summarize a campaign directory (and plot its curves)")
     st.add_argument("dir", type=Path)
@@ -269,6 +280,7 @@ def cmd_fuzz(args) -> int:
             input_mode=args.input_mode, generator=GeneratorOptions(max_nodes=args.max_nodes),
             workers=args.workers or os.cpu_count() or 1, case_timeout=args.case_timeout,
             memory_limit_mb=args.memory_limit_mb, keep_per_bucket=args.keep_per_bucket, min_free_mb=args.min_free_mb,
+            minimize_seconds=args.minimize_seconds or None,
         )
     exporters = [e.value for e in config.exporters]
     budget = f"of {config.seconds:.0f}s" if config.seconds else f"({config.cases} graphs per exporter)"
@@ -297,7 +309,13 @@ def cmd_fuzz(args) -> int:
     con.print(summary_table(stats, exporters))
     if stats.stop_reason and stats.stop_reason not in ("time budget spent", "all cases done"):
         con.print(f"stopped: {stats.stop_reason}", style="yellow", highlight=False, soft_wrap=True)
-    con.print(f"kept cases are in {out / 'cases'}; replay one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False, soft_wrap=True)
+    fs = stats.findings
+    if fs is not None:
+        con.print(f"findings: {fs.new_buckets} bugs filed in {out / 'findings'} ({fs.minimized} minimized"
+                  + (f", {stats.minimizing} still waiting: --resume finishes them" if stats.minimizing else "")
+                  + (f", {fs.errors} minimizer errors: see {out / 'findings' / 'recorder.log'}" if fs.errors else "") + ")", highlight=False, soft_wrap=True)
+        con.print(f"triage them with: onnxfuzz findings list {out}", highlight=False, soft_wrap=True)
+    con.print(f"raw cases are in {out / 'cases'}; replay one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False, soft_wrap=True)
     if interrupted:
         con.print(f"interrupted: state is saved; continue with: onnxfuzz fuzz --resume {out}", style="yellow", highlight=False)
         return 130

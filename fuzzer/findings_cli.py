@@ -136,12 +136,24 @@ def cmd_show(args) -> int:
     return 0
 
 
-def _runner(exporter: str, opset: int | None):
-    from fuzzer.campaign import run_graph
+_ISOLATED = None
+
+
+def _runner(exporter: str, opset: int | None, input_mode: str = "normal"):
+    """Run candidates in one isolated worker (shared by the whole command), so a case that kills
+    its process is reported as ``process_crash`` instead of ending onnxfuzz."""
+    import atexit
+
+    from fuzzer.campaign import IsolatedRunner
     from fuzzer.export import ExportOptions, Exporter
 
+    global _ISOLATED
+    if _ISOLATED is None:
+        _ISOLATED = IsolatedRunner()
+        atexit.register(_ISOLATED.close)
+    runner = _ISOLATED
     ex = ExportOptions(Exporter(exporter), opset)
-    return lambda graph, inputs: run_graph(graph, inputs, [ex])[0]
+    return lambda graph, inputs: runner.run(graph, inputs, [ex], input_mode)[0]
 
 
 _FINDING_FILES = ("finding.json", "graph.json", "inputs.npz", "repro.py")
@@ -233,7 +245,7 @@ def cmd_ingest(args) -> int:
             counts["skipped"] += 1
             continue
         counts["cases"] += 1
-        run = _runner(rec["exporter"], rec.get("opset_requested"))
+        run = _runner(rec["exporter"], rec.get("opset_requested"), rec.get("input_mode", "normal"))
         result = run(graph, inputs)
         if not result.verdict.is_failure:
             continue
@@ -241,7 +253,7 @@ def cmd_ingest(args) -> int:
         mini = None
         if args.minimize_seconds > 0:
             mini = lambda g, x, r: minimize(g, x, run, seconds=args.minimize_seconds)  # noqa: E731
-        fid, new = store.record(graph, inputs, result, minimize=mini)
+        fid, new = store.record(graph, inputs, result, minimize=mini, case_key=f"{result.exporter}/{rec.get('seed')}")
         counts["new buckets"] += new
         if new:
             print(f"new  {fid}  {result.verdict.value:<24} {d.name}")

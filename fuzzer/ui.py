@@ -66,6 +66,10 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
     top.add_row("cases", f"{stats.cases}  ({stats.failures()} failing)", "last new bucket", since)
     top.add_row("cases/s now", f"{stats.rate_now():.2f}", "cases/s overall", f"{overall:.2f}")
     top.add_row("kept on disk", f"{stats.kept}  (+{stats.dropped} counted)", "worker restarts", str(stats.restarts))
+    fs = stats.findings
+    if fs is not None:
+        top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs ({fs.filed} cases filed)", "minimizing", f"{stats.minimizing} waiting"
+                    + (f", [red]{fs.errors} errors[/]" if fs.errors else ""))
     workers = Table(box=None, show_header=True, header_style="bold")
     workers.add_column("worker")
     workers.add_column("state")

@@ -6,6 +6,7 @@ Used by ``onnxfuzz check`` and by everything that replays stored cases.
 
 from __future__ import annotations
 
+import base64
 import tempfile
 import time
 from pathlib import Path
@@ -45,7 +46,8 @@ class IsolatedRunner:
                 done = self.pool.poll(0.05)
             c = done[0]
             if c.kind == "ok":
-                out.append(CaseResult.from_dict(c.reply["result"]))
+                b64 = c.reply.get("model_b64")
+                out.append(CaseResult.from_dict(c.reply["result"], model=base64.b64decode(b64) if b64 else None))
             else:
                 out.append(CaseResult(
                     seed=graph.meta.get("seed"), exporter=ex.exporter.value, opset_requested=ex.opset, opset=None,

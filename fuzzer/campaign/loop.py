@@ -5,7 +5,8 @@ A campaign directory holds everything needed to watch, stop and resume it::
     campaign.json    configuration and versions (written once)
     results.jsonl    one line per finished case (the source of truth for resume)
     stats.jsonl      a time series sampled every few seconds (``onnxfuzz stats``)
-    cases/           kept non-pass cases (the first few per bucket), one directory each
+    cases/           kept non-pass cases (the first few per bucket, and every new raw signature)
+    findings/        the findings store: one minimized reproduction per bug, SQLite index
     incoming/        cases written by workers, not yet accounted (cleared on resume)
     workers/         worker logs (what exporters and runtimes printed)
     summary.json     the final counters
@@ -37,10 +38,12 @@ from fuzzer.generate import GenerationError, GenerationStats, GeneratorOptions, 
 from fuzzer.store_util import atomic_write_text
 from fuzzer.versions import stack_versions
 
-from .artifacts import save_case
+from .artifacts import load_inputs, save_case
+from fuzzer.ir import load_graph
 from .buckets import rough_key
 from .case import CaseResult
 from .pool import Completion, WorkerPool
+from .recorder import FindingRecorder
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class CampaignConfig:
     keep_per_bucket: int = 5  # raw cases kept on disk per bucket; the rest are counted
     min_free_mb: int = 1024  # stop cleanly when the disk has less free space than this
     stats_period: float = 5.0
+    minimize_seconds: float | None = 60.0  # budget per new bug; None: file raw cases unminimized
 
     def exports(self) -> list[ExportOptions]:
         return [ExportOptions(e, self.opset) for e in self.exporters]
@@ -69,12 +73,13 @@ class CampaignConfig:
             "generator": {k: list(v) if isinstance(v, tuple) else v for k, v in self.generator.to_dict().items()},
             "workers": self.workers, "case_timeout": self.case_timeout, "memory_limit_mb": self.memory_limit_mb,
             "keep_per_bucket": self.keep_per_bucket, "min_free_mb": self.min_free_mb, "stats_period": self.stats_period,
+            "minimize_seconds": self.minimize_seconds,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
         gen = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["generator"].items()})
-        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period"}
+        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds"}
         return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, **{k: d[k] for k in keys if k in d})
 
 
@@ -105,6 +110,8 @@ class CampaignStats:
     recent: list = field(default_factory=list)  # (monotonic time, cases) samples for the "now" rate
     workers: list = field(default_factory=list)  # (state, "exporter seed", seconds) per worker, for the status
     restarts: int = 0
+    findings: object = None  # RecorderStats of the findings recorder, for the status
+    minimizing: int = 0  # new bugs waiting for or under minimization
 
     @property
     def elapsed(self) -> float:
@@ -247,6 +254,9 @@ class _Loop:
         self.deadline = None if config.seconds is None else time.monotonic() + max(0.0, config.seconds - stats.elapsed_before)
         self.last_sample = 0.0
         self.last_disk_check = 0.0
+        self.recorder = FindingRecorder(out_dir / "findings", {e.exporter.value: e for e in self.exports}, config.input_mode,
+                                        config.minimize_seconds or None, config.case_timeout)
+        stats.findings = self.recorder.stats
 
     def _next_case(self, pool: WorkerPool) -> tuple[ExportOptions, int] | None:
         """The (export, seed index) to run next under the fair time share, or None when done."""
@@ -268,6 +278,19 @@ class _Loop:
 
     def run(self) -> Iterator[CaseResult]:
         cfg = self.config
+        finished = False
+        try:
+            yield from self._run()
+            finished = True
+        finally:
+            # at a normal end give pending minimizations a while; on Ctrl-C or an error, none
+            # (their cases are kept on disk and re-filed by --resume)
+            self.recorder.close(wait=30.0 if finished else 0.0)
+            self.stats.minimizing = self.recorder.pending
+
+    def _run(self) -> Iterator[CaseResult]:
+        cfg = self.config
+        self.recorder.refile(self.out / "cases")
         with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", self.pool_env) as pool, \
                 open(self.out / "results.jsonl", "a", encoding="utf-8") as log:
             self.pool = pool
@@ -296,13 +319,16 @@ class _Loop:
                 if exhausted and pool.busy() == 0:
                     self.stats.stop_reason = "all cases done"
                     break
+                self.stats.minimizing = self.recorder.pending
                 self.stats.workers = [(st, f"{t.payload['export']['exporter']} seed {t.payload['seed']}" if t else "", secs) for st, t, secs in pool.states()]
                 self.stats.restarts = pool.restarts
                 for o in self.observers:
                     tick = getattr(o, "on_tick", None)
                     if tick is not None:
                         tick(self.stats)
-                for c in pool.poll(0.05):
+                completions = pool.poll(0.05)
+                self.stats.restarts = pool.restarts
+                for c in completions:
                     r = self._account(c, log)
                     for o in self.observers:
                         o.on_result(r, self.stats)
@@ -328,7 +354,14 @@ class _Loop:
         kept = False
         if case_dir:
             src = Path(case_dir)
-            if bucket is not None and st.buckets[bucket] < self.config.keep_per_bucket:
+            graph = inputs = None
+            if r.verdict.is_failure:
+                graph = load_graph(src / "graph.json")
+                inputs = load_inputs(src / "inputs.npz", graph)
+                if (src / "model.onnx").exists():  # mismatch signatures walk the exported model
+                    r = replace(r, model=(src / "model.onnx").read_bytes())
+            # keep the first few of each coarse bucket, and every case that may be a new bug
+            if bucket is not None and (st.buckets[bucket] < self.config.keep_per_bucket or self.recorder.is_new(r)):
                 dest = self.out / "cases" / src.name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if dest.exists():  # a resumed case already kept before a kill: same seed, same content
@@ -338,6 +371,8 @@ class _Loop:
                 kept = True
             else:
                 shutil.rmtree(src, ignore_errors=True)
+            if graph is not None:
+                self.recorder.submit(graph, inputs, r)  # filed (or queued) before the results line: resume-safe
         st.cases += 1
         st.verdicts[(r.exporter, r.verdict.value)] += 1
         st.exporter_seconds[r.exporter] += c.seconds

@@ -21,6 +21,7 @@ SIGINT is ignored: the campaign decides when a worker stops.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -99,6 +100,7 @@ def main() -> int:
             if req.get("store") and r.verdict is not Verdict.PASS:
                 case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
             reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0,
+                     "model_b64": base64.b64encode(r.model).decode() if (req["kind"] == "graph" and r.model) else None,
                      "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}}
         except MemoryError:
             reply = {"id": rid, "memory_error": True, "elapsed": time.perf_counter() - t0}

@@ -128,6 +128,7 @@ class FindingStore:
                 " last_seen TEXT, mtime REAL)"
             )
             db.execute("CREATE TABLE IF NOT EXISTS aliases (raw TEXT PRIMARY KEY, id TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS cases (key TEXT PRIMARY KEY, id TEXT)")
             db.commit()
             self._db = db
             self.sync()
@@ -212,13 +213,40 @@ class FindingStore:
             finally:
                 fcntl.flock(lf, fcntl.LOCK_UN)
 
-    def record(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None = None) -> tuple[str, bool]:
+    def knows(self, result: "CaseResult") -> bool:
+        """Whether the raw signature of ``result`` is already filed (a new case would only be a hit)."""
+        raw = signature_of(result)
+        with self._locked() as db:
+            row = db.execute("SELECT id FROM aliases WHERE raw = ?", (raw.key,)).fetchone()
+            return bool(row) and (self.root / row[0] / "finding.json").exists()
+
+    def recorded(self, case_key: str) -> str | None:
+        """The finding a case (by its key, e.g. "torchscript/123") was filed under, if any."""
+        with self._locked() as db:
+            row = db.execute("SELECT id FROM cases WHERE key = ?", (case_key,)).fetchone()
+            return row[0] if row else None
+
+    def record(
+        self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None = None, case_key: str | None = None
+    ) -> tuple[str, bool]:
         """File a failing case; returns (finding id, whether it opened a new bucket).
 
         A raw signature seen before only counts a hit. Otherwise the case is minimized (when
         ``minimize`` is given; minimization runs outside the store lock) and filed under the
         signature of the minimized case: a new bucket, or a hit on an existing one whose
-        reproduction is replaced if the new one is simpler."""
+        reproduction is replaced if the new one is simpler. With ``case_key`` the call is
+        idempotent: a case already recorded under that key changes nothing (campaign resume)."""
+        if case_key is not None:
+            done = self.recorded(case_key)
+            if done is not None:
+                return done, False
+        fid, new = self._record(graph, inputs, result, minimize)
+        if case_key is not None:
+            with self._locked() as db:
+                db.execute("INSERT OR REPLACE INTO cases (key, id) VALUES (?, ?)", (case_key, fid))
+        return fid, new
+
+    def _record(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None) -> tuple[str, bool]:
         raw = signature_of(result)
         with self._locked() as db:
             row = db.execute("SELECT id FROM aliases WHERE raw = ?", (raw.key,)).fetchone()

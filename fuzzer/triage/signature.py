@@ -48,6 +48,9 @@ if TYPE_CHECKING:  # a type only: triage sits after campaign.case in the pipelin
 
 CRASH_VERDICTS = frozenset({Verdict.EXPORT_CRASH, Verdict.INVALID_MODEL, Verdict.ORT_LOAD_FAILURE, Verdict.ORT_RUN_CRASH})
 MISMATCH_VERDICTS = frozenset({Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH})
+#: The process died, hung or blew its memory: nothing but the signal says what went wrong, so the
+#: operators of the (minimized) graph identify the bug, compared like a mismatch path.
+PROCESS_VERDICTS = frozenset({Verdict.PROCESS_CRASH, Verdict.HANG, Verdict.OUT_OF_MEMORY})
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ def signature_of(result: "CaseResult") -> Signature:
             raise ValueError(f"{v.value} result without a diff or a model: cannot sign it")
         path = diverging_path(result.model, w.index) if w.kind != "missing" else _all_ops(result.model)
         return Signature(v.value, result.exporter, f"{w.kind}: {'>'.join(path) or '(no op)'}", tuple(path))
+    if v in PROCESS_VERDICTS:
+        ops = tuple(sorted(set(result.ops)))
+        return Signature(v.value, result.exporter, f"{_short_type(result.error_type)}: {'>'.join(ops) or '(no op)'}", ops)
     raise NotAFailure(f"a {v.value} result is not a failure")
 
 

@@ -20,8 +20,8 @@ TS = (Exporter.TORCHSCRIPT,)
 
 
 def test_abort_hang_and_memory_blowup_are_recorded_and_the_pool_survives(tmp_path):
-    config = CampaignConfig(exporters=TS, seconds=None, cases=14, seed=0, workers=2, case_timeout=6.0,
-                            memory_limit_mb=1500, generator=GeneratorOptions(max_nodes=4))
+    config = CampaignConfig(exporters=TS, seconds=None, cases=14, seed=0, workers=2, case_timeout=20.0,
+                            memory_limit_mb=700, generator=GeneratorOptions(max_nodes=4), minimize_seconds=None)
     inject = {("torchscript", 3): "abort", ("torchscript", 5): "hang", ("torchscript", 7): "oom", ("torchscript", 9): "segv"}
     stats = CampaignStats()
     results = {r.seed: r for r in run_campaign(config, tmp_path, [], stats, pool_env={"ONNXFUZZ_TEST_HOOKS": "1"}, inject=inject)}
