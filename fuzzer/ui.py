@@ -16,7 +16,7 @@ from fuzzer.compare import Verdict
 VERDICT_STYLE = {
     Verdict.PASS: "green", Verdict.EXPORT_CRASH: "red", Verdict.INVALID_MODEL: "magenta",
     Verdict.ORT_LOAD_FAILURE: "yellow", Verdict.ORT_RUN_CRASH: "yellow", Verdict.SHAPE_OR_DTYPE_MISMATCH: "bold red",
-    Verdict.NUMERIC_MISMATCH: "bold red", Verdict.EAGER_ERROR: "dim",
+    Verdict.NUMERIC_MISMATCH: "bold red", Verdict.EAGER_ERROR: "dim", Verdict.AMBIGUOUS: "cyan",
 }
 
 

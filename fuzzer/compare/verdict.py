@@ -14,6 +14,7 @@ class Verdict(str, enum.Enum):
     SHAPE_OR_DTYPE_MISMATCH = "shape_or_dtype_mismatch"  # output count, shape or dtype differ
     NUMERIC_MISMATCH = "numeric_mismatch"  # same structure, different values (incl. NaN/inf pattern)
     EAGER_ERROR = "eager_error"  # eager PyTorch failed: a generator bug, counted, never a finding
+    AMBIGUOUS = "ambiguous"  # differs only where the spec leaves the answer open (ties): not a bug
 
     def __str__(self) -> str:
         return self.value
@@ -21,7 +22,7 @@ class Verdict(str, enum.Enum):
     @property
     def is_failure(self) -> bool:
         """A behaviour difference of the stack under test (what becomes a finding)."""
-        return self not in (Verdict.PASS, Verdict.EAGER_ERROR)
+        return self not in (Verdict.PASS, Verdict.EAGER_ERROR, Verdict.AMBIGUOUS)
 
 
 #: One-line meaning of each verdict, for help texts and reports. Total over Verdict (tested).
@@ -34,4 +35,5 @@ DESCRIPTIONS: dict[Verdict, str] = {
     Verdict.SHAPE_OR_DTYPE_MISMATCH: "an output's count, shape or dtype differs from eager",
     Verdict.NUMERIC_MISMATCH: "an output's values differ beyond tolerance (or NaN/inf positions differ)",
     Verdict.EAGER_ERROR: "eager PyTorch failed on the generated graph (generator bug)",
+    Verdict.AMBIGUOUS: "differs only in documented ambiguities (ties in argmax/topk/sort): not a bug",
 }
