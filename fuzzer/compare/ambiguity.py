@@ -136,8 +136,10 @@ def _close(x: np.ndarray, y: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def _upstream_tie(graph: Graph, values, producers, out_index: int) -> Ambiguity | None:
-    """The nearest tie op the output depends on through an index output, if its input has ties."""
-    stack, seen = [graph.outputs[out_index]], set()
+    """The nearest tie op the output depends on through an index output, if its input has ties.
+    The output's own producer does not count: a direct index output was judged by the lookup."""
+    name = graph.outputs[out_index]
+    stack, seen = [name], set()
     while stack:
         v = stack.pop()
         k = producers.get(v)
@@ -145,7 +147,7 @@ def _upstream_tie(graph: Graph, values, producers, out_index: int) -> Ambiguity 
             continue
         seen.add(k)
         node = graph.nodes[k]
-        if _tie_source(graph, producers, v) is not None and _has_tie(graph, values, k):
+        if v != name and _tie_source(graph, producers, v) is not None and _has_tie(graph, values, k):
             return Ambiguity("tie_upstream", out_index, k, node.op, f"depends on {node.op} (node {k}) whose input has (near-)ties")
         stack.extend(node.inputs)
     return None
