@@ -5,7 +5,8 @@
 
 1. **same inputs again**: a mismatch that does not replay is ``flaky``;
 2. **float64 condition estimate**: eager PyTorch runs the graph widened to float64
-   (:func:`fuzzer.ir.widen.widen_floats`); :func:`fuzzer.compare.noise.noise_scaled_compare` skips
+   (:func:`fuzzer.ir.widen.widen_floats`), on the inputs and on the inputs perturbed by one
+   rounding; :func:`fuzzer.compare.noise.noise_scaled_compare` skips
    elements whose value is itself unstable at this precision and widens the tolerance by the
    observed rounding sensitivity elsewhere. If ORT's output passes that, the mismatch is
    ``numeric_noise``;
@@ -115,11 +116,29 @@ def _widened_inputs(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str,
 def _within_noise(graph: Graph, inputs, eager_outputs, ort_outputs, tolerances) -> tuple[bool | None, int]:
     if not has_floats(graph):
         return None, 0
-    wide = run_eager(build_module(widen_floats(graph)), _widened_inputs(graph, inputs))
-    if not wide.ok or len(wide.outputs) != len(eager_outputs):
+    module = build_module(widen_floats(graph))
+    winputs = _widened_inputs(graph, inputs)
+    wide = run_eager(module, winputs)
+    perturbed = run_eager(module, _perturbed(graph, winputs))
+    if not (wide.ok and perturbed.ok) or len(wide.outputs) != len(eager_outputs):
         return None, 0
-    diffs, unstable = noise_scaled_compare(eager_outputs, wide.outputs, ort_outputs, tolerances)
+    diffs, unstable = noise_scaled_compare(eager_outputs, wide.outputs, ort_outputs, tolerances, perturbed.outputs)
     return all(d.ok for d in diffs), unstable
+
+
+def _perturbed(graph: Graph, winputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Widened float inputs times (1 + u * eps) with u uniform in [-1, 1] and eps the input's
+    own dtype's unit roundoff: one rounding's worth of input noise (fixed stream: reproducible)."""
+    rng = np.random.default_rng(20240901)
+    out = {}
+    for i in graph.inputs:
+        x = winputs[i.name]
+        if i.spec.dtype in FLOAT_DTYPES and x.size:
+            eps = float(np.finfo(i.spec.dtype).eps) / 2
+            with np.errstate(all="ignore"):
+                x = x * (1.0 + rng.uniform(-1.0, 1.0, size=x.shape) * eps)
+        out[i.name] = x
+    return out
 
 
 def _second_inputs_mismatch(graph: Graph, module, result: CaseResult, second_inputs, tolerances, names) -> bool | None:
