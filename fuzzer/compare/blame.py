@@ -11,8 +11,8 @@ implementation (R). "≈" is agreement under the tolerance policy. The rules, in
    PyTorch program. The same when ORT cannot run the model and R ≉ E.
 3. ``ort_kernel``: R ≈ E and ORT ≉ E (or ORT crashed / has no kernel): the model is right, the
    runtime's kernel is not.
-4. ``unknown``: anything else, e.g. the reference does not support the model, or all three
-   disagree.
+4. ``unknown``: anything else, e.g. the reference does not support the model (an oracle's
+   limitation, never a finding by itself), all three disagree, or there is nothing to attribute.
 
 The reference outputs are compared after a cast to the model's declared output types (done by
 :func:`fuzzer.execute.reference.run_reference`): numpy type promotion inside the reference's
@@ -124,6 +124,8 @@ def attribute_blame(
 def _rules(ok: Mapping[str, Sequence[np.ndarray]], ort_stage: str, tol) -> tuple[Culprit, str]:
     e = ok["eager"]
     o, u, r = ok.get("ort"), ok.get("ort_unoptimized"), ok.get("reference")
+    if o is not None and agree(e, o, tol)[0] and (u is None or agree(e, u, tol)[0]):
+        return Culprit.UNKNOWN, "ORT agrees with eager: nothing to attribute"
     if u is not None:
         u_vs_e = agree(e, u, tol)[0]
         if o is not None and not agree(u, o, tol)[0]:
@@ -143,6 +145,4 @@ def _rules(ok: Mapping[str, Sequence[np.ndarray]], ort_stage: str, tol) -> tuple
         return Culprit.EXPORTER, "the reference agrees with ORT, both differ from eager: the ONNX model computes something else"
     if r_vs_e and not k_vs_e:
         return Culprit.ORT_KERNEL, "the reference agrees with eager, ORT differs: ORT's kernels are wrong on this model"
-    if r_vs_e and k_vs_e:
-        return Culprit.UNKNOWN, "every oracle agrees with eager here (the difference is within the tolerance policy)"
     return Culprit.UNKNOWN, "eager, ORT and the reference all disagree"

@@ -98,3 +98,19 @@ def test_oracles_are_configurable_and_cheap_on_pass():
     assert {o.name for o in r.blame.oracles} == {"ort_unoptimized", "reference"}
     (r,) = by_exporter(g, inputs, oracles=OracleConfig(when="always", reference_max_elements=1)).values()
     assert r.blame.oracle("reference").status == "skipped"  # the size cap keeps the slow reference off big models
+
+
+def test_unknown_when_the_reference_cannot_run_the_model():
+    # the any/float64 exporter defect behind a GatherElements whose indices are smaller than the
+    # data in a non-axis dim: valid ONNX, run by ORT, but the reference implementation rejects it
+    x, idx, v = TensorSpec((5, 5, 3), "float64"), TensorSpec((1, 4, 3), "int64"), TensorSpec((1, 4, 3), "float64")
+    g = Graph(
+        (Input("x0", x), Input("x1", idx, "index", 5)),
+        (Node("gather", ("x0", "x1"), (Value("v0", v),), {"dim": 1}), Node("any", ("v0",), (Value("v1", TensorSpec((4, 3), "bool")),), {"dim": 0, "keepdim": False})),
+        ("v1",),
+    )
+    inputs = {"x0": np.full((5, 5, 3), 0.5), "x1": np.zeros((1, 4, 3), np.int64)}
+    (r,) = by_exporter(g, inputs).values()
+    assert r.verdict is Verdict.NUMERIC_MISMATCH and r.blame.culprit is Culprit.UNKNOWN
+    ref = r.blame.oracle("reference")
+    assert ref.status == "unsupported" and ref.agrees_with_eager is None and ref.error_head
