@@ -60,7 +60,7 @@ def main() -> int:
     t0 = time.monotonic()
     end = args.seed + args.graphs
     seed = args.seed
-    graphs, skipped, reruns = 0, Counter(), []
+    graphs, skipped, reruns, crashed = 0, Counter(), [], []
     while seed < end:
         left = None if args.seconds is None else args.seconds - (time.monotonic() - t0)
         if left is not None and left <= 0:
@@ -87,6 +87,7 @@ def main() -> int:
             print(f"false_positives: child failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
             return 1
         graphs += 1
+        crashed.append(current)
         skipped[f"crashed (signal {-proc.returncode})" if proc.returncode < 0 else f"crashed (exit {proc.returncode})"] += 1
         seed = current + 1
     n = len(reruns)
@@ -98,6 +99,8 @@ def main() -> int:
     }
     print(f"false_positives: exporter {args.exporter}, ops {args.ops}, seeds {args.seed}..{args.seed + graphs - 1}, {time.monotonic() - t0:.0f}s")
     print(f"  graphs {graphs}, known-good (pass on first inputs) {n}, skipped {dict(skipped)}")
+    if crashed:
+        print(f"  seeds whose case killed the process: {crashed}")
     print(f"  false mismatches on fresh inputs, dtype-only tolerance (before): {count['dtype_only']}/{n}")
     print(f"  false mismatches on fresh inputs, tolerance policy (after):      {count['policy']}/{n}  (+ {count['ambiguous']}/{n} ties, ambiguous)")
     print(f"  of those, still confirmed by confirm_mismatch (not noise):       {count['confirmed']}/{n}")
@@ -106,7 +109,7 @@ def main() -> int:
             print(f"    seed {r['seed']}: dtype-only {'mismatch' if r['dtype_only_mismatch'] else 'ok'}, policy {r['policy_verdict']}, confirm {r['confirmation']}: {(r['head'] or '')[:110]}")
     if args.json:
         tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps({"args": {k: v for k, v in vars(args).items() if k != "json"}, "graphs": graphs, "skipped": dict(skipped), "counts": count, "reruns": reruns}, indent=1, default=str) + "\n")
+        tmp.write_text(json.dumps({"args": {k: v for k, v in vars(args).items() if k != "json"}, "graphs": graphs, "skipped": dict(skipped), "counts": count, "crashed_seeds": crashed, "reruns": reruns}, indent=1, default=str) + "\n")
         tmp.replace(args.json)
     return 0
 
