@@ -11,7 +11,7 @@ import hashlib
 import io
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from fuzzer.export import ExportOptions, ExportOutcome, export
 from fuzzer.ir import Graph, graph_to_json
 from fuzzer.materialize import build_module
 from fuzzer.versions import stack_versions
+
+if TYPE_CHECKING:  # cross.py imports this module
+    from .cross import CrossExporter
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class CaseResult:
     tolerances: tuple[Tolerance, ...] = ()  # the policy's tolerance per output (when compared)
     ambiguities: tuple[Ambiguity, ...] = ()  # why an AMBIGUOUS case is not a bug
     blame: Blame | None = None  # extra oracles and the culprit, when they ran
-    cross: Any = None  # fuzzer.campaign.cross.CrossExporter, when both exporters ran on the case
+    cross: "CrossExporter | None" = None  # the other exporter's view of the same case, when both ran
 
     @property
     def worst(self) -> OutputDiff | None:

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_known_good_graphs_rerun_on_fresh_inputs_give_no_false_mismatch():
     report = FalsePositiveReport()
     gen = GeneratorOptions(max_nodes=5, ops=KNOWN_GOOD_OPS, p_zero_dim=0.0)
-    for kind, rerun in rerun_known_good(range(40), ExportOptions(Exporter.TORCHSCRIPT), gen):
+    for kind, rerun in rerun_known_good(range(120), ExportOptions(Exporter.TORCHSCRIPT), gen):
         report.graphs += 1
         if rerun is None:
             report.skipped[kind] = report.skipped.get(kind, 0) + 1

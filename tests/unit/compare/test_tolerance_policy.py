@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fuzzer.catalog import CATALOG
 from fuzzer.compare import compare_outputs
 from fuzzer.compare.tolerance import EXACT, OP_RULES, TOLERANCES, output_tolerances, tolerance_for
+from fuzzer.generate import GeneratorOptions, generate
 from fuzzer.ir import Graph, Input, Node, TensorSpec, Value
 
 
@@ -60,3 +63,14 @@ def test_policy_tolerance_and_slack_change_the_comparison():
     assert [d.kind for d in compare_outputs(e, a, slack=[np.array([0.01])])] == ["ok"]
     # slack never excuses a NaN or inf difference
     assert [d.kind for d in compare_outputs([np.array([np.inf], np.float32)], [np.array([3e38], np.float32)], slack=[np.array([np.inf])])] == ["inf"]
+
+
+@settings(max_examples=15)
+@given(st.integers(0, 10_000))
+def test_policy_is_never_stricter_than_the_dtype_rule(seed):
+    g = generate(seed, GeneratorOptions(max_nodes=6))
+    for t, spec in zip(output_tolerances(g), g.output_specs()):
+        base = tolerance_for(spec.dtype)
+        assert t.rtol >= base.rtol and t.atol >= base.atol and t.reason.startswith(base.reason)
+        if spec.dtype not in ("float16", "float32", "float64"):
+            assert t == EXACT
