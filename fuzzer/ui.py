@@ -20,7 +20,7 @@ VERDICT_STYLE = {
     Verdict.PASS: "green", Verdict.EXPORT_CRASH: "red", Verdict.INVALID_MODEL: "magenta",
     Verdict.ORT_LOAD_FAILURE: "yellow", Verdict.ORT_RUN_CRASH: "yellow", Verdict.SHAPE_OR_DTYPE_MISMATCH: "bold red",
     Verdict.NUMERIC_MISMATCH: "bold red", Verdict.PROCESS_CRASH: "bold magenta", Verdict.HANG: "bold yellow",
-    Verdict.OUT_OF_MEMORY: "bold yellow", Verdict.EAGER_ERROR: "dim",
+    Verdict.OUT_OF_MEMORY: "bold yellow", Verdict.EAGER_ERROR: "dim", Verdict.AMBIGUOUS: "cyan",
 }
 
 

@@ -7,18 +7,28 @@ test become verdicts; an exception escaping from here is our own bug.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import time
-from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from fuzzer.compare import OutputDiff, Verdict, compare_outputs
+from fuzzer.compare.ambiguity import Ambiguity, explain_mismatches
+from fuzzer.compare.blame import Blame, OracleRun, attribute_blame
+from fuzzer.compare.tolerance import Tolerance, output_tolerances
 from fuzzer.execute import RunOutcome, run_eager, run_onnxruntime, to_torch
+from fuzzer.execute.oracles import OracleConfig, run_oracles
+from fuzzer.execute.trace import eager_values
 from fuzzer.export import ExportOptions, ExportOutcome, export
-from fuzzer.ir import Graph
+from fuzzer.ir import Graph, graph_to_json
 from fuzzer.materialize import build_module
 from fuzzer.versions import stack_versions
+
+if TYPE_CHECKING:  # cross.py imports this module
+    from .cross import CrossExporter
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,15 @@ class CaseResult:
     versions: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     model: bytes | None = field(default=None, repr=False, compare=False)  # not serialized in to_dict
+    # -- trustworthiness (issue 5); every field has a default so older callers keep working ----------
+    outputs: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)  # ORT's outputs; not serialized (see output_digests)
+    output_digests: tuple[str, ...] = ()  # one per ORT output: sha256 of dtype, shape and bytes (16 hex)
+    graph_digest: str | None = None  # sha256 of the graph's JSON: same digest = same test case
+    inputs_digest: str | None = None  # sha256 of the inputs' .npz bytes
+    tolerances: tuple[Tolerance, ...] = ()  # the policy's tolerance per output (when compared)
+    ambiguities: tuple[Ambiguity, ...] = ()  # why an AMBIGUOUS case is not a bug
+    blame: Blame | None = None  # extra oracles and the culprit, when they ran
+    cross: "CrossExporter | None" = None  # the other exporter's view of the same case, when both ran
 
     @property
     def worst(self) -> OutputDiff | None:
@@ -60,6 +79,11 @@ class CaseResult:
             "timings": {k: round(v, 6) for k, v in self.timings.items()}, "n_nodes": self.n_nodes,
             "ops": list(self.ops), "options": dict(self.options), "versions": dict(self.versions),
             "warnings": list(self.warnings),
+            "output_digests": list(self.output_digests), "graph_digest": self.graph_digest, "inputs_digest": self.inputs_digest,
+            "tolerances": [{"rtol": t.rtol, "atol": t.atol, "reason": t.reason} for t in self.tolerances],
+            "ambiguities": [a.to_dict() for a in self.ambiguities],
+            "blame": self.blame.to_dict() if self.blame else None,
+            "cross_exporter": self.cross.to_dict() if self.cross is not None else None,
         }
 
 
@@ -91,9 +115,19 @@ def run_graph(
     seed: int | None = None,
     input_mode: str = "normal",
     options: Mapping[str, Any] | None = None,
+    oracles: OracleConfig | None = None,
+    cross_exporter: bool = True,
 ) -> list[CaseResult]:
-    """Run ``graph`` on ``inputs`` through each export configuration."""
-    common = dict(seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}), versions=stack_versions())
+    """Run ``graph`` on ``inputs`` through each export configuration.
+
+    ``oracles`` (default :class:`OracleConfig`: extra oracles only for failing cases) decides when
+    ORT-unoptimized and the ONNX reference run for blame attribution. With ``cross_exporter`` and
+    two or more exports, each result's ``cross`` compares it with the first other export's."""
+    oracles = oracles if oracles is not None else OracleConfig()
+    common = dict(
+        seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}), versions=stack_versions(),
+        graph_digest=_sha(graph_to_json(graph).encode()), inputs_digest=_sha(_npz(inputs)),
+    )
     t0 = time.perf_counter()
     module = build_module(graph)
     t_mat = time.perf_counter() - t0
@@ -105,11 +139,41 @@ def run_graph(
         if not eager.ok:
             results.append(CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=_head(eager.error_message), error_message=eager.error_message, timings=timings, **base))
             continue
-        results.append(_run_export(module, graph, inputs, ex, eager, timings, base))
+        results.append(_run_export(module, graph, inputs, ex, eager, timings, base, oracles))
+    if cross_exporter and len(results) >= 2:
+        from .cross import cross_exporter as _cross
+
+        results = [replace(r, cross=_cross(r, results[1] if k == 0 else results[0])) for k, r in enumerate(results)]
     return results
 
 
-def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutcome, timings: dict, base: dict) -> CaseResult:
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _npz(inputs: Mapping[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in inputs.items()})
+    return buf.getvalue()
+
+
+def output_digest(a: np.ndarray) -> str:
+    a = np.ascontiguousarray(a)
+    return _sha(f"{a.dtype.str}{list(a.shape)}".encode() + a.tobytes())
+
+
+def _oracle_run(r: RunOutcome) -> OracleRun:
+    return OracleRun(r.stage, r.outputs, r.error_type, r.error_message, r.seconds_load + r.seconds_run)
+
+
+def _blame(model: bytes, graph: Graph, inputs, eager: RunOutcome, run: RunOutcome, config: OracleConfig, tolerances, timings: dict) -> Blame:
+    t0 = time.perf_counter()
+    extra = run_oracles(model, inputs, [i.name for i in graph.inputs], config)
+    timings["oracles"] = time.perf_counter() - t0
+    return attribute_blame(eager.outputs, _oracle_run(run), {k: _oracle_run(v) for k, v in extra.items()}, tolerances)
+
+
+def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutcome, timings: dict, base: dict, oracles: OracleConfig) -> CaseResult:
     out: ExportOutcome = export(module, to_torch(inputs), [i.name for i in graph.inputs], ex)
     timings["export"] = out.seconds
     base = dict(base, opset=out.opset, warnings=out.warnings, model=out.model)
@@ -121,22 +185,31 @@ def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutco
     run = run_onnxruntime(out.model, inputs, [i.name for i in graph.inputs])
     timings["ort_load"] = run.seconds_load
     timings["ort_run"] = run.seconds_run
-    if run.stage == "load":
-        return CaseResult(verdict=Verdict.ORT_LOAD_FAILURE, error_type=run.error_type, error_head=_head(run.error_message), error_message=run.error_message, timings=timings, **base)
-    if run.stage == "run":
-        return CaseResult(verdict=Verdict.ORT_RUN_CRASH, error_type=run.error_type, error_head=_head(run.error_message), error_message=run.error_message, timings=timings, **base)
+    tolerances = tuple(output_tolerances(graph))
+    if run.stage in ("load", "run"):
+        blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings) if oracles.wanted(True) else None
+        verdict = Verdict.ORT_LOAD_FAILURE if run.stage == "load" else Verdict.ORT_RUN_CRASH
+        return CaseResult(verdict=verdict, error_type=run.error_type, error_head=_head(run.error_message), error_message=run.error_message, timings=timings, blame=blame, **base)
     t0 = time.perf_counter()
-    diffs = tuple(compare_outputs(eager.outputs, run.outputs))
-    timings["compare"] = time.perf_counter() - t0
+    diffs = tuple(compare_outputs(eager.outputs, run.outputs, tolerances))
     bad = [d for d in diffs if not d.ok]
+    ambiguities: tuple[Ambiguity, ...] = ()
     if not bad:
         verdict = Verdict.PASS
     elif any(d.structural for d in bad):
         verdict = Verdict.SHAPE_OR_DTYPE_MISMATCH
     else:
         verdict = Verdict.NUMERIC_MISMATCH
+        found, unexplained = explain_mismatches(graph, eager_values(graph, module, inputs), run.outputs, diffs)
+        if found and not unexplained:
+            verdict, ambiguities = Verdict.AMBIGUOUS, tuple(found)
+    timings["compare"] = time.perf_counter() - t0
+    base = dict(base, outputs=run.outputs, output_digests=tuple(output_digest(o) for o in run.outputs), tolerances=tolerances, ambiguities=ambiguities)
+    blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings) if oracles.wanted(verdict.is_failure) else None
     head = None
     if bad:
         w = max(bad, key=lambda d: (d.structural, d.max_abs))
         head = f"output {w.index}: {w.kind} mismatch, expected {w.expected}, got {w.actual}" + (f"; {w.detail}" if w.detail else "") + (f"; max abs diff {w.max_abs:.3g}" if w.kind == "value" else "")
-    return CaseResult(verdict=verdict, error_head=head, diffs=diffs, timings=timings, **base)
+    if verdict is Verdict.AMBIGUOUS:
+        head = "ambiguous: " + "; ".join(f"output {a.output}: {a.kind} at {a.op} (node {a.node})" for a in ambiguities)
+    return CaseResult(verdict=verdict, error_head=head, diffs=diffs, timings=timings, blame=blame, **base)

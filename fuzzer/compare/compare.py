@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .tolerance import tolerance_for
+from .tolerance import Tolerance, tolerance_for
 
 
 @dataclass(frozen=True)
@@ -58,19 +58,29 @@ def describe(a: np.ndarray) -> str:
     return f"{a.dtype}{list(a.shape)}"
 
 
-def compare_outputs(expected: Sequence[np.ndarray], actual: Sequence[np.ndarray]) -> list[OutputDiff]:
+def compare_outputs(
+    expected: Sequence[np.ndarray],
+    actual: Sequence[np.ndarray],
+    tolerances: Sequence[Tolerance] | None = None,
+    slack: Sequence[np.ndarray | None] | None = None,
+) -> list[OutputDiff]:
+    """Compare output by output. ``tolerances[k]`` overrides output k's dtype tolerance (see
+    :func:`fuzzer.compare.tolerance.output_tolerances`); ``slack[k]``, an array broadcastable to
+    output k, is added elementwise to the allowed absolute difference (a condition estimate)."""
     diffs = []
     for k, e in enumerate(expected):
         if k >= len(actual):
             diffs.append(OutputDiff(k, "missing", describe(e), "-", detail="the ONNX model has fewer outputs"))
             continue
-        diffs.append(compare_one(k, e, np.asarray(actual[k])))
+        tol = tolerances[k] if tolerances is not None and k < len(tolerances) else None
+        sl = slack[k] if slack is not None and k < len(slack) else None
+        diffs.append(compare_one(k, e, np.asarray(actual[k]), tol, sl))
     for k in range(len(expected), len(actual)):
         diffs.append(OutputDiff(k, "missing", "-", describe(np.asarray(actual[k])), detail="the ONNX model has extra outputs"))
     return diffs
 
 
-def compare_one(k: int, e: np.ndarray, a: np.ndarray) -> OutputDiff:
+def compare_one(k: int, e: np.ndarray, a: np.ndarray, tol: Tolerance | None = None, slack: np.ndarray | None = None) -> OutputDiff:
     de, da = describe(e), describe(a)
     if e.shape != a.shape:
         return OutputDiff(k, "shape", de, da, total=e.size)
@@ -89,10 +99,10 @@ def compare_one(k: int, e: np.ndarray, a: np.ndarray) -> OutputDiff:
         diff = np.abs(e.astype(np.float64) - a.astype(np.float64))
         return OutputDiff(k, "value", de, da, float(diff.max()), float((diff / np.maximum(np.abs(e.astype(np.float64)), 1)).max()), nbad, n, _first(bad, e, a))
     with np.errstate(all="ignore"):
-        return _compare_float(k, e, a, de, da, n)
+        return _compare_float(k, e, a, de, da, n, tol or tolerance_for(str(e.dtype)), slack)
 
 
-def _compare_float(k: int, e: np.ndarray, a: np.ndarray, de: str, da: str, n: int) -> OutputDiff:
+def _compare_float(k: int, e: np.ndarray, a: np.ndarray, de: str, da: str, n: int, tol: Tolerance, slack: np.ndarray | None) -> OutputDiff:
     e64, a64 = e.astype(np.float64), a.astype(np.float64)
     nan_e, nan_a = np.isnan(e64), np.isnan(a64)
     inf_e, inf_a = np.isinf(e64), np.isinf(a64)
@@ -107,8 +117,10 @@ def _compare_float(k: int, e: np.ndarray, a: np.ndarray, de: str, da: str, n: in
     inf_mismatch = (inf_e != inf_a) | (inf_e & inf_a & (np.sign(e64) != np.sign(a64)))
     if inf_mismatch.any():
         return OutputDiff(k, "inf", de, da, max_abs, max_rel, int(inf_mismatch.sum()), n, _first(inf_mismatch, e, a))
-    tol = tolerance_for(str(e.dtype))
-    bad = both_finite & (diff > tol.atol + tol.rtol * np.abs(e64))
+    allowed = tol.atol + tol.rtol * np.abs(e64)
+    if slack is not None:
+        allowed = allowed + np.nan_to_num(np.asarray(slack, dtype=np.float64), nan=0.0, posinf=np.inf)
+    bad = both_finite & (diff > allowed)
     nbad = int(bad.sum())
     if nbad:
         return OutputDiff(k, "value", de, da, max_abs, max_rel, nbad, n, _first(bad, e, a))

@@ -17,6 +17,7 @@ class Verdict(str, enum.Enum):
     HANG = "hang"  # the case ran past the campaign's time limit
     OUT_OF_MEMORY = "out_of_memory"  # the case's worker passed the memory limit
     EAGER_ERROR = "eager_error"  # eager PyTorch failed: a generator bug, counted, never a finding
+    AMBIGUOUS = "ambiguous"  # differs only where the spec leaves the answer open (ties): not a bug
 
     def __str__(self) -> str:
         return self.value
@@ -24,7 +25,7 @@ class Verdict(str, enum.Enum):
     @property
     def is_failure(self) -> bool:
         """A behaviour difference of the stack under test (what becomes a finding)."""
-        return self not in (Verdict.PASS, Verdict.EAGER_ERROR)
+        return self not in (Verdict.PASS, Verdict.EAGER_ERROR, Verdict.AMBIGUOUS)
 
 
 #: One-line meaning of each verdict, for help texts and reports. Total over Verdict (tested).
@@ -40,4 +41,5 @@ DESCRIPTIONS: dict[Verdict, str] = {
     Verdict.HANG: "the case did not finish within the time limit",
     Verdict.OUT_OF_MEMORY: "the case's process exceeded the memory limit",
     Verdict.EAGER_ERROR: "eager PyTorch failed on the generated graph (generator bug)",
+    Verdict.AMBIGUOUS: "differs only in documented ambiguities (ties in argmax/topk/sort): not a bug",
 }

@@ -99,8 +99,9 @@ def _specials(dtype: str, domain: str) -> np.ndarray:
         info = np.finfo(dtype)
         vals = {
             "any": [0.0, -0.0, np.inf, -np.inf, np.nan, 0.5, -0.5, 1.5, 2.5, -2.5, float(info.max), float(info.min), float(info.tiny), 1.0, -1.0],
-            "positive": [float(info.tiny), 0.5, 1.5, 2.5, 1.0, np.inf],
-            "nonzero": [0.5, -0.5, 1.5, -2.5, np.inf, -np.inf, 1.0, -1.0],
+            "positive": [float(info.tiny), 0.5, 1.5, 2.5, 1.0, np.inf, float(info.max)],
+            # +-0.0 too: float division by zero is defined (IEEE inf/nan), and converters get it wrong
+            "nonzero": [0.0, -0.0, 0.5, -0.5, 1.5, -2.5, np.inf, -np.inf, 1.0, -1.0, float(info.max), float(info.min)],
             "unit": [0.0, -0.0, 0.5, -0.5],
             "ge1": [1.0, 1.5, 2.5],
             "small": [0.0, -0.0, 0.5, -0.5, 1.5, -2.5],

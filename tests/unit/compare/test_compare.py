@@ -46,4 +46,5 @@ def test_empty_and_rank0():
 def test_verdict_descriptions_are_total():
     assert set(DESCRIPTIONS) == set(Verdict)
     assert not Verdict.EAGER_ERROR.is_failure and not Verdict.PASS.is_failure
-    assert all(v.is_failure for v in Verdict if v not in (Verdict.PASS, Verdict.EAGER_ERROR))
+    assert all(v.is_failure for v in Verdict if v not in (Verdict.PASS, Verdict.EAGER_ERROR, Verdict.AMBIGUOUS))
+    assert not Verdict.AMBIGUOUS.is_failure
