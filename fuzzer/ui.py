@@ -50,7 +50,14 @@ def summary_table(stats: CampaignStats, exporters: list[str]) -> Group:
     t = verdict_table(stats, exporters, f"onnxfuzz: {stats.cases} cases in {stats.elapsed:.1f}s")
     rate = stats.cases / stats.elapsed if stats.elapsed > 0 else 0.0
     line = f"{rate:.2f} cases/s overall · {len(stats.buckets)} buckets · {stats.kept} cases kept, {stats.dropped} counted only"
-    return Group(t, line)
+    extra = []
+    if stats.unconfirmed:
+        extra.append("mismatches not confirmed (not filed): " + ", ".join(f"{k} {n}" for k, n in sorted(stats.unconfirmed.items())))
+    if stats.cross:
+        both = sum(stats.cross.values())
+        extra.append(f"graphs run by both exporters: {both}; only one exporter wrong: "
+                     + (", ".join(f"{e} {n}" for e, n in sorted(stats.one_wrong.items())) or "none"))
+    return Group(t, line, *extra)
 
 
 def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Panel:

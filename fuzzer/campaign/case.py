@@ -97,6 +97,8 @@ class CaseResult:
             diffs=tuple(OutputDiff.from_dict(x) for x in d.get("diffs", ())), timings=d.get("timings", {}),
             n_nodes=d.get("n_nodes", 0), ops=tuple(d.get("ops", ())), options=d.get("options", {}),
             versions=d.get("versions", {}), warnings=tuple(d.get("warnings", ())), model=model,
+            output_digests=tuple(d.get("output_digests", ())), graph_digest=d.get("graph_digest"), inputs_digest=d.get("inputs_digest"),
+            blame=Blame.from_dict(d["blame"]) if d.get("blame") else None,
         )
 
 

@@ -111,6 +111,9 @@ class CampaignStats:
     workers: list = field(default_factory=list)  # (state, "exporter seed", seconds) per worker, for the status
     restarts: int = 0
     findings: object = None  # RecorderStats of the findings recorder, for the status
+    unconfirmed: Counter = field(default_factory=Counter)  # mismatches not confirmed real, by status (numeric_noise...)
+    cross: Counter = field(default_factory=Counter)  # cross-exporter status of seeds run by both exporters
+    one_wrong: Counter = field(default_factory=Counter)  # exporter -> seeds where only it was wrong
     minimizing: int = 0  # new bugs waiting for or under minimization
 
     @property
@@ -135,7 +138,8 @@ class CampaignStats:
             "buckets": len(self.buckets), "kept": self.kept, "dropped": self.dropped,
             "exporter_seconds": {k: round(v, 3) for k, v in self.exporter_seconds.items()},
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
-            "stop_reason": self.stop_reason,
+            "stop_reason": self.stop_reason, "unconfirmed_mismatches": dict(self.unconfirmed),
+            "cross_exporter": dict(self.cross), "only_this_exporter_wrong": dict(self.one_wrong),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
                           "rejected": dict(self.generation.rejected.most_common(30))},
         }
@@ -251,6 +255,7 @@ class _Loop:
         self.exports = config.exports()
         self.cursor = {e.exporter.value: 0 for e in self.exports}
         self.inflight: dict[int, tuple[str, int]] = {}
+        self.partners: dict[int, dict[str, CaseResult]] = {}  # seed -> compact results awaiting the other exporter
         self.deadline = None if config.seconds is None else time.monotonic() + max(0.0, config.seconds - stats.elapsed_before)
         self.last_sample = 0.0
         self.last_disk_check = 0.0
@@ -339,9 +344,11 @@ class _Loop:
     # -- bookkeeping ----------------------------------------------------------------------------
     def _account(self, c: Completion, log) -> CaseResult:
         exporter, seed = self.inflight.pop(c.task.id)
+        confirmation = None
         if c.kind == "ok":
             r = CaseResult.from_dict(c.reply["result"])
             case_dir = c.reply.get("case_dir")
+            confirmation = c.reply.get("confirmation")
             gen = c.reply.get("generation")
             if gen:
                 self.stats.generation.attempts += gen["attempts"]
@@ -350,6 +357,10 @@ class _Loop:
         else:
             r, case_dir = self._process_failure(c, exporter, seed)
         st = self.stats
+        real = confirmation is None or confirmation["status"] == "confirmed"
+        if not real:
+            st.unconfirmed[confirmation["status"]] += 1
+        cross = self._pair(r)
         bucket = rough_key(r) if r.verdict.is_failure else None
         kept = False
         if case_dir:
@@ -371,7 +382,7 @@ class _Loop:
                 kept = True
             else:
                 shutil.rmtree(src, ignore_errors=True)
-            if graph is not None:
+            if graph is not None and real:
                 self.recorder.submit(graph, inputs, r)  # filed (or queued) before the results line: resume-safe
         st.cases += 1
         st.verdicts[(r.exporter, r.verdict.value)] += 1
@@ -390,10 +401,38 @@ class _Loop:
         if len(st.recent) > 2000:
             del st.recent[:1000]
         line = _log_line(r, c.seconds, bucket, kept, st.elapsed)
+        if confirmation is not None:
+            line["confirmation"] = confirmation
+        if cross is not None:
+            line["cross_exporter"] = cross.to_dict()
+        if r.blame is not None:
+            line["blame"] = r.blame.culprit.value
         log.write(json.dumps(line, allow_nan=False, default=str) + "\n")
         log.flush()
         self.done.add((exporter, seed))
         return r
+
+    def _pair(self, r: CaseResult):
+        """Cross-exporter differential: once every exporter has run a seed, compare their views.
+        Only a compact record of the first results is kept (verdict and digests), until paired."""
+        if len(self.exports) < 2 or r.seed is None:
+            return None
+        from .cross import cross_exporter
+
+        waiting = self.partners.setdefault(r.seed, {})
+        other = next((o for e, o in waiting.items() if e != r.exporter), None)
+        if other is None:
+            waiting[r.exporter] = CaseResult(
+                seed=r.seed, exporter=r.exporter, opset_requested=r.opset_requested, opset=r.opset, verdict=r.verdict,
+                input_mode=r.input_mode, output_digests=r.output_digests, graph_digest=r.graph_digest, inputs_digest=r.inputs_digest,
+            )
+            return None
+        del self.partners[r.seed]
+        cross = cross_exporter(other, r)
+        self.stats.cross[cross.status] += 1
+        if cross.status == "one_wrong" and cross.wrong:
+            self.stats.one_wrong[cross.wrong] += 1
+        return cross
 
     def _process_failure(self, c: Completion, exporter: str, seed: int) -> tuple[CaseResult, str | None]:
         """The worker died, hung or blew its memory on this case: rebuild the case in this

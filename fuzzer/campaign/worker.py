@@ -96,10 +96,16 @@ def main() -> int:
                 seed = graph.meta.get("seed")
                 inputs = load_inputs(Path(req["inputs"]), graph)
             (r,) = run_graph(graph, inputs, [export], seed=seed, input_mode=mode, options={"generator": req.get("generator")})
+            confirmation = None
+            if req["kind"] == "seed" and r.verdict in (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH):
+                # replay with fresh inputs and in float64 before a mismatch may become a finding
+                from fuzzer.campaign.confirm import confirm_mismatch
+
+                confirmation = confirm_mismatch(graph, inputs, r).to_dict()
             case_dir = None
             if req.get("store") and r.verdict is not Verdict.PASS:
                 case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
-            reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0,
+            reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0, "confirmation": confirmation,
                      "model_b64": base64.b64encode(r.model).decode() if (req["kind"] == "graph" and r.model) else None,
                      "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}}
         except MemoryError:

@@ -61,6 +61,12 @@ class OracleReport:
             "error_type": self.error_type, "error_head": self.error_head, "seconds": round(self.seconds, 6),
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "OracleReport":
+        w = d.get("worst_vs_eager")
+        return cls(d["name"], d["status"], d.get("agrees_with_eager"), d.get("agrees_with_ort"), OutputDiff.from_dict(w) if w else None,
+                   d.get("error_type"), d.get("error_head"), float(d.get("seconds", 0.0)))
+
 
 @dataclass(frozen=True)
 class Blame:
@@ -70,6 +76,10 @@ class Blame:
 
     def to_dict(self) -> dict:
         return {"culprit": self.culprit.value, "reason": self.reason, "oracles": [o.to_dict() for o in self.oracles]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Blame":
+        return cls(Culprit(d["culprit"]), d["reason"], tuple(OracleReport.from_dict(o) for o in d.get("oracles", ())))
 
     def oracle(self, name: str) -> OracleReport | None:
         return next((o for o in self.oracles if o.name == name), None)
