@@ -22,7 +22,7 @@ from typing import Iterator
 
 import torch.onnx._constants as onnx_constants
 
-from fuzzer.catalog import CATALOG, BuildContext, NewInput, OpSpec, Reject
+from fuzzer.catalog import CATALOG, BuildContext, NewInput, OpSpec, Reject, composite
 from fuzzer.compare.differential import DYNAMO_NATIVE_OPSET, variant_set
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GenerationError, MODES, single_op_graph
@@ -33,6 +33,8 @@ DEFAULT_OPSET = onnx_constants.ONNX_DEFAULT_OPSET
 TORCHSCRIPT_OPSETS = tuple(sorted({onnx_constants.ONNX_MIN_OPSET, onnx_constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET, DEFAULT_OPSET}))
 #: dynamo: just below torchlib's own opset (down-conversion), torchlib's opset, the default, the max.
 DYNAMO_OPSETS = tuple(sorted({DYNAMO_NATIVE_OPSET - 1, DYNAMO_NATIVE_OPSET, DEFAULT_OPSET, onnx_constants.ONNX_MAX_OPSET}))
+
+COMPOSITE_NAMES = frozenset(o.name for o in composite.OPS)
 
 #: Non-empty shapes by rank: small, with distinct dims so transposes and reductions are visible.
 TYPICAL_SHAPES: dict[int, tuple[int, ...]] = {0: (), 1: (5,), 2: (3, 4), 3: (2, 3, 4), 4: (2, 3, 4, 5), 5: (2, 2, 3, 2, 3)}
@@ -73,6 +75,7 @@ class SweepConfig:
     opsets: tuple[int, ...] = ()  # empty: default_opsets(exporter) for each exporter
     modes: tuple[str, ...] = MODES
     attr_variants: int = 2  # distinct attribute samples per (op, dtype, shape)
+    composite_attr_variants: int = 6  # ... for the option-rich composites (fuzzer.catalog.composite)
     attr_tries: int = 8  # build() calls spent looking for them
     max_shapes: int = 4
     optimize_both: bool = True  # dynamo: also export with optimize=False
@@ -121,6 +124,7 @@ class SweepConfig:
         return {
             "ops": list(self.ops), "dtypes": list(self.dtypes), "exporters": [e.value for e in self.exporters],
             "opsets": list(self.opsets), "modes": list(self.modes), "attr_variants": self.attr_variants,
+            "composite_attr_variants": self.composite_attr_variants,
             "attr_tries": self.attr_tries, "max_shapes": self.max_shapes, "optimize_both": self.optimize_both,
             "pairs": self.pairs, "pairs_limit": self.pairs_limit,
             "exports": [e.to_dict() for e in self.exports()],
@@ -230,7 +234,8 @@ def _single_op_graphs(config: SweepConfig, stats: PlanStats) -> Iterator[tuple[t
         for dtype in dtypes:
             for shape in shapes_for(op, config.max_shapes):
                 spec = TensorSpec(shape, dtype)
-                for inputs, attrs, params in _sample_builds(op, spec, config.attr_tries, config.attr_variants, stats):
+                want = config.composite_attr_variants if name in COMPOSITE_NAMES else config.attr_variants
+                for inputs, attrs, params in _sample_builds(op, spec, max(config.attr_tries, 3 * want), want, stats):
                     try:
                         g = single_op_graph(name, inputs, attrs, params)
                     except GenerationError:
