@@ -14,7 +14,9 @@ from pathlib import Path
 
 from .run import SweepStateError
 
-EXPECTED_ERRORS = (SweepStateError,)
+from .pairs import PaperDataError  # noqa: E402
+
+EXPECTED_ERRORS = (SweepStateError, PaperDataError)
 
 
 def _csv(kind: str):
@@ -53,6 +55,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--no-optimize-diff", action="store_true", help="dynamo: do not also export with optimize=False")
     s.add_argument("--pairs", action="store_true", help="sweep op -> op pairs taken from the paper's mismatch sequences")
     s.add_argument("--pairs-limit", type=_positive_int, default=200, help="at most this many op pairs (default 200)")
+    s.add_argument("--paper", type=Path, help="the paper's torch_mismatch_sequences.json for --pairs (default: shared/paper beside the checkout)")
     s.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
     s.add_argument("--timeout", type=_positive_float, default=300.0, help="seconds one export variant may take before its worker is killed")
     s.add_argument("--in-process", action="store_true", help="no worker process (debugging; a crashing case ends the sweep)")
@@ -76,6 +79,7 @@ def _config(args):
             ops=tuple(args.ops), dtypes=tuple(args.dtypes or DTYPES), exporters=exporters, opsets=tuple(args.opsets),
             modes=tuple(args.modes or MODES), attr_variants=args.attr_variants, attr_tries=max(8, 4 * args.attr_variants),
             optimize_both=not args.no_optimize_diff, pairs=args.pairs, pairs_limit=args.pairs_limit,
+            paper_path=str(args.paper) if args.paper else None,
         )
     except ValueError as e:
         from fuzzer.cli import UsageError

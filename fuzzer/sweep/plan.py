@@ -81,6 +81,7 @@ class SweepConfig:
     optimize_both: bool = True  # dynamo: also export with optimize=False
     pairs: bool = False  # sweep op -> op pairs from the paper's sequences instead of single ops
     pairs_limit: int = 200
+    paper_path: str | None = None  # torch_mismatch_sequences.json (default: shared/paper beside the checkout)
 
     def __post_init__(self) -> None:
         bad = [o for o in self.ops if o not in CATALOG]
@@ -126,7 +127,7 @@ class SweepConfig:
             "opsets": list(self.opsets), "modes": list(self.modes), "attr_variants": self.attr_variants,
             "composite_attr_variants": self.composite_attr_variants,
             "attr_tries": self.attr_tries, "max_shapes": self.max_shapes, "optimize_both": self.optimize_both,
-            "pairs": self.pairs, "pairs_limit": self.pairs_limit,
+            "pairs": self.pairs, "pairs_limit": self.pairs_limit, "paper_path": self.paper_path,
             "exports": [e.to_dict() for e in self.exports()],
         }
 
