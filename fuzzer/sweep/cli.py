@@ -62,7 +62,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--out", type=Path, help="sweep directory (default: runs/sweep-<UTC time>)")
     s.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping finished jobs")
     s.add_argument("--report", type=Path, help="also write the Markdown report (and a PNG heat map beside it) here")
-    s.add_argument("--limit", type=_positive_int, help="run at most this many jobs (measurement, smoke tests)")
+    s.add_argument("--sample", type=_positive_int, help="run only this many jobs, evenly spread over the plan (measure, then extrapolate)")
     s.set_defaults(run=cmd_sweep)
 
 
@@ -88,8 +88,6 @@ def _config(args):
 
 
 def cmd_sweep(args) -> int:
-    from itertools import islice
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -126,9 +124,7 @@ def cmd_sweep(args) -> int:
 
     def planned(st: SweepStats) -> None:
         nonlocal task
-        todo = st.jobs_total - st.jobs_resumed
-        if args.limit:
-            todo = min(todo, args.limit)
+        todo = st.jobs_selected
         con.print(f"{st.jobs_total} jobs ({st.plan.graphs} graphs x {len(config.modes)} input modes) x {len(config.exports())} export variants "
                   f"planned in {st.seconds_plan:.1f}s; {st.jobs_resumed} already done; running {todo}", highlight=False)
         task = bar.add_task("jobs", total=todo, info="")
@@ -136,8 +132,8 @@ def cmd_sweep(args) -> int:
     interrupted = False
     bar.start()
     try:
-        gen = run_sweep(config, out, runner, recorder.record, stats, planned)
-        for outcome in islice(gen, args.limit) if args.limit else gen:
+        gen = run_sweep(config, out, runner, recorder.record, stats, planned, args.sample)
+        for _ in gen:
             for b, n in recorder.counts.items():
                 if b not in seen_buckets:
                     seen_buckets.add(b)
@@ -148,7 +144,7 @@ def cmd_sweep(args) -> int:
             bar.update(task, advance=1, info=info)
             if not live and time.monotonic() - last > 10:
                 last = time.monotonic()
-                print(f"{stats.elapsed:7.1f}s  jobs {stats.jobs_done}/{stats.jobs_total - stats.jobs_resumed}  {info}", flush=True)
+                print(f"{stats.elapsed:7.1f}s  jobs {stats.jobs_done}/{stats.jobs_selected}  {info}", flush=True)
         gen.close()
     except KeyboardInterrupt:
         interrupted = True

@@ -27,7 +27,7 @@ from fuzzer.ir import Graph
 
 from .wire import ProcessCrash, verdict_text
 
-_NORMALIZE = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![A-Za-z_])\d+(\.\d+)?(e[-+]?\d+)?")
+_NORMALIZE = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![A-Za-z_0-9.])\d+(\.\d+)?(e[-+]?\d+)?")
 
 
 def normalize_head(head: str | None, limit: int = 120) -> str:

@@ -66,12 +66,26 @@ def load_rows(path: Path) -> list[dict]:
     return list(latest.values())
 
 
+def variant_of(row: dict) -> str:
+    """``torchscript@20``, ``dynamo@17``, ``dynamo@20-noopt``: the export variant of a result line."""
+    noopt = row["exporter"] == "dynamo" and row.get("optimize") is False
+    return f"{row['exporter']}@{row['opset_requested']}" + ("-noopt" if noopt else "")
+
+
+def variant_order(rows: Iterable[dict], exports: list[dict] | None = None) -> list[str]:
+    """Variants present in ``rows``: in the sweep's export order (baselines first) when given."""
+    present = {variant_of(r) for r in rows}
+    ordered = [variant_of({"exporter": e["exporter"], "opset_requested": e["opset"], "optimize": e["optimize"]}) for e in exports or []]
+    return [v for v in ordered if v in present] + sorted(present - set(ordered))
+
+
 def matrix(rows: Iterable[dict]) -> dict[tuple[str, str, str], Cell]:
+    """(operator, dtype, export variant) -> category counts."""
     cells: dict[tuple[str, str, str], Cell] = defaultdict(Cell)
     for r in rows:
         c = category(r["verdict"], r["error_head"])
         if c is not None:
-            cells[("->".join(r["ops"]), r["dtype"], r["exporter"])].counts[c] += 1
+            cells[("->".join(r["ops"]), r["dtype"], variant_of(r))].counts[c] += 1
     return cells
 
 
@@ -84,10 +98,10 @@ def _cell_text(cell: Cell | None) -> str:
     return f"{SHORT[w]} {cell.counts[w]}/{cell.total}"
 
 
-def markdown(rows: list[dict], title: str = "onnxfuzz sweep") -> str:
+def markdown(rows: list[dict], title: str = "onnxfuzz sweep", exports: list[dict] | None = None) -> str:
     cells = matrix(rows)
     ops = sorted({k[0] for k in cells})
-    exporters = sorted({k[2] for k in cells})
+    variants = variant_order(rows, exports)
     dtypes = [d for d in DTYPES if any(k[1] == d for k in cells)]
     out = [f"# {title}", ""]
     n_cases = len(rows)
@@ -99,11 +113,12 @@ def markdown(rows: list[dict], title: str = "onnxfuzz sweep") -> str:
         nb = len({b for b, r in buckets.items() if r["exporter"] == e and r["verdict"] == v})
         out.append(f"| {e} | {v} | {n} | {nb} |")
     out += ["", "## Matrix", "",
+            "One table per export variant (exporter@opset; the exporter's default first). "
             "Worst category over every case of the cell, and how many cases are in it: ok = all pass, "
             "MK = missing ONNX Runtime kernel, IM = invalid model (checker or ORT load), CR = crash "
             "(exporter, ORT run, or the process died), MM = wrong output (values, shape or dtype). "
             "Empty: no legal case.", ""]
-    for e in exporters:
+    for e in variants:
         out += [f"### {e}", "", "| op | " + " | ".join(dtypes) + " |", "|---|" + "---|" * len(dtypes)]
         for op in ops:
             texts = [_cell_text(cells.get((op, d, e))) for d in dtypes]
@@ -141,8 +156,8 @@ def markdown(rows: list[dict], title: str = "onnxfuzz sweep") -> str:
     return "\n".join(out) + "\n"
 
 
-def heatmap(rows: list[dict], path: Path, title: str = "onnxfuzz sweep") -> None:
-    """PNG heat map: one row per operator, one column per (exporter, dtype), coloured by category."""
+def heatmap(rows: list[dict], path: Path, title: str = "onnxfuzz sweep", exports: list[dict] | None = None) -> None:
+    """PNG heat map: one row per operator, one column per (export variant, dtype), coloured by category."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -153,9 +168,8 @@ def heatmap(rows: list[dict], path: Path, title: str = "onnxfuzz sweep") -> None
 
     cells = matrix(rows)
     ops = sorted({k[0] for k in cells})
-    exporters = sorted({k[2] for k in cells})
     dtypes = [d for d in DTYPES if any(k[1] == d for k in cells)]
-    cols = [(e, d) for e in exporters for d in dtypes]
+    cols = [(e, d) for e in variant_order(rows, exports) for d in dtypes]
     grid = np.full((len(ops), len(cols)), np.nan)
     for i, op in enumerate(ops):
         for j, (e, d) in enumerate(cols):
@@ -167,7 +181,7 @@ def heatmap(rows: list[dict], path: Path, title: str = "onnxfuzz sweep") -> None
     cmap.set_bad("#eeeeee")
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5, vmax=len(CATEGORIES) - 0.5, aspect="auto", interpolation="nearest")
     ax.set_yticks(range(len(ops)), ops, fontsize=6)
-    ax.set_xticks(range(len(cols)), [f"{e[:5]} {d}" for e, d in cols], rotation=90, fontsize=7)
+    ax.set_xticks(range(len(cols)), [f"{e.replace('torchscript', 'ts').replace('dynamo', 'dyn')} {d}" for e, d in cols], rotation=90, fontsize=7)
     ax.set_title(title, fontsize=9)
     ax.legend(handles=[Patch(color=COLORS[c], label=c) for c in CATEGORIES] + [Patch(color="#eeeeee", label="no case")],
               loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
@@ -185,12 +199,15 @@ def write_report(sweep_dir: Path, md_path: Path | None = None) -> tuple[Path, Pa
 
     rows = load_rows(sweep_dir / "results.jsonl")
     title = f"onnxfuzz sweep {sweep_dir.name}"
-    text = markdown(rows, title)
+    meta = sweep_dir / "sweep.json"
+    exports = json.loads(meta.read_text(encoding="utf-8"))["config"]["exports"] if meta.exists() else None
+    text = markdown(rows, title, exports)
     targets = [sweep_dir / "report.md"] + ([md_path] if md_path is not None else [])
     md = png = sweep_dir / "report.md"
     for t in targets:
         png = t.with_suffix(".png")
-        atomic_write_text(t, text.replace("](report.png)", f"]({png.name})") + f"\n![heat map]({png.name})\n")
-        heatmap(rows, png, title)
+        atomic_write_text(t, text + f"\n![heat map]({png.name})\n")
+        os.chmod(t, 0o644)
+        heatmap(rows, png, title, exports)
         md = t
     return md, png

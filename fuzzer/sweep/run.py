@@ -41,6 +41,7 @@ class SweepStats:
     jobs_total: int = 0
     jobs_done: int = 0
     jobs_resumed: int = 0  # finished by an earlier run of the same sweep
+    jobs_selected: int = 0  # to run now (all remaining ones, or the --sample)
     cases: int = 0
     findings: int = 0
     verdicts: Counter = field(default_factory=Counter)  # (exporter, verdict) -> cases
@@ -56,7 +57,7 @@ class SweepStats:
     def to_dict(self) -> dict:
         return {
             "elapsed": round(self.elapsed, 2), "plan_seconds": round(self.seconds_plan, 2), "jobs_total": self.jobs_total,
-            "jobs_done": self.jobs_done, "jobs_resumed": self.jobs_resumed, "cases": self.cases, "findings": self.findings,
+            "jobs_done": self.jobs_done, "jobs_resumed": self.jobs_resumed, "jobs_selected": self.jobs_selected, "cases": self.cases, "findings": self.findings,
             "verdicts": {f"{e}/{v}": n for (e, v), n in sorted(self.verdicts.items())},
             "attributions": {f"{e}/{lab}": n for (e, lab), n in sorted(self.attributions.items())},
             "opset_drift": {f"{e}/{a}->{b}": n for (e, a, b), n in sorted(self.drift.items(), key=str)},
@@ -109,9 +110,11 @@ def run_sweep(
     record: Callable[[Graph, Mapping[str, np.ndarray], Any], str | None],
     stats: SweepStats | None = None,
     on_planned: Callable[[SweepStats], None] | None = None,
+    sample: int | None = None,
 ) -> Iterator[JobOutcome]:
     """Run the sweep (the directory must have been prepared with :func:`prepare_dir`).
-    ``summary.json`` is written however the loop ends."""
+    ``sample``: run only that many of the remaining jobs, evenly spread over the plan (to measure
+    a subset and extrapolate). ``summary.json`` is written however the loop ends."""
     stats = stats if stats is not None else SweepStats()
     t0 = time.perf_counter()
     jobs = list(enumerate_jobs(config, stats.plan))
@@ -120,6 +123,9 @@ def run_sweep(
     todo = [j for j in jobs if j.key not in progress.done]
     stats.jobs_total = len(jobs)
     stats.jobs_resumed = len(jobs) - len(todo)
+    if sample is not None and sample < len(todo):
+        todo = [todo[(k * len(todo)) // sample] for k in range(sample)]
+    stats.jobs_selected = len(todo)
     if on_planned:
         on_planned(stats)
     baselines = config.baselines()
