@@ -153,8 +153,9 @@ def cmd_sweep(args) -> int:
         runner.close()
         recorder.close()
     md, png = write_report(out, args.report)
+    restarts = runner.stats.restarts if isinstance(runner, SubprocessRunner) else 0
     con.print(f"{stats.cases} cases ({stats.jobs_done} jobs) in {stats.elapsed:.1f}s; {stats.findings} findings in "
-              f"{len(recorder.counts)} buckets; restarts after crashes: {getattr(runner, 'stats', None) and runner.stats.restarts}", highlight=False)
+              f"{len(recorder.counts)} buckets; worker restarts after crashes: {restarts}", highlight=False)
     con.print(f"report: {md} and {png}; cases in {out / 'cases'}", highlight=False)
     if interrupted:
         con.print(f"interrupted: continue with --resume --out {out}", style="yellow")

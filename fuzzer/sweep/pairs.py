@@ -14,9 +14,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from fuzzer.catalog import CATALOG
+from fuzzer.catalog import CATALOG, NewInput
 from fuzzer.generate import GenerationError, single_op_graph
-from fuzzer.catalog import NewInput
 from fuzzer.ir import Graph, TensorSpec
 
 from .plan import PlanStats, SweepConfig, _sample_builds, chain, shapes_for
@@ -78,7 +77,8 @@ def pair_graphs(config: SweepConfig, stats: PlanStats) -> Iterator[tuple[tuple[s
             continue
         op_a, op_b = CATALOG[a], CATALOG[b]
         for dtype in [d for d in config.dtypes if d in op_a.dtypes]:
-            shape = shapes_for(op_a, 4)[-2] if len(shapes_for(op_a, 4)) >= 2 else shapes_for(op_a, 4)[0]  # the typical non-empty shape
+            shapes = shapes_for(op_a, 4)
+            shape = shapes[-2] if len(shapes) >= 2 else shapes[0]  # the typical shape (the last one is empty)
             for inputs, attrs, params in _sample_builds(op_a, TensorSpec(shape, dtype), config.attr_tries, config.attr_variants, stats):
                 try:
                     g1 = single_op_graph(a, inputs, attrs, params)

@@ -189,10 +189,9 @@ def _sample_builds(op: OpSpec, spec: TensorSpec, tries: int, want: int, stats: P
             stats.skipped[f"build rejects: {r.reason}"] += 1
             continue
         primary = choice.primary or NewInput(spec, op.domain)
-        extra = [e for e in choice.extra]
-        if any(not isinstance(e, NewInput) for e in extra):  # only the primary exists; build reused it
-            extra = [NewInput(spec, op.domain) if not isinstance(e, NewInput) else e for e in extra]
-        inputs = [primary] + extra
+        if not all(isinstance(e, NewInput) for e in choice.extra):  # the only existing value is the primary
+            raise RuntimeError(f"catalog bug in {op.name!r}: build reused the primary as another input")
+        inputs = [primary] + list(choice.extra)
         sig = repr(([(i.spec, i.domain, i.bound) for i in inputs], sorted(choice.attrs.items(), key=lambda kv: kv[0]), choice.params))
         if sig not in seen:
             seen[sig] = (inputs, dict(choice.attrs), list(choice.params))

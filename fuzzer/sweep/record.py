@@ -30,9 +30,14 @@ from .wire import ProcessCrash, verdict_text
 _NORMALIZE = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![A-Za-z_0-9.])\d+(\.\d+)?(e[-+]?\d+)?")
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def normalize_head(head: str | None, limit: int = 120) -> str:
-    """The first line of a message with digits and quoted names replaced by ``#``."""
-    first = (head or "").strip().splitlines()[0] if (head or "").strip() else ""
+    """The first line of a message without terminal colour codes, digits and quoted names
+    replaced by ``#`` (digits inside names such as ``float16`` are kept)."""
+    text = ANSI_ESCAPE.sub("", head or "").strip()
+    first = text.splitlines()[0] if text else ""
     return _NORMALIZE.sub("#", first)[:limit]
 
 

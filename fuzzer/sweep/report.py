@@ -18,6 +18,8 @@ from typing import Iterable
 
 from fuzzer.ir import DTYPES
 
+from .record import ANSI_ESCAPE
+
 #: Report categories, from best to worst. Severity decides a cell's colour.
 CATEGORIES = ("pass", "missing kernel", "invalid model", "crash", "mismatch")
 SHORT = {"pass": "ok", "missing kernel": "MK", "invalid model": "IM", "crash": "CR", "mismatch": "MM"}
@@ -151,7 +153,7 @@ def markdown(rows: list[dict], title: str = "onnxfuzz sweep", exports: list[dict
     per_bucket = Counter(r["bucket"] for r in rows if r.get("bucket"))
     for b, n in per_bucket.most_common():
         r = buckets[b]
-        head = (r.get("error_head") or "").replace("|", "\\|").replace("\n", " ")[:110]
+        head = ANSI_ESCAPE.sub("", r.get("error_head") or "").replace("|", "\\|").replace("\n", " ")[:110]
         out.append(f"| {b} | {r['exporter']} | {r['verdict']} | {n} | `{'->'.join(r['ops'])}` {r['dtype']} | {head} |")
     return "\n".join(out) + "\n"
 
@@ -177,8 +179,7 @@ def heatmap(rows: list[dict], path: Path, title: str = "onnxfuzz sweep", exports
             if c is not None:
                 grid[i, j] = CATEGORIES.index(c.worst)
     fig, ax = plt.subplots(figsize=(2 + 0.45 * len(cols), 1.5 + 0.16 * len(ops)))
-    cmap = ListedColormap([COLORS[c] for c in CATEGORIES])
-    cmap.set_bad("#eeeeee")
+    cmap = ListedColormap([COLORS[c] for c in CATEGORIES]).with_extremes(bad="#eeeeee")
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5, vmax=len(CATEGORIES) - 0.5, aspect="auto", interpolation="nearest")
     ax.set_yticks(range(len(ops)), ops, fontsize=6)
     ax.set_xticks(range(len(cols)), [f"{e.replace('torchscript', 'ts').replace('dynamo', 'dyn')} {d}" for e, d in cols], rotation=90, fontsize=7)

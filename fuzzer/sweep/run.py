@@ -26,9 +26,10 @@ from fuzzer.versions import stack_versions
 from .plan import PlanStats, SweepConfig, SweepJob, enumerate_jobs
 from .record import Progress
 from .runner import JobOutcome, Runner
-from .wire import PROCESS_CRASH, verdict_text
+from .wire import verdict_text
 
-RecordFn = Callable[[Graph, Mapping[str, np.ndarray], Any], Any]
+#: Where findings go: (graph, inputs, annotated result) -> bucket id (or None).
+RecordFn = Callable[[Graph, Mapping[str, np.ndarray], Any], "str | None"]
 
 
 class SweepStateError(ValueError):
@@ -107,7 +108,7 @@ def run_sweep(
     config: SweepConfig,
     out_dir: Path,
     runner: Runner,
-    record: Callable[[Graph, Mapping[str, np.ndarray], Any], str | None],
+    record: RecordFn,
     stats: SweepStats | None = None,
     on_planned: Callable[[SweepStats], None] | None = None,
     sample: int | None = None,
@@ -161,4 +162,4 @@ def run_sweep(
         (out_dir / "summary.json").write_text(json.dumps(stats.to_dict(), indent=1) + "\n", encoding="utf-8")
 
 
-__all__ = ["PROCESS_CRASH", "RecordFn", "SweepStateError", "SweepStats", "is_finding", "prepare_dir", "run_sweep"]
+__all__ = ["RecordFn", "SweepStateError", "SweepStats", "is_finding", "prepare_dir", "run_sweep"]

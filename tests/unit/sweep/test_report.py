@@ -51,6 +51,7 @@ def test_load_rows_keeps_the_last_line_of_a_rerun_variant(tmp_path):
 def test_stand_in_bucket_normalizes_numbers_and_names_but_keeps_dtypes():
     assert normalize_head("output 0: dtype mismatch, expected float64[2, 3], got float32[2, 3]") == "output #: dtype mismatch, expected float64[#, #], got float32[#, #]"
     assert normalize_head("Unsupported 'aten::cosh' in opset 17") == "Unsupported # in opset #"
+    assert normalize_head("Failed. \x1b[96mThis is step 3/3\x1b[0m of it\nmore") == "Failed. This is step #/# of it"
     a = ProcessCrash(1, "torchscript", 20, "normal", "signal SIGFPE", "process killed by SIGFPE (torchscript opset 20)")
     b = ProcessCrash(2, "torchscript", 7, "special", "signal SIGFPE", "process killed by SIGFPE (torchscript opset 7)")
     assert stand_in_bucket(a) == stand_in_bucket(b)
