@@ -12,9 +12,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .run import SweepStateError
-
-from .pairs import PaperDataError  # noqa: E402
+from .errors import PaperDataError, SweepStateError
 
 EXPECTED_ERRORS = (SweepStateError, PaperDataError)
 

@@ -18,11 +18,8 @@ from fuzzer.catalog import CATALOG, NewInput
 from fuzzer.generate import GenerationError, single_op_graph
 from fuzzer.ir import Graph, TensorSpec
 
+from .errors import PaperDataError
 from .plan import PlanStats, SweepConfig, _sample_builds, chain, shapes_for
-
-
-class PaperDataError(ValueError):
-    """The paper's sequence file is missing or unreadable."""
 
 
 def default_paper_path() -> Path | None:

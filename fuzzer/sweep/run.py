@@ -23,6 +23,7 @@ from fuzzer.generate import make_inputs
 from fuzzer.ir import Graph
 from fuzzer.versions import stack_versions
 
+from .errors import SweepStateError
 from .plan import PlanStats, SweepConfig, SweepJob, enumerate_jobs
 from .record import Progress
 from .runner import JobOutcome, Runner
@@ -30,10 +31,6 @@ from .wire import verdict_text
 
 #: Where findings go: (graph, inputs, annotated result) -> bucket id (or None).
 RecordFn = Callable[[Graph, Mapping[str, np.ndarray], Any], "str | None"]
-
-
-class SweepStateError(ValueError):
-    """The sweep directory does not fit the request (exists without --resume, other config)."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from fuzzer.sweep.runner import InProcessRunner, SubprocessRunner
 from fuzzer.sweep.wire import ProcessCrash, result_from_wire, result_to_wire
 
 pytestmark = pytest.mark.e2e
-TS20, TS9 = ExportOptions(Exporter.TORCHSCRIPT, 20), ExportOptions(Exporter.TORCHSCRIPT, 9)
+TS20, TS7 = ExportOptions(Exporter.TORCHSCRIPT, 20), ExportOptions(Exporter.TORCHSCRIPT, 7)
 DYN = Exporter.DYNAMO
 
 
@@ -32,12 +32,12 @@ def test_worker_isolation_records_a_sigfpe_and_carries_on():
     fine = single_op_graph("sin", [TensorSpec((3,), "float32")])
     runner = SubprocessRunner(workers=1, timeout=120)
     try:
-        outs = {o.job.key: o for o in runner.run([_job("crash", crash, [TS20, TS9]), _job("fine", fine, [TS20])])}
+        outs = {o.job.key: o for o in runner.run([_job("crash", crash, [TS20, TS7]), _job("fine", fine, [TS20])])}
     finally:
         runner.close()
     first, second = outs["crash"].results
     assert isinstance(first, ProcessCrash) and first.error_type == "signal SIGFPE" and first.opset_requested == 20
-    assert not isinstance(second, ProcessCrash)  # the job went on with its next variant in a fresh child
+    assert not isinstance(second, ProcessCrash) and second.opset_requested == 7  # went on in a fresh child (opset 7 does not crash)
     assert outs["fine"].results[0].verdict.value == "pass"
     assert runner.stats.crashes == {"signal SIGFPE": 1}
 
@@ -95,7 +95,5 @@ def test_sweep_cli_end_to_end_resume_and_report(tmp_path):
     assert len((out / "results.jsonl").read_text().splitlines()) == len(rows)
     clash = _cli(*args, cwd=tmp_path)
     assert clash.returncode == 2 and "--resume" in clash.stderr and "Traceback" not in clash.stderr
-    other = _cli(*args[:-2], "--resume", cwd=tmp_path)  # no --report... same config, fine
-    assert other.returncode == 0
     bad = _cli("sweep", "--ops", "nope", "--out", str(tmp_path / "x"), cwd=tmp_path)
     assert bad.returncode == 2 and "unknown operators" in bad.stderr and not (tmp_path / "x").exists()

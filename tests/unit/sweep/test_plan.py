@@ -59,3 +59,25 @@ def test_every_composite_op_yields_runnable_cases():
     names = tuple(o.name for o in composite.OPS)
     jobs = list(enumerate_jobs(SweepConfig(ops=names, dtypes=("float32", "int64"), modes=("normal",), composite_attr_variants=2)))
     assert {j.ops[0] for j in jobs} == set(names)
+
+
+def test_pairs_follow_the_papers_sequences(tmp_path):
+    import json
+
+    paper = tmp_path / "seq.json"
+    paper.write_text(json.dumps({"torch_reduced": [["Transpose", "Softmax", "MatMul"]], "torch_nonoverlapping": [["Transpose", "Softmax"]]}))
+    from fuzzer.sweep.pairs import paper_op_pairs
+
+    assert paper_op_pairs(paper, 10) == [("transpose", "softmax"), ("softmax", "matmul")]  # most frequent pair first
+    jobs = list(enumerate_jobs(SweepConfig(pairs=True, paper_path=str(paper), dtypes=("float32",), modes=("normal",))))
+    assert {j.ops for j in jobs} == {("transpose", "softmax"), ("softmax", "matmul")}
+    for j in jobs:
+        check_wellformed(j.graph)
+        assert j.graph.nodes[1].inputs[0] == j.graph.nodes[0].outputs[0].name
+
+
+def test_missing_paper_file_is_a_clear_error(tmp_path):
+    from fuzzer.sweep.errors import PaperDataError
+
+    with pytest.raises(PaperDataError, match="cannot read"):
+        list(enumerate_jobs(SweepConfig(pairs=True, paper_path=str(tmp_path / "none.json"))))
