@@ -436,7 +436,7 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("interpolate_opts", F + "interpolate({0}, size={size}, scale_factor={scale_factor}, mode={mode}, align_corners={align_corners}, recompute_scale_factor={recompute_scale_factor}, antialias={antialias})", FLOATS, _interpolate_opts, ranks=(3, 5), family="resize", onnx=("Resize",)),
     OpSpec("grid_sample", F + "grid_sample({0}, {1}, mode={mode}, padding_mode={padding_mode}, align_corners={align_corners})", FLOATS, _grid_sample, ranks=(4, 4), family="resize", onnx=("GridSample",)),
     OpSpec("affine_grid", F + "affine_grid({0}, {size}, align_corners={align_corners})", FLOATS, _affine_grid, family="resize", onnx=("AffineGrid", "MatMul")),
-    OpSpec("unfold", F + "unfold({0}, {kernel}, dilation={dilation}, padding={padding}, stride={stride})", FLOATS, _unfold, ranks=(4, 4), family="shape", onnx=("Im2Col", "Slice", "Concat")),
+    OpSpec("unfold", F + "unfold({0}, {kernel}, dilation={dilation}, padding={padding}, stride={stride})", FLOATS, _unfold, ranks=(4, 4), family="shape", onnx=("Slice", "Concat", "Gather")),
     OpSpec("fold", F + "fold({0}, {output_size}, {kernel}, dilation={dilation}, padding={padding}, stride={stride})", FLOATS, _fold, family="shape", onnx=("Col2Im",)),
     OpSpec("pixel_unshuffle", F + "pixel_unshuffle({0}, {r})", FLOATS | frozenset({"int64", "bool"}), _pixel_unshuffle, ranks=(4, 4), family="shape", onnx=("SpaceToDepth", "Reshape", "Transpose")),
     OpSpec("embedding_opts", F + "embedding({0}, {p0}, padding_idx={padding_idx}, max_norm={max_norm}, norm_type={norm_type})", frozenset({"int64"}), _embedding_opts, domain="index", family="index", onnx=("Gather", "ReduceL2")),
