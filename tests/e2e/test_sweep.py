@@ -79,7 +79,7 @@ def _cli(*args, cwd):
 
 def test_sweep_cli_end_to_end_resume_and_report(tmp_path):
     out = tmp_path / "sw"
-    args = ["sweep", "--ops", "flatten,sin", "--dtypes", "float64", "--opsets", "9,20", "--out", str(out), "--report", str(tmp_path / "r.md")]
+    args = ["sweep", "--ops", "flatten,sin", "--dtypes", "float64", "--opsets", "9,20", "--modes", "normal", "--out", str(out), "--report", str(tmp_path / "r.md")]
     p = _cli(*args, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
