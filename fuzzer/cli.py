@@ -21,7 +21,7 @@ class UsageError(Exception):
 #: Extra command groups, each a module with ``add_parsers(sub)`` (adds its subparsers, each with
 #: ``set_defaults(run=<function(args) -> int>)``) and optionally ``EXPECTED_ERRORS`` (exception
 #: types reported as one line, exit 2). Adding a command group is adding its module name here.
-COMMAND_MODULES: tuple[str, ...] = ("fuzzer.findings_cli",)
+COMMAND_MODULES: tuple[str, ...] = ("fuzzer.findings_cli", "fuzzer.sweep.cli")
 
 
 def fatal(msg: str) -> NoReturn:

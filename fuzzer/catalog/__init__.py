@@ -1,10 +1,12 @@
-"""The operator catalog: one table (``ops.OPS``) of PyTorch operators the fuzzer composes."""
+"""The operator catalog: one table (``ops.OPS`` followed by the option-rich ``composite.OPS``) of
+PyTorch operators the fuzzer composes."""
 
 from __future__ import annotations
 
-from .ops import OPS
+from . import composite, ops
 from .spec import BuildContext, Choice, NewInput, OpSpec, Reject
 
+OPS: tuple[OpSpec, ...] = ops.OPS + composite.OPS
 CATALOG: dict[str, OpSpec] = {}
 for _op in OPS:
     if _op.name in CATALOG:

@@ -1,0 +1,169 @@
+"""``onnxfuzz sweep``: the systematic half of the search (see :mod:`fuzzer.sweep.run`).
+
+Registered through ``COMMAND_MODULES`` in :mod:`fuzzer.cli`. Progress is a rich progress bar on a
+terminal (new buckets printed above it), a plain line every 10 s otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import PaperDataError, SweepStateError
+
+EXPECTED_ERRORS = (SweepStateError, PaperDataError)
+
+
+def _csv(kind: str):
+    def parse(s: str) -> tuple[str, ...]:
+        items = tuple(x.strip() for x in s.split(",") if x.strip())
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind}")
+        return items
+
+    return parse
+
+
+def _opsets(s: str) -> tuple[int, ...]:
+    out = []
+    for x in _csv("opsets")(s):
+        try:
+            v = int(x)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected opset numbers, got {x!r}") from None
+        if not 7 <= v <= 30:
+            raise argparse.ArgumentTypeError(f"opset {v} is out of range (7..30)")
+        out.append(v)
+    return tuple(sorted(set(out)))
+
+
+def add_parsers(sub) -> None:
+    from fuzzer.cli import _positive_float, _positive_int
+
+    s = sub.add_parser("sweep", help="sweep every catalog op x dtype x shape x attributes x input mode x opset x export option")
+    s.add_argument("--ops", type=_csv("operators"), default=(), help="comma-separated catalog ops (default: all)")
+    s.add_argument("--dtypes", type=_csv("dtypes"), default=None, help="comma-separated dtypes (default: all)")
+    s.add_argument("--exporter", choices=["torchscript", "dynamo", "both"], default="torchscript")
+    s.add_argument("--opsets", type=_opsets, default=(), help="comma-separated opsets (default: each exporter's range ends and default)")
+    s.add_argument("--modes", type=_csv("input modes"), default=None, help="input modes (default: normal,special)")
+    s.add_argument("--attr-variants", type=_positive_int, default=2, help="attribute samples per op/dtype/shape (default 2)")
+    s.add_argument("--no-optimize-diff", action="store_true", help="dynamo: do not also export with optimize=False")
+    s.add_argument("--pairs", action="store_true", help="sweep op -> op pairs taken from the paper's mismatch sequences")
+    s.add_argument("--pairs-limit", type=_positive_int, default=200, help="at most this many op pairs (default 200)")
+    s.add_argument("--paper", type=Path, help="the paper's torch_mismatch_sequences.json for --pairs (default: shared/paper beside the checkout)")
+    s.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
+    s.add_argument("--timeout", type=_positive_float, default=300.0, help="seconds one export variant may take before its worker is killed")
+    s.add_argument("--in-process", action="store_true", help="no worker process (debugging; a crashing case ends the sweep)")
+    s.add_argument("--out", type=Path, help="sweep directory (default: runs/sweep-<UTC time>)")
+    s.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping finished jobs")
+    s.add_argument("--report", type=Path, help="also write the Markdown report (and a PNG heat map beside it) here")
+    s.add_argument("--sample", type=_positive_int, help="run only this many jobs, evenly spread over the plan (measure, then extrapolate)")
+    s.set_defaults(run=cmd_sweep)
+
+
+def _config(args):
+    from fuzzer.export import Exporter
+    from fuzzer.generate import MODES
+    from fuzzer.ir import DTYPES
+
+    from .plan import SweepConfig
+
+    exporters = (Exporter.TORCHSCRIPT, Exporter.DYNAMO) if args.exporter == "both" else (Exporter(args.exporter),)
+    try:
+        return SweepConfig(
+            ops=tuple(args.ops), dtypes=tuple(args.dtypes or DTYPES), exporters=exporters, opsets=tuple(args.opsets),
+            modes=tuple(args.modes or MODES), attr_variants=args.attr_variants, attr_tries=max(8, 4 * args.attr_variants),
+            optimize_both=not args.no_optimize_diff, pairs=args.pairs, pairs_limit=args.pairs_limit,
+            paper_path=str(args.paper) if args.paper else None,
+        )
+    except ValueError as e:
+        from fuzzer.cli import UsageError
+
+        raise UsageError(str(e)) from None
+
+
+def cmd_sweep(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from fuzzer.cli import UsageError
+
+    from .record import SweepRecorder
+    from .report import write_report
+    from .run import SweepStats, prepare_dir, run_sweep
+    from .runner import InProcessRunner, SubprocessRunner
+
+    config = _config(args)
+    if args.resume and args.out is None:
+        raise UsageError("--resume needs --out DIR (the sweep to continue)")
+    for ex in config.exporters:
+        if not config.opsets_for(ex):
+            raise UsageError(f"none of the opsets {list(config.opsets)} is supported by the {ex.value} exporter")
+    out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S")
+    try:
+        prepare_dir(out, config, args.resume)
+    except OSError as e:
+        raise UsageError(f"cannot create {out}: {e.strerror or e}") from None
+    con = Console()
+    recorder = SweepRecorder(out)
+    runner = InProcessRunner() if args.in_process else SubprocessRunner(args.workers, args.timeout, out / "workers.log")
+    stats = SweepStats()
+    con.print(f"onnxfuzz sweep in {out}: exporters {', '.join(e.value for e in config.exporters)}; "
+              f"variants {', '.join(_variant(e) for e in config.exports())}; planning...", highlight=False)
+    live = con.is_terminal
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=con, disable=not live)
+    task = None
+    seen_buckets = set(recorder.counts)
+    last = time.monotonic()
+
+    def planned(st: SweepStats) -> None:
+        nonlocal task
+        todo = st.jobs_selected
+        con.print(f"{st.jobs_total} jobs ({st.plan.graphs} graphs x {len(config.modes)} input modes) x {len(config.exports())} export variants "
+                  f"planned in {st.seconds_plan:.1f}s; {st.jobs_resumed} already done; running {todo}", highlight=False)
+        task = bar.add_task("jobs", total=todo, info="")
+
+    interrupted = False
+    bar.start()
+    try:
+        gen = run_sweep(config, out, runner, recorder.record, stats, planned, args.sample)
+        for _ in gen:
+            for b, n in recorder.counts.items():
+                if b not in seen_buckets:
+                    seen_buckets.add(b)
+                    e, v, et, head, labels, drift = recorder.keys[b]
+                    extra = f" [{', '.join(labels)}]" if labels else (f" [{drift}]" if drift else "")
+                    con.print(f"new bucket {b}: {e} {v}{extra} {et or ''} {head[:90]}", highlight=False, markup=False)
+            info = f"{stats.cases} cases  {stats.findings} findings  {len(recorder.counts)} buckets"
+            bar.update(task, advance=1, info=info)
+            if not live and time.monotonic() - last > 10:
+                last = time.monotonic()
+                print(f"{stats.elapsed:7.1f}s  jobs {stats.jobs_done}/{stats.jobs_selected}  {info}", flush=True)
+        gen.close()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.stop()
+        runner.close()
+        recorder.close()
+    md, png = write_report(out, args.report)
+    restarts = runner.stats.restarts if isinstance(runner, SubprocessRunner) else 0
+    con.print(f"{stats.cases} cases ({stats.jobs_done} jobs) in {stats.elapsed:.1f}s; {stats.findings} findings in "
+              f"{len(recorder.counts)} buckets; worker restarts after crashes: {restarts}", highlight=False)
+    con.print(f"report: {md} and {png}; cases in {out / 'cases'}", highlight=False)
+    if interrupted:
+        con.print(f"interrupted: continue with --resume --out {out}", style="yellow")
+        return 130
+    return 0
+
+
+def _variant(e) -> str:
+    return f"{e.exporter.value}@{e.opset}" + ("" if e.optimize or e.exporter.value != "dynamo" else "-noopt")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: onnxfuzz sweep")

@@ -1,0 +1,162 @@
+"""The sweep driver: plan the jobs, skip the finished ones, run the rest through a runner,
+annotate differentials, record findings, log every result, mark progress.
+
+:func:`run_sweep` is a generator of :class:`JobOutcome` (annotated) the CLI consumes; it writes
+``sweep.json`` (the config), ``results.jsonl`` (one line per export variant of every job) and
+``progress.txt`` (finished job keys) under the sweep directory. ``record`` receives every finding:
+a failing result, one with a differential attribution, one whose opset drifted, a process crash.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from fuzzer.campaign.variants import annotate
+from fuzzer.generate import make_inputs
+from fuzzer.ir import Graph
+from fuzzer.versions import stack_versions
+
+from .errors import SweepStateError
+from .plan import PlanStats, SweepConfig, SweepJob, enumerate_jobs
+from .record import Progress
+from .runner import JobOutcome, Runner
+from .wire import verdict_text
+
+#: Where findings go: (graph, inputs, annotated result) -> bucket id (or None).
+RecordFn = Callable[[Graph, Mapping[str, np.ndarray], Any], "str | None"]
+
+
+@dataclass
+class SweepStats:
+    started: float = field(default_factory=time.monotonic)
+    jobs_total: int = 0
+    jobs_done: int = 0
+    jobs_resumed: int = 0  # finished by an earlier run of the same sweep
+    jobs_selected: int = 0  # to run now (all remaining ones, or the --sample)
+    cases: int = 0
+    findings: int = 0
+    verdicts: Counter = field(default_factory=Counter)  # (exporter, verdict) -> cases
+    attributions: Counter = field(default_factory=Counter)  # (exporter, label) -> cases
+    drift: Counter = field(default_factory=Counter)  # (exporter, requested, actual) -> cases
+    plan: PlanStats = field(default_factory=PlanStats)
+    seconds_plan: float = 0.0
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def to_dict(self) -> dict:
+        return {
+            "elapsed": round(self.elapsed, 2), "plan_seconds": round(self.seconds_plan, 2), "jobs_total": self.jobs_total,
+            "jobs_done": self.jobs_done, "jobs_resumed": self.jobs_resumed, "jobs_selected": self.jobs_selected, "cases": self.cases, "findings": self.findings,
+            "verdicts": {f"{e}/{v}": n for (e, v), n in sorted(self.verdicts.items())},
+            "attributions": {f"{e}/{lab}": n for (e, lab), n in sorted(self.attributions.items())},
+            "opset_drift": {f"{e}/{a}->{b}": n for (e, a, b), n in sorted(self.drift.items(), key=str)},
+            "plan_skipped": dict(self.plan.skipped.most_common()),
+        }
+
+
+def is_finding(r: Any) -> bool:
+    v = verdict_text(r)
+    opts = r.options or {}
+    return v not in ("pass", "eager_error") or bool(opts.get("differential")) or "opset_drift" in opts
+
+
+def prepare_dir(out_dir: Path, config: SweepConfig, resume: bool) -> None:
+    """Create the sweep directory, or check that a resumed one was made with the same config."""
+    meta = out_dir / "sweep.json"
+    doc = {"config": config.to_dict(), "versions": stack_versions()}
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not resume:
+            raise SweepStateError(f"{out_dir} already exists and is not empty; pass --resume to continue it, or pick a new --out")
+        if not meta.exists():
+            raise SweepStateError(f"{out_dir} has no sweep.json: not a sweep directory")
+        old = json.loads(meta.read_text(encoding="utf-8"))
+        if old.get("config") != doc["config"]:
+            raise SweepStateError(f"{out_dir} was made by a sweep with other options; resume it with the same options")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from fuzzer.store_util import atomic_write_text
+
+    atomic_write_text(meta, json.dumps(doc, indent=1) + "\n")
+
+
+def result_row(job: SweepJob, r: Any, bucket: str | None, seconds: float) -> dict:
+    opts = r.options or {}
+    ex = opts.get("export", {})
+    return {
+        "key": job.key, "ops": list(job.ops), "dtype": job.dtype, "shape": list(job.shape), "mode": job.mode,
+        "exporter": r.exporter, "opset_requested": r.opset_requested, "opset": r.opset, "optimize": ex.get("optimize"),
+        "verdict": verdict_text(r), "error_type": r.error_type, "error_head": r.error_head, "bucket": bucket,
+        "differential": [a["summary"] for a in opts.get("differential", ())],
+        "differential_labels": [a["label"] for a in opts.get("differential", ())],
+        "opset_drift": opts.get("opset_drift"), "job_seconds": round(seconds, 4),
+    }
+
+
+def run_sweep(
+    config: SweepConfig,
+    out_dir: Path,
+    runner: Runner,
+    record: RecordFn,
+    stats: SweepStats | None = None,
+    on_planned: Callable[[SweepStats], None] | None = None,
+    sample: int | None = None,
+) -> Iterator[JobOutcome]:
+    """Run the sweep (the directory must have been prepared with :func:`prepare_dir`).
+    ``sample``: run only that many of the remaining jobs, evenly spread over the plan (to measure
+    a subset and extrapolate). ``summary.json`` is written however the loop ends."""
+    stats = stats if stats is not None else SweepStats()
+    t0 = time.perf_counter()
+    jobs = list(enumerate_jobs(config, stats.plan))
+    stats.seconds_plan = time.perf_counter() - t0
+    progress = Progress(out_dir / "progress.txt")
+    todo = [j for j in jobs if j.key not in progress.done]
+    stats.jobs_total = len(jobs)
+    stats.jobs_resumed = len(jobs) - len(todo)
+    if sample is not None and sample < len(todo):
+        todo = [todo[(k * len(todo)) // sample] for k in range(sample)]
+    stats.jobs_selected = len(todo)
+    if on_planned:
+        on_planned(stats)
+    baselines = config.baselines()
+    try:
+        with open(out_dir / "results.jsonl", "a", encoding="utf-8") as log:
+            for outcome in runner.run(todo):
+                job = outcome.job
+                results = annotate(outcome.results, job.exports, baselines)
+                inputs = None
+                rows = []
+                for r in results:
+                    bucket = None
+                    if is_finding(r):
+                        if inputs is None:
+                            inputs = make_inputs(job.graph, job.seed, job.mode)
+                        bucket = record(job.graph, inputs, r)
+                        stats.findings += 1
+                    rows.append(result_row(job, r, bucket, outcome.seconds))
+                    stats.cases += 1
+                    stats.verdicts[(r.exporter, verdict_text(r))] += 1
+                    for a in (r.options or {}).get("differential", ()):
+                        stats.attributions[(r.exporter, a["label"])] += 1
+                    d = (r.options or {}).get("opset_drift")
+                    if d:
+                        stats.drift[(r.exporter, d["requested"], d["actual"])] += 1
+                log.write("".join(json.dumps(row, allow_nan=False, default=str) + "\n" for row in rows))
+                log.flush()
+                progress.mark(job.key)
+                stats.jobs_done += 1
+                yield JobOutcome(job, tuple(results), outcome.seconds)
+    finally:
+        progress.close()
+        (out_dir / "summary.json").write_text(json.dumps(stats.to_dict(), indent=1) + "\n", encoding="utf-8")
+
+
+__all__ = ["RecordFn", "SweepStateError", "SweepStats", "is_finding", "prepare_dir", "run_sweep"]
