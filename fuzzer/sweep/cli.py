@@ -155,6 +155,8 @@ def cmd_sweep(args) -> int:
     con.print(f"{stats.cases} cases ({stats.jobs_done} jobs) in {stats.elapsed:.1f}s; {stats.findings} findings in "
               f"{len(recorder.counts)} buckets; worker restarts after crashes: {restarts}", highlight=False)
     con.print(f"report: {md} and {png}; cases in {out / 'cases'}", highlight=False)
+    con.print(f"findings store: {recorder.new_bugs} new bugs ({recorder.filed} cases filed) in {recorder.store.root}; "
+              f"triage with: onnxfuzz findings list {recorder.store.root}", highlight=False, soft_wrap=True)
     if interrupted:
         con.print(f"interrupted: continue with --resume --out {out}", style="yellow")
         return 130

@@ -23,6 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from fuzzer.campaign import CaseResult, save_case
+from fuzzer.compare import Verdict
 from fuzzer.ir import Graph
 
 from .wire import ProcessCrash, verdict_text
@@ -58,8 +59,15 @@ class SweepRecorder:
     """Files findings into stand-in buckets under ``out_dir/cases``; counts per bucket. State is
     rebuilt from ``buckets.jsonl`` when a sweep resumes."""
 
-    def __init__(self, out_dir: Path, keep_per_bucket: int = 3):
+    def __init__(self, out_dir: Path, keep_per_bucket: int = 3, store_root: Path | None = None):
+        from fuzzer.store import FindingStore
+
         self.out_dir = out_dir
+        # the same findings store as campaigns (same signatures, so sweeps and campaigns share
+        # buckets); sweep cases are single operators already, so they are filed unminimized
+        self.store = FindingStore(store_root or out_dir / "findings")
+        self.filed = 0
+        self.new_bugs = 0
         self.keep = keep_per_bucket
         self.counts: Counter = Counter()
         self.keys: dict[str, tuple] = {}
@@ -82,12 +90,31 @@ class SweepRecorder:
         if n <= self.keep:
             name = f"{bid}-{n}-{verdict_text(result)}-{result.exporter}-{result.opset_requested}"
             case = str(save_case(self.out_dir / "cases", graph, inputs, result, name=name).relative_to(self.out_dir))
-        self._log.write(json.dumps({"bucket": bid, "key": list(key), "case": case, "job": (result.options or {}).get("sweep", {}).get("key")}, default=str) + "\n")
+        job = (result.options or {}).get("sweep", {}).get("key")
+        self._file(graph, inputs, result, f"sweep/{job}/{result.exporter}/{result.opset_requested}")
+        self._log.write(json.dumps({"bucket": bid, "key": list(key), "case": case, "job": job}, default=str) + "\n")
         self._log.flush()
         return bid
 
+    def _file(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult | ProcessCrash, key: str) -> None:
+        if isinstance(result, ProcessCrash):
+            verdict = Verdict.HANG if result.error_type == "timeout" else Verdict.PROCESS_CRASH
+            result = CaseResult(
+                seed=result.seed, exporter=result.exporter, opset_requested=result.opset_requested, opset=None, verdict=verdict,
+                input_mode=result.input_mode, error_type=result.error_type.removeprefix("signal "), error_head=result.error_head,
+                error_message=result.error_head, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(result.options),
+            )
+        if not result.verdict.is_failure:
+            return  # an option-blame or opset-drift record of a passing variant: reported, not a bug of its own
+        if result.verdict in (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH) and result.model is None:
+            return
+        _, new = self.store.record(graph, inputs, result, None, key)
+        self.filed += 1
+        self.new_bugs += int(new)
+
     def close(self) -> None:
         self._log.close()
+        self.store.close()
 
 
 class Progress:
