@@ -39,7 +39,7 @@ class BatchMember:
     args: tuple[torch.Tensor, ...]
     input_names: tuple[str, ...]
     n_outputs: int
-    ops: tuple[str, ...] = ()  # operator names, for CrashMemory
+    keys: tuple[str, ...] = ()  # opaque operator descriptions (e.g. "op(dtype/rank,...)"), for CrashMemory
 
 
 class BatchModule(torch.nn.Module):
@@ -65,7 +65,7 @@ def member_input_name(k: int, name: str) -> str:
 
 @dataclass
 class CrashMemory:
-    """Operators seen in graphs whose lone export crashed, minus those seen in a successful export.
+    """Operator keys seen in graphs whose lone export crashed, minus those seen in a successful export.
 
     A scheduling hint only (never part of a verdict): a graph with a suspect operator is exported
     alone, so a batch rarely fails because of an already known crash.
@@ -75,13 +75,13 @@ class CrashMemory:
     exported: set[str] = field(default_factory=set)
 
     def suspect(self, m: BatchMember) -> bool:
-        return any(op in self.crashed and op not in self.exported for op in m.ops)
+        return any(key in self.crashed and key not in self.exported for key in m.keys)
 
     def record(self, m: BatchMember, outcome: ExportOutcome) -> None:
         if outcome.stage == "export":
-            self.crashed.update(m.ops)
+            self.crashed.update(m.keys)
         else:
-            self.exported.update(m.ops)
+            self.exported.update(m.keys)
 
 
 @dataclass
