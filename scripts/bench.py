@@ -1,83 +1,293 @@
-"""Benchmark: generator validity rate, cases per second per exporter, and time per stage.
+"""Throughput benchmark: the harness against the bare export+run limit, per exporter, in one run.
 
-Usage: python scripts/bench.py [--graphs N] [--dynamo-graphs M] [--max-nodes K]
+Usage: python scripts/bench.py [--graphs 150] [--dynamo-graphs 32] [--nodes 10] [--batch 16]
+                               [--campaign-seconds 15] [--no-campaign]
 
-Figures are printed with the same-run baseline they should be read against: the export stage's
-share of each case (what the exporter itself costs) and the harness overhead around it.
+For each exporter, on one fixed set of generated graphs of exactly ``--nodes`` operators:
+
+- limit: a plain loop doing only what a case must do: eager run, ``torch.onnx.export``,
+  ``onnxruntime.InferenceSession``, ``run`` (modules built beforehand, nothing checked or compared;
+  for dynamo this is the plain public call, no caches);
+- harness: ``run_graph`` in this process (materialize, eager, export, checker, ORT, compare), and for
+  dynamo also with the export caches, and batched (``run_graphs_batched``);
+- pool: the same seeds through one worker of ``WorkerPool`` (adds generation and the JSON-lines IPC);
+- campaign: ``run_campaign`` with default settings, 1 and 2 workers, per exporter.
+
+The machine may be shared: every figure is read against the limit measured in the same run
+(limit and harness are interleaved, best of ``--repeat``), and the load average is printed.
+Seeds that take a worker down (crash/hang) are screened out first, through the pool.
+Torch runs single-threaded here, as in the workers (see fuzzer/campaign/worker.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import sys
+import tempfile
 import time
-from collections import Counter
-
 import warnings
+from collections import Counter
+from pathlib import Path
 
-import torch
+# the exporters print to fd 1/2 (C++ and Python): send it all to /dev/null, keep our own channel
+_OUT = os.fdopen(os.dup(1), "w", buffering=1)
+_null = os.open(os.devnull, os.O_WRONLY)
+os.dup2(_null, 1)
+os.dup2(_null, 2)
+sys.stdout = sys.stderr = io.TextIOWrapper(open(os.devnull, "wb"))
 
-from fuzzer.campaign import run_graph
-from fuzzer.export import ExportOptions, Exporter
-from fuzzer.generate import GenerationStats, GeneratorOptions, generate, make_inputs
-from fuzzer.materialize import build_module
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import torch  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from fuzzer.campaign import CampaignConfig, WorkerPool, run_campaign, run_graph  # noqa: E402
+from fuzzer.campaign.case import run_graphs_batched  # noqa: E402
+from fuzzer.export import ExportOptions, Exporter  # noqa: E402
+from fuzzer.export.batch import BatchStats, CrashMemory  # noqa: E402
+from fuzzer.export.dynamo_cache import install_dynamo_caches, uninstall_dynamo_caches  # noqa: E402
+from fuzzer.export.quiet import silence_loggers  # noqa: E402
+from fuzzer.generate import GeneratorOptions, generate, make_inputs  # noqa: E402
+from fuzzer.materialize import build_module  # noqa: E402
+from fuzzer.versions import stack_versions  # noqa: E402
+
+console = Console(file=_OUT, width=120)
+STAGES = ("materialize", "eager", "export", "ort_load", "ort_run", "compare")
 
 
-def validity(n: int, max_nodes: int) -> tuple[float, float, GenerationStats]:
-    stats = GenerationStats()
-    ok = 0
-    t0 = time.perf_counter()
-    for s in range(n):
-        g = generate(s, GeneratorOptions(max_nodes=max_nodes), stats)
-        ins = make_inputs(g, s)
+def log(msg: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}[/] {msg}")
+
+
+# -- the graph set -------------------------------------------------------------------------------
+def screen(exporter: Exporter, seeds: list[int], gen: GeneratorOptions, batch: int) -> tuple[list[int], float]:
+    """Seeds whose case does not take a worker down, and the pool's cases/s over them (a second,
+    measured pass on a warm worker). TorchScript: one "seed" request per case (as the campaign
+    sends them); dynamo: "seeds" requests of ``batch`` seeds (batched exports)."""
+    payload = {"export": ExportOptions(exporter).to_dict(), "input_mode": "normal", "generator": _gen_dict(gen), "store": False}
+
+    def requests(ss: list[int]) -> list[dict]:
+        if exporter is Exporter.DYNAMO:
+            return [{"kind": "seeds", "seeds": ss[i:i + batch], "max_batch": batch, **payload} for i in range(0, len(ss), batch)]
+        return [{"kind": "seed", "seed": s, **payload} for s in ss]
+
+    good: list[int] = []
+    with WorkerPool(1, case_timeout=600) as pool:
+        for c in _run(pool, requests(seeds)):
+            if c.kind == "ok":
+                good.extend(c.task.payload.get("seeds", [c.task.payload.get("seed")]))
+            else:  # a batch that took the worker down: find the culprit seed by seed
+                singles = _run(pool, [{"kind": "seed", "seed": s, **payload} for s in c.task.payload.get("seeds", [])])
+                good.extend(d.task.payload["seed"] for d in singles if d.kind == "ok")
+        good.sort()
+        t0 = time.perf_counter()
+        done = _run(pool, requests(good))
+        seconds = time.perf_counter() - t0
+    return good, (len(good) / seconds if all(c.kind == "ok" for c in done) else float("nan"))
+
+
+def _run(pool: WorkerPool, reqs: list[dict]) -> list:
+    done, queue = [], list(reqs)
+    while queue or pool.busy():
+        while queue and pool.idle():
+            pool.submit(queue.pop(0))
+        done.extend(pool.poll(0.05))
+    return done
+
+
+def _gen_dict(gen: GeneratorOptions) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in gen.to_dict().items()}
+
+
+# -- the limit: nothing but export + session + run + eager ----------------------------------------
+_SO = ort.SessionOptions()
+_SO.intra_op_num_threads = 1
+_SO.inter_op_num_threads = 1
+
+
+def limit(cases, exporter: Exporter) -> tuple[float, Counter]:
+    stage = Counter()
+    t_all = time.perf_counter()
+    for _g, ins, _s, module, names in cases:
+        t = time.perf_counter()
+        args = tuple(torch.from_numpy(np.array(v, copy=True)) for v in ins.values())
         try:
             with torch.no_grad():
-                build_module(g)(*[torch.from_numpy(v) for v in ins.values()])
-            ok += 1
+                module(*args)
+        except Exception:
+            stage["eager"] += time.perf_counter() - t
+            continue
+        t1 = time.perf_counter()
+        stage["eager"] += t1 - t
+        try:
+            with torch.no_grad():
+                if exporter is Exporter.TORCHSCRIPT:
+                    buf = io.BytesIO()
+                    torch.onnx.export(module, args, buf, dynamo=False, input_names=names)
+                    data = buf.getvalue()
+                else:
+                    data = torch.onnx.export(module, args, dynamo=True, verbose=False).model_proto.SerializeToString()
+        except Exception:
+            stage["export"] += time.perf_counter() - t1
+            continue
+        t2 = time.perf_counter()
+        stage["export"] += t2 - t1
+        try:
+            sess = ort.InferenceSession(data, _SO, providers=["CPUExecutionProvider"])
+        except Exception:
+            stage["ort_load"] += time.perf_counter() - t2
+            continue
+        t3 = time.perf_counter()
+        stage["ort_load"] += t3 - t2
+        try:
+            sess.run(None, {i.name: ins[i.name] for i in sess.get_inputs() if i.name in ins})
         except Exception:
             pass
-    return ok / n, (time.perf_counter() - t0) / n, stats
+        stage["ort_run"] += time.perf_counter() - t3
+    return time.perf_counter() - t_all, stage
 
 
-def throughput(exporter: Exporter, n: int, max_nodes: int) -> tuple[float, Counter, Counter]:
-    stage = Counter()
-    verdicts = Counter()
-    gen_s = 0.0
+def harness(cases, exporter: Exporter) -> tuple[float, Counter, Counter]:
+    stage, verdicts = Counter(), Counter()
     t0 = time.perf_counter()
-    for s in range(n):
-        t = time.perf_counter()
-        g = generate(s, GeneratorOptions(max_nodes=max_nodes))
-        ins = make_inputs(g, s)
-        gen_s += time.perf_counter() - t
+    for g, ins, s, _m, _n in cases:
         (r,) = run_graph(g, ins, [ExportOptions(exporter)], seed=s)
         verdicts[r.verdict.value] += 1
         for k, v in r.timings.items():
             stage[k] += v
-    total = time.perf_counter() - t0
-    stage["generate"] = gen_s
-    stage["harness (rest)"] = max(0.0, total - sum(stage.values()))
-    return n / total, stage, verdicts
+    return time.perf_counter() - t0, stage, verdicts
+
+
+def harness_batched(cases, batch: int) -> tuple[float, Counter, Counter, BatchStats]:
+    stage, verdicts, st = Counter(), Counter(), BatchStats()
+    t0 = time.perf_counter()
+    rs = run_graphs_batched([(g, ins, s) for g, ins, s, _m, _n in cases], ExportOptions(Exporter.DYNAMO), max_batch=batch, memory=CrashMemory(), stats=st)
+    for r in rs:
+        verdicts[r.verdict.value] += 1
+        for k, v in r.timings.items():
+            stage[k] += v
+    return time.perf_counter() - t0, stage, verdicts, st
+
+
+def build_cases(seeds: list[int], gen: GeneratorOptions):
+    t0 = time.perf_counter()
+    graphs = [(generate(s, gen), s) for s in seeds]
+    t_gen = time.perf_counter() - t0
+    cases = [(g, make_inputs(g, s), s, build_module(g), [i.name for i in g.inputs]) for g, s in graphs]
+    return cases, t_gen / max(1, len(seeds))
+
+
+def breakdown(title: str, n: int, rows: list[tuple[str, float, Counter]]) -> None:
+    t = Table(title=title, title_justify="left")
+    t.add_column("stage")
+    for name, _, _ in rows:
+        t.add_column(f"{name} ms/case", justify="right")
+    for k in STAGES + ("rest",):
+        vals = []
+        for _, total, stage in rows:
+            v = (total - sum(stage.values())) if k == "rest" else stage.get(k, 0.0)
+            vals.append(f"{v / n * 1e3:.2f}" if (k in stage or k == "rest") else "-")
+        t.add_row(k, *vals)
+    t.add_row("total", *[f"{total / n * 1e3:.2f}" for _, total, _ in rows])
+    console.print(t)
+
+
+# -- campaign ------------------------------------------------------------------------------------
+def campaign_rate(exporter: Exporter, workers: int, seconds: float) -> tuple[float, float, int]:
+    """(cases/s over the whole run incl. worker start, cases/s from the first result on, cases)."""
+    cfg = CampaignConfig(exporters=(exporter,), seconds=seconds, workers=workers)
+    with tempfile.TemporaryDirectory(prefix="onnxfuzz-bench-") as d:
+        t0 = time.monotonic()
+        stamps = [time.monotonic() for _ in run_campaign(cfg, Path(d) / "c")]
+        total = time.monotonic() - t0
+    steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 and stamps[-1] > stamps[0] else float("nan")
+    return len(stamps) / total, steady, len(stamps)
 
 
 def main() -> None:
     warnings.simplefilter("ignore")
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--graphs", type=int, default=1000, help="seeds for the validity rate and the TorchScript figures")
-    ap.add_argument("--dynamo-graphs", type=int, default=40)
-    ap.add_argument("--max-nodes", type=int, default=10)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--graphs", type=int, default=150, help="graphs for the TorchScript figures")
+    ap.add_argument("--dynamo-graphs", type=int, default=32)
+    ap.add_argument("--nodes", type=int, default=10, help="operators per graph (exactly)")
+    ap.add_argument("--batch", type=int, default=16, help="dynamo graphs per batched export")
+    ap.add_argument("--repeat", type=int, default=2, help="interleaved repetitions of limit and harness (best kept)")
+    ap.add_argument("--campaign-seconds", type=float, default=25.0, help="per campaign run (4 runs; includes worker start-up)")
+    ap.add_argument("--no-campaign", action="store_true")
     a = ap.parse_args()
+    torch.set_num_threads(1)
+    silence_loggers()
+    gen = GeneratorOptions(min_nodes=a.nodes, max_nodes=a.nodes)
+    v = stack_versions()
+    log(f"bench: {os.cpu_count()} CPUs, torch {v['torch']}, onnxruntime {v['onnxruntime']}, onnxscript {v['onnxscript']}; "
+        f"graphs of {a.nodes} ops; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    summary = []
 
-    rate, per_graph, gstats = validity(a.graphs, a.max_nodes)
-    print(f"generator: validity {rate:.2%} over {a.graphs} seeds (max {a.max_nodes} nodes); "
-          f"{per_graph * 1e3:.2f} ms per graph incl. eager run; {sum(gstats.rejected.values())} candidate ops rejected "
-          f"({gstats.accepted / max(1, gstats.attempts):.1%} accepted)")
-    throughput(Exporter.DYNAMO, 2, a.max_nodes)  # warm-up: first dynamo export pays for imports
-    for ex, n in ((Exporter.TORCHSCRIPT, min(a.graphs, 300)), (Exporter.DYNAMO, a.dynamo_graphs)):
-        cps, stage, verdicts = throughput(ex, n, a.max_nodes)
-        total = sum(stage.values())
-        print(f"\n{ex.value}: {cps:.2f} cases/s over {n} graphs; verdicts {dict(verdicts)}")
-        print(f"  {'stage':<16}{'ms/case':>10}{'share':>9}")
-        for k in ("generate", "materialize", "eager", "export", "ort_load", "ort_run", "compare", "harness (rest)"):
-            print(f"  {k:<16}{stage[k] / n * 1e3:>10.2f}{stage[k] / total:>9.1%}")
+    # ---------------- TorchScript
+    seeds, pool_rate = screen(Exporter.TORCHSCRIPT, list(range(a.graphs)), gen, a.batch)
+    log(f"torchscript: {len(seeds)}/{a.graphs} seeds kept (the rest take a worker down); pool, 1 worker: {pool_rate:.1f} cases/s")
+    cases, gen_s = build_cases(seeds, gen)
+    limit(cases[:10], Exporter.TORCHSCRIPT)
+    harness(cases[:10], Exporter.TORCHSCRIPT)
+    best_l = best_h = None
+    for _ in range(a.repeat):
+        tl = limit(cases, Exporter.TORCHSCRIPT)
+        th = harness(cases, Exporter.TORCHSCRIPT)
+        best_l = tl if best_l is None or tl[0] < best_l[0] else best_l
+        best_h = th if best_h is None or th[0] < best_h[0] else best_h
+        log(f"torchscript: limit {len(cases) / tl[0]:.1f} cases/s, harness {len(cases) / th[0]:.1f} cases/s")
+    n = len(cases)
+    lim, har = n / best_l[0], n / best_h[0]
+    console.print(f"\n[bold]TorchScript[/] ({n} graphs): limit {lim:.1f} cases/s, harness {har:.1f} cases/s = [bold]{har / lim:.0%}[/] of the limit; "
+                  f"verdicts {dict(best_h[2])}; generation {gen_s * 1e3:.2f} ms/graph (pool and campaign only)")
+    breakdown("TorchScript, time per case", n, [("limit", best_l[0], best_l[1]), ("harness", best_h[0], best_h[1])])
+    summary.append(("torchscript", lim, har, pool_rate))
+
+    # ---------------- dynamo
+    seeds, pool_rate = screen(Exporter.DYNAMO, list(range(a.dynamo_graphs)), gen, a.batch)
+    log(f"dynamo: {len(seeds)}/{a.dynamo_graphs} seeds kept; pool, 1 worker, batched 'seeds' requests: {pool_rate:.2f} cases/s")
+    cases, gen_s = build_cases(seeds, gen)
+    n = len(cases)
+    uninstall_dynamo_caches()
+    limit(cases[:1], Exporter.DYNAMO)  # first call pays for imports
+    tl = limit(cases, Exporter.DYNAMO)
+    log(f"dynamo: plain public call (limit): {n / tl[0]:.2f} cases/s")
+    install_dynamo_caches()
+    harness(cases[:1], Exporter.DYNAMO)
+    th = harness(cases, Exporter.DYNAMO)
+    log(f"dynamo: harness, one export per case, cached set-up: {n / th[0]:.2f} cases/s")
+    tb = harness_batched(cases, a.batch)
+    log(f"dynamo: harness, batched by {a.batch}: {n / tb[0]:.2f} cases/s ({tb[3]})")
+    lim = n / tl[0]
+    console.print(f"\n[bold]dynamo[/] ({n} graphs): plain call {lim:.2f} cases/s; harness alone+cached {n / th[0]:.2f} cases/s "
+                  f"(x{tl[0] / th[0]:.1f}); harness batched {n / tb[0]:.2f} cases/s ([bold]x{tl[0] / tb[0]:.1f}[/] the plain call); "
+                  f"verdicts {dict(tb[2])}; batches: {tb[3]}")
+    breakdown("dynamo, time per case", n, [("plain", tl[0], tl[1]), ("cached", th[0], th[1]), ("batched", tb[0], tb[1])])
+    summary.append(("dynamo", lim, n / tb[0], pool_rate))
+
+    # ---------------- campaign
+    camp = {}
+    if not a.no_campaign:
+        for ex in (Exporter.TORCHSCRIPT, Exporter.DYNAMO):
+            for w in (1, 2):
+                camp[(ex.value, w)] = campaign_rate(ex, w, a.campaign_seconds)
+                log(f"campaign {ex.value} workers={w}: {camp[(ex.value, w)][0]:.2f} cases/s overall, {camp[(ex.value, w)][1]:.2f} steady ({camp[(ex.value, w)][2]} cases)")
+
+    t = Table(title=f"summary (cases/s; load average now {os.getloadavg()[0]:.1f})", title_justify="left")
+    for c in ("exporter", "limit", "harness", "harness/limit", "pool 1 worker", "campaign 1w", "campaign 2w", "2w/1w"):
+        t.add_column(c, justify="right")
+    for name, lim, har, pool in summary:
+        c1, c2 = camp.get((name, 1)), camp.get((name, 2))
+        t.add_row(name, f"{lim:.2f}", f"{har:.2f}", f"{har / lim:.0%}" if name == "torchscript" else f"x{har / lim:.1f}", f"{pool:.2f}",
+                  f"{c1[1]:.2f}" if c1 else "-", f"{c2[1]:.2f}" if c2 else "-", f"{c2[1] / c1[1]:.2f}" if c1 and c2 else "-")
+    console.print(t)
+    console.print("limit: eager + torch.onnx.export + InferenceSession + run, nothing else (dynamo: the plain public call). "
+                  "harness: run_graph in-process (dynamo: batched, with the export caches). pool: seeds through one worker "
+                  "(adds generation + IPC). campaign: run_campaign defaults, steady rate from the first result on "
+                  "(the campaign loop sends one seed per request).")
 
 
 if __name__ == "__main__":

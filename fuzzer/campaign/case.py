@@ -23,6 +23,7 @@ from fuzzer.execute import RunOutcome, run_eager, run_onnxruntime, to_torch
 from fuzzer.execute.oracles import OracleConfig, run_oracles
 from fuzzer.execute.trace import eager_values
 from fuzzer.export import ExportOptions, ExportOutcome, export
+from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many
 from fuzzer.ir import Graph, graph_to_json
 from fuzzer.materialize import build_module
 from fuzzer.versions import stack_versions
@@ -175,8 +176,70 @@ def _blame(model: bytes, graph: Graph, inputs, eager: RunOutcome, run: RunOutcom
     return attribute_blame(eager.outputs, _oracle_run(run), {k: _oracle_run(v) for k, v in extra.items()}, tolerances)
 
 
+def run_graphs_batched(
+    cases: Sequence[tuple[Graph, Mapping[str, np.ndarray], int | None]],
+    ex: ExportOptions,
+    *,
+    input_mode: str = "normal",
+    options: Mapping[str, Any] | None = None,
+    max_batch: int = 16,
+    memory: CrashMemory | None = None,
+    stats: BatchStats | None = None,
+    oracles: OracleConfig | None = None,
+) -> list[CaseResult]:
+    """``[run_graph(g, inputs, [ex], seed=seed, ...)[0] for g, inputs, seed in cases]``, with the
+    dynamo exports of several graphs made in one call (:func:`fuzzer.export.batch.export_many`).
+
+    Each result is about its own graph only: eager, checker, ONNX Runtime and comparison run per
+    graph on that graph's own model; an export crash is always from a call exporting that graph
+    alone. ``options["export_batch"]`` records how many graphs shared the export call (absent
+    when 1); ``timings["export"]`` is the call's time divided by that number.
+    """
+    oracles = oracles if oracles is not None else OracleConfig()
+    results: list[CaseResult | None] = [None] * len(cases)
+    pending = []  # (index, module, eager, timings, base)
+    for k, (graph, inputs, seed) in enumerate(cases):
+        base = dict(
+            seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}),
+            versions=stack_versions(), exporter=ex.exporter.value, opset_requested=ex.opset,
+            graph_digest=_sha(graph_to_json(graph).encode()), inputs_digest=_sha(_npz(inputs)),
+        )
+        t0 = time.perf_counter()
+        module = build_module(graph)
+        timings = {"materialize": time.perf_counter() - t0}
+        eager = run_eager(module, inputs)
+        timings["eager"] = eager.seconds_run
+        if not eager.ok:
+            results[k] = CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=_head(eager.error_message), error_message=eager.error_message, timings=timings, **base)
+            continue
+        pending.append((k, module, eager, timings, base))
+    members = [
+        BatchMember(module, tuple(to_torch(cases[k][1])), tuple(i.name for i in cases[k][0].inputs), len(cases[k][0].outputs), operator_keys(cases[k][0]))
+        for k, module, _, _, _ in pending
+    ]
+    outs = export_many(members, ex, max_batch=max_batch, memory=memory, stats=stats) if members else []
+    for (k, module, eager, timings, base), out in zip(pending, outs):
+        if out.batched > 1:
+            base = dict(base, options={**base["options"], "export_batch": out.batched})
+        graph, inputs, _ = cases[k]
+        results[k] = _finish(module, graph, inputs, eager, timings, base, out, oracles)
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
+
+
+def operator_keys(graph: Graph) -> tuple[str, ...]:
+    """One key per node: operator and its inputs' dtypes and ranks (the crash-memory hint's unit)."""
+    specs = graph.specs()
+    return tuple(sorted({f"{n.op}({','.join(f'{specs[i].dtype}/{specs[i].rank}' for i in n.inputs)})" for n in graph.nodes}))
+
+
 def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutcome, timings: dict, base: dict, oracles: OracleConfig) -> CaseResult:
     out: ExportOutcome = export(module, to_torch(inputs), [i.name for i in graph.inputs], ex)
+    return _finish(module, graph, inputs, eager, timings, base, out, oracles)
+
+
+def _finish(module, graph: Graph, inputs, eager: RunOutcome, timings: dict, base: dict, out: ExportOutcome, oracles: OracleConfig) -> CaseResult:
+    """The case from its export outcome on: checker verdict, ONNX Runtime, comparison, oracles."""
     timings["export"] = out.seconds
     base = dict(base, opset=out.opset, warnings=out.warnings, model=out.model)
     if out.stage == "export":

@@ -14,6 +14,23 @@ Requests (one line each)::
 Reply: ``{"id": 7, "result": {...CaseResult.to_dict()...}, "case_dir": "..." | null, "elapsed": s}``
 or ``{"id": 7, "internal_error": "traceback"}`` for a bug of ours (the campaign stops loudly).
 
+Several seeds in one request (for the dynamo exporter, whose exports are batched, see
+:func:`fuzzer.campaign.case.run_graphs_batched`; TorchScript seeds are simply run one after the
+other)::
+
+    {"id": 9, "kind": "seeds", "seeds": [42, 43, ...], "export": {...}, "input_mode": "normal",
+     "generator": {...}, "cases_dir": "/path/cases", "store": true, "max_batch": 16}
+
+Reply: ``{"id": 9, "results": [{"seed": 42, "result": {...}, "case_dir": ... | null}, ...],
+"elapsed": s}``, one entry per requested seed, in request order. A worker death during such a
+request takes the whole request down: the campaign re-runs those seeds one by one (kind "seed")
+to find which one kills the worker.
+
+Process set-up (once, at start): torch runs single-threaded (the pool runs one worker per core;
+intra-op threads fighting over the same cores made tiny eager ops up to 50x slower); the dynamo
+exporter's per-call set-up is cached (:mod:`fuzzer.export.dynamo_cache`; set
+``ONNXFUZZ_NO_EXPORT_CACHE=1`` to turn it off); exporter loggers are silenced once.
+
 A request may carry ``"inject": "abort" | "hang" | "oom" | "segv"``: honoured only when the
 environment has ``ONNXFUZZ_TEST_HOOKS=1`` (tests use it to exercise crash isolation for real).
 SIGINT is ignored: the campaign decides when a worker stops.
@@ -57,6 +74,17 @@ def _inject(kind: str) -> None:
             time.sleep(0.01)
 
 
+def _confirm(graph, inputs, r) -> dict | None:
+    """Replay a mismatch with fresh inputs and in float64 before it may become a finding."""
+    from fuzzer.compare import Verdict
+
+    if r.verdict not in (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH):
+        return None
+    from fuzzer.campaign.confirm import confirm_mismatch
+
+    return confirm_mismatch(graph, inputs, r).to_dict()
+
+
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     proto = _setup_fds(os.environ.get("ONNXFUZZ_WORKER_LOG"))
@@ -65,12 +93,24 @@ def main() -> int:
     # heavy imports after the fds are private: their warnings go to the log
     from pathlib import Path
 
+    import torch
+
     from fuzzer.campaign.artifacts import load_inputs, save_case
-    from fuzzer.campaign.case import run_graph
+    from fuzzer.campaign.case import run_graph, run_graphs_batched
     from fuzzer.compare import Verdict
     from fuzzer.export import ExportOptions, Exporter
+    from fuzzer.export.batch import BatchStats, CrashMemory
+    from fuzzer.export.dynamo_cache import install_dynamo_caches
+    from fuzzer.export.quiet import silence_loggers
     from fuzzer.generate import GenerationStats, GeneratorOptions, generate, make_inputs
     from fuzzer.ir import graph_from_dict
+
+    torch.set_num_threads(1)
+    silence_loggers()
+    if os.environ.get("ONNXFUZZ_NO_EXPORT_CACHE") != "1":
+        install_dynamo_caches()
+    memory = CrashMemory()  # which operators crashed the dynamo exporter in this worker (batching hint)
+    batch_stats = BatchStats()
 
     out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
     for line in sys.stdin:
@@ -86,6 +126,27 @@ def main() -> int:
             export = ExportOptions(Exporter(ex["exporter"]), ex.get("opset"), ex.get("optimize", True))
             mode = req.get("input_mode", "normal")
             gstats = GenerationStats()
+            if req["kind"] == "seeds":
+                opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in req["generator"].items()})
+                cases = []
+                for seed in req["seeds"]:
+                    graph = generate(seed, opts, gstats)
+                    cases.append((graph, make_inputs(graph, seed, mode), seed))
+                options = {"generator": req.get("generator")}
+                if export.exporter is Exporter.DYNAMO:
+                    rs = run_graphs_batched(cases, export, input_mode=mode, options=options, max_batch=req.get("max_batch", 16), memory=memory, stats=batch_stats)
+                else:
+                    rs = [run_graph(g, ins, [export], seed=seed, input_mode=mode, options=options)[0] for g, ins, seed in cases]
+                entries = []
+                for (graph, inputs, seed), r in zip(cases, rs):
+                    case_dir = None
+                    if req.get("store") and r.verdict is not Verdict.PASS:
+                        case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
+                    entries.append({"seed": seed, "result": r.to_dict(), "case_dir": case_dir, "confirmation": _confirm(graph, inputs, r)})
+                out.write(json.dumps({"id": rid, "results": entries, "elapsed": time.perf_counter() - t0,
+                                      "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}},
+                                     allow_nan=False, default=str) + "\n")
+                continue
             if req["kind"] == "seed":
                 opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in req["generator"].items()})
                 seed = req["seed"]
@@ -96,12 +157,7 @@ def main() -> int:
                 seed = graph.meta.get("seed")
                 inputs = load_inputs(Path(req["inputs"]), graph)
             (r,) = run_graph(graph, inputs, [export], seed=seed, input_mode=mode, options={"generator": req.get("generator")})
-            confirmation = None
-            if req["kind"] == "seed" and r.verdict in (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH):
-                # replay with fresh inputs and in float64 before a mismatch may become a finding
-                from fuzzer.campaign.confirm import confirm_mismatch
-
-                confirmation = confirm_mismatch(graph, inputs, r).to_dict()
+            confirmation = _confirm(graph, inputs, r) if req["kind"] == "seed" else None
             case_dir = None
             if req.get("store") and r.verdict is not Verdict.PASS:
                 case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))

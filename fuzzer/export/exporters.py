@@ -52,6 +52,7 @@ class ExportOutcome:
     error_message: str | None = None
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    batched: int = 1  # how many graphs the export call that produced this model held (1: exported alone)
 
     @property
     def ok(self) -> bool:
@@ -64,34 +65,51 @@ def export(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: S
     t0 = time.perf_counter()
     try:
         with quiet(captured), torch.no_grad():
-            model = _export_proto(module, tuple(args), list(input_names), options)
+            data = _export_bytes(module, tuple(args), list(input_names), options)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:  # the exporter's failure is the finding: classify, do not propagate
         return ExportOutcome(options, None, "export", None, _qualname(e), _message(e), time.perf_counter() - t0, tuple(captured))
-    seconds = time.perf_counter() - t0
-    data = model.SerializeToString()
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    return validate(data, options, time.perf_counter() - t0, tuple(captured))
+
+
+def validate(data: bytes, options: ExportOptions, seconds: float, warnings: tuple[str, ...] = (), batched: int = 1) -> ExportOutcome:
+    """Run ``onnx.checker`` (full check) on a serialized model and wrap the result."""
+    opset = declared_opset(data)
     try:
         with quiet():
-            onnx.checker.check_model(model, full_check=True)
+            onnx.checker.check_model(data, full_check=True)  # bytes: no second serialization
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:
-        return ExportOutcome(options, data, "checker", opset, _qualname(e), _message(e), seconds, tuple(captured))
-    return ExportOutcome(options, data, "ok", opset, None, None, seconds, tuple(captured))
+        return ExportOutcome(options, data, "checker", opset, _qualname(e), _message(e), seconds, warnings, batched)
+    return ExportOutcome(options, data, "ok", opset, None, None, seconds, warnings, batched)
 
 
-def _export_proto(module, args, input_names, options: ExportOptions) -> onnx.ModelProto:
+def declared_opset(data: bytes) -> int | None:
+    """The default-domain opset a serialized model declares (parses the model once)."""
+    model = onnx.ModelProto()
+    model.ParseFromString(data)
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+
+
+def _export_bytes(module, args, input_names, options: ExportOptions) -> bytes:
     if options.exporter is Exporter.TORCHSCRIPT:
         buf = io.BytesIO()
         torch.onnx.export(
             module, args, buf, dynamo=False, opset_version=options.opset, input_names=input_names,
             do_constant_folding=True, verbose=False,
         )
-        return onnx.load_model_from_string(buf.getvalue())
+        return buf.getvalue()
+    return export_dynamo_proto(module, args, options).SerializeToString()
+
+
+def export_dynamo_proto(module, args, options: ExportOptions, input_names: Sequence[str] | None = None) -> onnx.ModelProto:
+    """The public dynamo call, as a user makes it; raises what the exporter raises. Input names
+    come from ``forward``'s parameters unless ``input_names`` is given (batched exports)."""
     program = torch.onnx.export(
         module, args, dynamo=True, opset_version=options.opset, optimize=options.optimize,
+        input_names=None if input_names is None else list(input_names),
         verbose=False, report=False, verify=False, external_data=False,
     )
     return program.model_proto

@@ -1,6 +1,11 @@
 """Silence the exporters' console noise (Python warnings, logging, and C++ writes to fd 1/2).
 
 Warnings raised inside the block are kept (category and first line) so a case record can show them.
+
+Cost matters here (it wraps every export): ``Logger.setLevel`` clears the cache of every logger in
+the process (torch has hundreds), so levels are only changed when they are not already silenced;
+a long-lived process calls :func:`silence_loggers` once and the block then touches no logger. The
+``/dev/null`` descriptor is opened once per process and kept.
 """
 
 from __future__ import annotations
@@ -13,6 +18,22 @@ import warnings
 from typing import Iterator
 
 _NOISY_LOGGERS = ("torch.onnx", "torch.export", "torch._dynamo", "torch._export", "onnxscript", "torch.fx", "torch._subclasses")
+_devnull: int | None = None
+
+
+def silence_loggers() -> None:
+    """Set the exporters' loggers to CRITICAL for the rest of the process (workers call this once)."""
+    for name in _NOISY_LOGGERS:
+        lg = logging.getLogger(name)
+        if lg.level != logging.CRITICAL:
+            lg.setLevel(logging.CRITICAL)
+
+
+def _devnull_fd() -> int:
+    global _devnull
+    if _devnull is None:
+        _devnull = os.open(os.devnull, os.O_WRONLY)
+    return _devnull
 
 
 @contextlib.contextmanager
@@ -20,12 +41,13 @@ def quiet(captured: list[str] | None = None) -> Iterator[None]:
     saved_levels = []
     for name in _NOISY_LOGGERS:
         lg = logging.getLogger(name)
-        saved_levels.append((lg, lg.level))
-        lg.setLevel(logging.CRITICAL)
+        if lg.level != logging.CRITICAL:
+            saved_levels.append((lg, lg.level))
+            lg.setLevel(logging.CRITICAL)
     sys.stdout.flush()
     sys.stderr.flush()
     saved_fds = []
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    devnull = _devnull_fd()
     try:
         for fd in (1, 2):
             try:
@@ -47,7 +69,6 @@ def quiet(captured: list[str] | None = None) -> Iterator[None]:
         for fd, saved in saved_fds:
             os.dup2(saved, fd)
             os.close(saved)
-        os.close(devnull)
         for lg, lvl in saved_levels:
             lg.setLevel(lvl)
 

@@ -1,0 +1,129 @@
+"""The amortized dynamo path tests the same thing as the plain public call: real exports.
+
+- with the export caches installed, ``torch.onnx.export(dynamo=True)`` returns the very same
+  serialized model as without them;
+- each member's part of a batched export equals (names aside: same nodes, attributes,
+  initializers, types) the model the plain call exports for that graph alone;
+- a failing graph inside a batch is found and attributed to that graph, whatever the failure.
+"""
+
+import onnx
+import pytest
+import torch
+
+from fuzzer.campaign import WorkerPool
+from fuzzer.campaign.case import operator_keys, run_graph, run_graphs_batched
+from fuzzer.compare import Verdict
+from fuzzer.execute import run_eager, to_torch
+from fuzzer.export import ExportOptions, Exporter
+from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many
+from fuzzer.export.dynamo_cache import caches_installed, dynamo_caches, install_dynamo_caches, uninstall_dynamo_caches
+from fuzzer.export.exporters import export_dynamo_proto
+from fuzzer.export.split import canonical_form
+from fuzzer.generate import GeneratorOptions, generate, make_inputs, single_op_graph
+from fuzzer.ir import TensorSpec
+from fuzzer.materialize import build_module
+
+pytestmark = pytest.mark.e2e
+DYN = ExportOptions(Exporter.DYNAMO)
+SEEDS = (1, 3, 5, 21)  # generated graphs of 4-10 operators; seed 5 exports a model the checker rejects
+
+
+def _member(graph, seed):
+    inputs = make_inputs(graph, seed)
+    module = build_module(graph)
+    assert run_eager(module, inputs).ok
+    return BatchMember(module, tuple(to_torch(inputs)), tuple(i.name for i in graph.inputs), len(graph.outputs), operator_keys(graph))
+
+
+@pytest.fixture(scope="module")
+def plain():
+    """(member, plain public call's serialized model) per seed, exported with no cache installed."""
+    uninstall_dynamo_caches()
+    out = []
+    for s in SEEDS:
+        m = _member(generate(s, GeneratorOptions(max_nodes=10)), s)
+        with torch.no_grad():
+            out.append((m, export_dynamo_proto(m.module, m.args, DYN).SerializeToString()))
+    return out
+
+
+def test_cached_setup_exports_byte_identical_models_and_uninstalls_cleanly(plain):
+    from torch.onnx._internal.exporter import _decomp, _registration
+
+    before = (_registration.ONNXRegistry.__dict__["from_torchlib"], _decomp.create_onnx_friendly_decomposition_table)
+    with dynamo_caches():
+        assert caches_installed()
+        for m, expected in plain + plain[:1]:  # the repeat is served from the cache
+            with torch.no_grad():
+                assert export_dynamo_proto(m.module, m.args, DYN).SerializeToString() == expected
+    assert not caches_installed()
+    assert (_registration.ONNXRegistry.__dict__["from_torchlib"], _decomp.create_onnx_friendly_decomposition_table) == before
+
+
+def test_each_part_of_a_batched_export_is_the_plain_export_of_its_graph(plain):
+    install_dynamo_caches()
+    try:
+        stats = BatchStats()
+        outs = export_many([m for m, _ in plain], DYN, max_batch=8, stats=stats)
+    finally:
+        uninstall_dynamo_caches()
+    assert stats.calls == 1 and stats.batched_calls == 1
+    assert [o.stage for o in outs].count("checker") == 1  # seed 5: checked on its own part
+    for (m, expected), out in zip(plain, outs):
+        assert out.batched == len(plain)
+        assert canonical_form(onnx.load_model_from_string(out.model)) == canonical_form(onnx.load_model_from_string(expected))
+
+
+def test_failing_graphs_in_a_batch_are_each_attributed_to_their_own_graph():
+    f32, f64 = TensorSpec((3,), "float32"), TensorSpec((3,), "float64")
+    graphs = [
+        single_op_graph("scaled_dot_product_attention", [TensorSpec((2, 5), "float32")] * 3, {"is_causal": False}),  # export crash
+        single_op_graph("add", [TensorSpec((2, 3), "float32"), f32]),  # pass
+        single_op_graph("ceil", [TensorSpec((3,), "int64")]),  # checker: Ceil of int64
+        single_op_graph("atan", [f64]),  # ONNX Runtime: no float64 Atan kernel
+        single_op_graph("amax", [TensorSpec((2, 3), "float16")], {"dim": (0, 1), "keepdim": False}),  # float16 becomes float32
+        single_op_graph("mul", [f32, f32]),  # pass
+    ]
+    expected = [Verdict.EXPORT_CRASH, Verdict.PASS, Verdict.INVALID_MODEL, Verdict.ORT_LOAD_FAILURE, Verdict.SHAPE_OR_DTYPE_MISMATCH, Verdict.PASS]
+    cases = [(g, make_inputs(g, 0), k) for k, g in enumerate(graphs)]
+    memory, stats = CrashMemory(), BatchStats()
+    with dynamo_caches():
+        rs = run_graphs_batched(cases, DYN, memory=memory, stats=stats)
+        assert [r.verdict for r in rs] == expected
+        assert [r.seed for r in rs] == list(range(6))
+        assert "export_batch" not in rs[0].options  # the crash is recorded from a call holding it alone
+        assert all(r.options["export_batch"] >= 2 for r in rs[1:])  # everything else was exported batched
+        assert "Ceil" in rs[2].error_head and "NOT_IMPLEMENTED" in rs[3].error_head and rs[4].worst.index == 0
+        assert stats.failed_batches >= 1
+        # the verdicts are those of the plain one-graph path
+        for (g, ins, _), r in zip(cases[1:], rs[1:]):
+            assert run_graph(g, ins, [DYN])[0].verdict is r.verdict
+        # the crash is remembered: next time the suspect graph is exported alone up front
+        stats2 = BatchStats()
+        again = run_graphs_batched(cases, DYN, memory=memory, stats=stats2)
+    assert [r.verdict for r in again] == expected
+    assert stats2.alone_suspect == 1 and stats2.failed_batches == 0
+
+
+def test_worker_answers_a_seeds_request_with_one_result_per_seed_in_order():
+    gen = {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=4).to_dict().items()}
+    base = {"export": ExportOptions(Exporter.TORCHSCRIPT).to_dict(), "input_mode": "normal", "generator": gen, "store": False}
+    with WorkerPool(1, case_timeout=120) as pool:
+        done = []
+
+        def run(payload):
+            while not pool.idle():
+                pool.poll(0.05)
+            pool.submit(payload)
+            while not done or done[-1].task.payload is not payload:
+                done.extend(pool.poll(0.05))
+            return done[-1]
+
+        batch = run({"kind": "seeds", "seeds": [4, 2, 3], **base})
+        singles = [run({"kind": "seed", "seed": s, **base}) for s in (4, 2, 3)]
+    assert batch.kind == "ok" and [e["seed"] for e in batch.reply["results"]] == [4, 2, 3]
+    for e, single in zip(batch.reply["results"], singles):
+        a, b = dict(e["result"]), dict(single.reply["result"])
+        a.pop("timings"), b.pop("timings")
+        assert a == b
