@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -62,6 +62,7 @@ class CampaignConfig:
     min_free_mb: int = 1024  # stop cleanly when the disk has less free space than this
     stats_period: float = 5.0
     minimize_seconds: float | None = 60.0  # budget per new bug; None: file raw cases unminimized
+    dynamo_batch: int = 8  # dynamo cases exported together in one call (1: no batching)
 
     def exports(self) -> list[ExportOptions]:
         return [ExportOptions(e, self.opset) for e in self.exporters]
@@ -73,13 +74,13 @@ class CampaignConfig:
             "generator": {k: list(v) if isinstance(v, tuple) else v for k, v in self.generator.to_dict().items()},
             "workers": self.workers, "case_timeout": self.case_timeout, "memory_limit_mb": self.memory_limit_mb,
             "keep_per_bucket": self.keep_per_bucket, "min_free_mb": self.min_free_mb, "stats_period": self.stats_period,
-            "minimize_seconds": self.minimize_seconds,
+            "minimize_seconds": self.minimize_seconds, "dynamo_batch": self.dynamo_batch,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
         gen = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["generator"].items()})
-        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds"}
+        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds", "dynamo_batch"}
         return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, **{k: d[k] for k in keys if k in d})
 
 
@@ -255,7 +256,8 @@ class _Loop:
         self.exports = config.exports()
         self.cursor = {e.exporter.value: 0 for e in self.exports}
         self.inflight: dict[int, tuple[str, int]] = {}
-        self.partners: dict[int, dict[str, CaseResult]] = {}  # seed -> compact results awaiting the other exporter
+        self.partners: dict[int, dict[str, CaseResult]] = {}
+        self.singles: deque = deque()  # (export, [seed]) to run alone after their batch died  # seed -> compact results awaiting the other exporter
         self.deadline = None if config.seconds is None else time.monotonic() + max(0.0, config.seconds - stats.elapsed_before)
         self.last_sample = 0.0
         self.last_disk_check = 0.0
@@ -307,25 +309,32 @@ class _Loop:
                 if self._disk_low():
                     break
                 while not exhausted and pool.idle() > 0:
-                    nxt = self._next_case(pool)
-                    if nxt is None:
-                        exhausted = True
-                        break
-                    ex, i = nxt
-                    seed = cfg.seed + i
+                    if self.singles:  # seeds of a batch whose worker died: one by one, to find the culprit
+                        ex, seeds = self.singles.popleft()
+                    else:
+                        nxt = self._next_case(pool)
+                        if nxt is None:
+                            exhausted = True
+                            break
+                        ex, i = nxt
+                        seeds = [cfg.seed + i]
+                        if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1:
+                            seeds += [cfg.seed + j for j in self._take(ex, cfg.dynamo_batch - 1)]
                     payload = {
-                        "kind": "seed", "seed": seed, "export": ex.to_dict(), "input_mode": cfg.input_mode,
+                        "kind": "seed", "seed": seeds[0], "export": ex.to_dict(), "input_mode": cfg.input_mode,
                         "generator": cfg.to_dict()["generator"], "cases_dir": str(self.out / "incoming"), "store": True,
                     }
-                    if (ex.exporter.value, seed) in self.inject:
-                        payload["inject"] = self.inject[(ex.exporter.value, seed)]
+                    if len(seeds) > 1:  # one export call for several graphs (fuzzer.export.batch)
+                        payload.update(kind="seeds", seeds=seeds, max_batch=len(seeds), timeout=cfg.case_timeout * len(seeds))
+                    elif (ex.exporter.value, seeds[0]) in self.inject:
+                        payload["inject"] = self.inject[(ex.exporter.value, seeds[0])]
                     task = pool.submit(payload)
-                    self.inflight[task.id] = (ex.exporter.value, seed)
+                    self.inflight[task.id] = (ex.exporter.value, seeds)
                 if exhausted and pool.busy() == 0:
                     self.stats.stop_reason = "all cases done"
                     break
                 self.stats.minimizing = self.recorder.pending
-                self.stats.workers = [(st, f"{t.payload['export']['exporter']} seed {t.payload['seed']}" if t else "", secs) for st, t, secs in pool.states()]
+                self.stats.workers = [(st, _task_label(t) if t else "", secs) for st, t, secs in pool.states()]
                 self.stats.restarts = pool.restarts
                 for o in self.observers:
                     tick = getattr(o, "on_tick", None)
@@ -334,28 +343,50 @@ class _Loop:
                 completions = pool.poll(0.05)
                 self.stats.restarts = pool.restarts
                 for c in completions:
-                    r = self._account(c, log)
-                    for o in self.observers:
-                        o.on_result(r, self.stats)
-                    yield r
+                    for r in self._account(c, log):
+                        for o in self.observers:
+                            o.on_result(r, self.stats)
+                        yield r
                 self._maybe_sample()
             self._maybe_sample(force=True)
 
     # -- bookkeeping ----------------------------------------------------------------------------
-    def _account(self, c: Completion, log) -> CaseResult:
-        exporter, seed = self.inflight.pop(c.task.id)
-        confirmation = None
+    def _take(self, ex: ExportOptions, n: int) -> list[int]:
+        """Up to ``n`` more seed indices for ``ex`` (a batch), in order, skipping done ones."""
+        name, out = ex.exporter.value, []
+        while len(out) < n:
+            i = self.cursor[name]
+            if self.config.cases is not None and i >= self.config.cases:
+                break
+            self.cursor[name] += 1
+            if (name, self.config.seed + i) not in self.done:
+                out.append(i)
+        return out
+
+    def _account(self, c: Completion, log) -> list[CaseResult]:
+        exporter, seeds = self.inflight.pop(c.task.id)
+        gen = c.reply.get("generation") if c.reply else None
+        if gen:
+            self.stats.generation.attempts += gen["attempts"]
+            self.stats.generation.accepted += gen["accepted"]
+            self.stats.generation.rejected.update(gen["rejected"])
+        if c.kind == "ok" and "results" in c.reply:  # a batch: worker time is shared equally
+            share = c.seconds / max(1, len(c.reply["results"]))
+            return [self._account_one(exporter, e["seed"], CaseResult.from_dict(e["result"]), e.get("case_dir"), e.get("confirmation"), share, log)
+                    for e in c.reply["results"]]
+        if c.kind != "ok" and len(seeds) > 1:
+            # the batch took its worker down: nothing is recorded, every seed runs alone next
+            ex = next(e for e in self.exports if e.exporter.value == exporter)
+            self.singles.extend((ex, [s]) for s in seeds)
+            self.stats.exporter_seconds[exporter] += c.seconds
+            return []
         if c.kind == "ok":
             r = CaseResult.from_dict(c.reply["result"])
-            case_dir = c.reply.get("case_dir")
-            confirmation = c.reply.get("confirmation")
-            gen = c.reply.get("generation")
-            if gen:
-                self.stats.generation.attempts += gen["attempts"]
-                self.stats.generation.accepted += gen["accepted"]
-                self.stats.generation.rejected.update(gen["rejected"])
-        else:
-            r, case_dir = self._process_failure(c, exporter, seed)
+            return [self._account_one(exporter, seeds[0], r, c.reply.get("case_dir"), c.reply.get("confirmation"), c.seconds, log)]
+        r, case_dir = self._process_failure(c, exporter, seeds[0])
+        return [self._account_one(exporter, seeds[0], r, case_dir, None, c.seconds, log)]
+
+    def _account_one(self, exporter: str, seed: int, r: CaseResult, case_dir: str | None, confirmation: dict | None, seconds: float, log) -> CaseResult:
         st = self.stats
         real = confirmation is None or confirmation["status"] == "confirmed"
         if not real:
@@ -386,7 +417,7 @@ class _Loop:
                 self.recorder.submit(graph, inputs, r)  # filed (or queued) before the results line: resume-safe
         st.cases += 1
         st.verdicts[(r.exporter, r.verdict.value)] += 1
-        st.exporter_seconds[r.exporter] += c.seconds
+        st.exporter_seconds[r.exporter] += seconds
         for k, v in r.timings.items():
             st.stage_seconds[k] += v
         if bucket is not None:
@@ -400,7 +431,7 @@ class _Loop:
         st.recent.append((time.monotonic(), st.cases))
         if len(st.recent) > 2000:
             del st.recent[:1000]
-        line = _log_line(r, c.seconds, bucket, kept, st.elapsed)
+        line = _log_line(r, seconds, bucket, kept, st.elapsed)
         if confirmation is not None:
             line["confirmation"] = confirmation
         if cross is not None:
@@ -475,6 +506,12 @@ class _Loop:
             self.stats.stop_reason = f"disk space low: {free_mb} MiB free, floor is {self.config.min_free_mb} MiB (--min-free-mb)"
             return True
         return False
+
+
+def _task_label(t) -> str:
+    p = t.payload
+    seeds = p.get("seeds")
+    return f"{p['export']['exporter']} seeds {seeds[0]}..{seeds[-1]}" if seeds else f"{p['export']['exporter']} seed {p['seed']}"
 
 
 def _log_line(r: CaseResult, seconds: float, bucket: str | None, kept: bool, t: float) -> dict:

@@ -203,8 +203,9 @@ class WorkerPool:
         for w in list(self.workers):
             if w.task is not None:
                 elapsed = now - w.task.submitted
-                if elapsed > self.case_timeout:
-                    done.append(Completion(w.task, "hang", detail=f"no answer after {self.case_timeout:g}s", seconds=elapsed, worker=w.index))
+                limit = w.task.payload.get("timeout") or self.case_timeout  # a batch task carries its own
+                if elapsed > limit:
+                    done.append(Completion(w.task, "hang", detail=f"no answer after {limit:g}s", seconds=elapsed, worker=w.index))
                     w.task = None
                     self._replace(w)
                 elif self._rss(w) > self.memory_limit:
