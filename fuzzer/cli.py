@@ -21,7 +21,7 @@ class UsageError(Exception):
 #: Extra command groups, each a module with ``add_parsers(sub)`` (adds its subparsers, each with
 #: ``set_defaults(run=<function(args) -> int>)``) and optionally ``EXPECTED_ERRORS`` (exception
 #: types reported as one line, exit 2). Adding a command group is adding its module name here.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("fuzzer.cli_coverage",)
 
 
 def fatal(msg: str) -> NoReturn:
@@ -64,6 +64,16 @@ def _positive_float(s: str) -> float:
     return v
 
 
+def _bias(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number within 0..1, got {s!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"bias {s} is outside 0..1")
+    return v
+
+
 def _opset(s: str) -> int:
     try:
         v = int(s)
@@ -82,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gen", help="generate one graph and write it as JSON")
     g.add_argument("--seed", type=_nonneg_int, default=0)
     g.add_argument("--max-nodes", type=_positive_int, default=10)
+    g.add_argument("--bias", type=_bias, default=None, help="chance per growth step of planting a paper-sequence template (0: uniform; default: the generator's)")
     g.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     g.add_argument("--source", action="store_true", help="print the PyTorch source of the graph instead of JSON")
 
@@ -102,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--cases", type=_positive_int, help="graphs per exporter (graph i is seed+i for every exporter)")
     f.add_argument("--seed", type=_nonneg_int, default=0, help="first seed; graph i uses seed+i")
     f.add_argument("--max-nodes", type=_positive_int, default=10)
+    f.add_argument("--bias", type=_bias, default=None, help="chance per growth step of planting a paper-sequence template (0: uniform; default: the generator's)")
     f.add_argument("--input-mode", choices=["normal", "special"], default="normal")
     f.add_argument("--out", type=Path, help="campaign directory (default: runs/<UTC time>); must not exist or be empty")
     g.set_defaults(run=cmd_gen)
@@ -148,12 +160,18 @@ def _exporters(name: str):
     return (Exporter.TORCHSCRIPT, Exporter.DYNAMO) if name == "both" else (Exporter(name),)
 
 
+def _generator_options(args):
+    from fuzzer.generate import GeneratorOptions
+
+    return GeneratorOptions(max_nodes=args.max_nodes) if args.bias is None else GeneratorOptions(max_nodes=args.max_nodes, bias=args.bias)
+
+
 def cmd_gen(args) -> int:
     from fuzzer.generate import GeneratorOptions, generate
     from fuzzer.ir import graph_to_json, save_graph
     from fuzzer.materialize import graph_to_source
 
-    graph = generate(args.seed, GeneratorOptions(max_nodes=args.max_nodes))
+    graph = generate(args.seed, _generator_options(args))
     text = graph_to_source(graph) if args.source else graph_to_json(graph) + "\n"
     if args.output:
         try:
@@ -213,7 +231,7 @@ def cmd_fuzz(args) -> int:
     from rich.console import Console
 
     from fuzzer.campaign import CampaignConfig, CampaignStats, run_campaign
-    from fuzzer.generate import GeneratorOptions
+    from fuzzer.coverage import CoverageTracker
     from fuzzer.ui import ProgressObserver, summary_table
 
     out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -226,14 +244,15 @@ def cmd_fuzz(args) -> int:
     seconds = args.seconds if args.seconds is not None else (None if args.cases else 60.0)
     config = CampaignConfig(
         exporters=_exporters(args.exporter), opset=args.opset, seconds=seconds, cases=args.cases, seed=args.seed,
-        input_mode=args.input_mode, generator=GeneratorOptions(max_nodes=args.max_nodes),
+        input_mode=args.input_mode, generator=_generator_options(args),
     )
     con = Console()
     con.print(f"onnxfuzz: campaign in {out}  exporters: {args.exporter}  budget: {f'{seconds:.0f}s' if seconds else f'{args.cases} graphs'}  seed: {args.seed}", highlight=False)
     progress = ProgressObserver(con, seconds, args.cases)
+    coverage = CoverageTracker(out)  # writes out/coverage.json as results arrive
     stats = CampaignStats()
     interrupted = False
-    gen = run_campaign(config, out, [progress], stats)
+    gen = run_campaign(config, out, [progress, coverage], stats)
     try:
         for _ in gen:
             pass
@@ -242,7 +261,9 @@ def cmd_fuzz(args) -> int:
     finally:
         progress.close()
     gen.close()
+    coverage.close()
     con.print(summary_table(stats, [e.value for e in config.exporters]))
+    con.print(f"coverage: {coverage.coverage.summary_line()} (details: onnxfuzz coverage {out})", highlight=False)
     con.print(f"non-pass cases are in {out / 'cases'}; reproduce one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False)
     if interrupted:
         con.print("interrupted: the summary covers the cases finished so far", style="yellow")
