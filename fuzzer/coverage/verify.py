@@ -83,10 +83,11 @@ def export_instance_isolated(chain: Chain, sequence: tuple[str, ...], seed: int,
     return Instance(d["hit"], tuple(d["emitted"]), d["error"])
 
 
-def verify_chain(template: Template, chain: Chain, exporter: Exporter, samples: int, stop_on_hit: bool = False, isolate: bool = False) -> tuple[float, list[Instance]]:
+def verify_chain(template: Template, chain: Chain, exporter: Exporter, samples: int, stop_on_hit: bool = False, isolate: bool = False, first_seed: int = 0) -> tuple[float, list[Instance]]:
+    """Share of instantiations ``first_seed..samples-1`` containing the sequence, and the instances."""
     run = export_instance_isolated if isolate else export_instance
     insts = []
-    for seed in range(samples):
+    for seed in range(first_seed, samples):
         inst = run(chain, template.sequence, seed, exporter)
         insts.append(inst)
         if stop_on_hit and inst.hit:
