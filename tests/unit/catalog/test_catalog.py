@@ -7,7 +7,8 @@ from fuzzer.catalog import CATALOG, OPS
 from fuzzer.catalog.render import TemplateError, render, template_fields
 from fuzzer.ir import DTYPES
 
-PAPER = Path(__file__).resolve().parents[4] / "shared" / "paper" / "torch_mismatch_sequences.json"
+# shared/ sits beside the checkout (CI: parents[4]); a worktree may sit deeper, so walk up
+PAPER = next((p / "shared" / "paper" / "torch_mismatch_sequences.json" for p in Path(__file__).resolve().parents[3:] if (p / "shared" / "paper" / "torch_mismatch_sequences.json").exists()), Path("/nonexistent"))
 
 
 def test_catalog_has_at_least_60_operators():

@@ -4,13 +4,14 @@ from pathlib import Path
 import pytest
 
 from fuzzer.catalog import CATALOG
-from fuzzer.generate.templates import PHRASES, Step, candidates, derive, derive_chains, load_templates
+from fuzzer.generate.templates import PHRASES, Step, candidates, derive, derive_chains, find_paper_file, load_templates
 
-PAPER = Path(__file__).resolve().parents[4] / "shared" / "paper" / "torch_mismatch_sequences.json"
+# shared/ sits beside the checkout (CI: parents[4]); find_paper_file walks up from here
+PAPER = find_paper_file(Path(__file__).resolve().parents[3])
 
 
 def _paper():
-    if not PAPER.exists():
+    if PAPER is None:
         pytest.skip("shared/paper is not beside this checkout")
     return json.loads(PAPER.read_text())
 
