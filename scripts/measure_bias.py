@@ -93,16 +93,17 @@ class _Result:
         self.model = model
 
 
-def campaign(seconds: float, bias: float, feedback: bool, share: float, seed0: int, max_nodes: int, mode: str) -> dict:
+def campaign(seconds: float | None, bias: float, feedback: bool, share: float, seed0: int, max_nodes: int, mode: str, max_cases: int | None = None) -> dict:
     opt = GeneratorOptions(max_nodes=max_nodes, bias=bias)
     corpus = Corpus.load(SEED_DIR) if feedback else None
     rng = random.Random(f"measure/{seed0}")
     cov = Coverage()
     buckets: set[tuple] = set()
     cases = failures = mutants = 0
-    deadline = time.monotonic() + seconds
+    t0 = time.monotonic()
+    deadline = t0 + seconds if seconds else None
     i = 0
-    while time.monotonic() < deadline:
+    while (deadline is None or time.monotonic() < deadline) and (max_cases is None or cases < max_cases):
         seed = seed0 + i
         i += 1
         try:
@@ -124,7 +125,7 @@ def campaign(seconds: float, bias: float, feedback: bool, share: float, seed0: i
     c = cov.by_exporter.get("torchscript")
     paper = cov.paper_share("torchscript", "reduced")[0]
     return {
-        "bias": bias, "feedback": feedback, "cases": cases, "failures": failures, "buckets": len(buckets), "mutants": mutants,
+        "bias": bias, "feedback": feedback, "cases": cases, "seconds": round(time.monotonic() - t0, 1), "failures": failures, "buckets": len(buckets), "mutants": mutants,
         "corpus": len(corpus) if corpus is not None else 0,
         "ops": len(c.ops) if c else 0, "triples": len(c.triples) if c else 0, "bigrams": len(c.bigrams) if c else 0,
         "trigrams": len(c.trigrams) if c else 0, "paper": paper,
@@ -134,6 +135,7 @@ def campaign(seconds: float, bias: float, feedback: bool, share: float, seed0: i
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0, help="time per configuration")
+    ap.add_argument("--cases", type=int, default=None, help="instead of time: cases per configuration (the machine's load then matters less)")
     ap.add_argument("--biases", default="0,0.3", help="comma-separated bias values (the first is the baseline)")
     ap.add_argument("--feedback", default="off,on", help="off, on or off,on")
     ap.add_argument("--feedback-share", type=float, default=0.5, help="share of cases from the corpus when feedback is on")
@@ -150,17 +152,18 @@ def main() -> int:
     rows = []
     for fb in args.feedback.split(","):
         for b in args.biases.split(","):
-            row = campaign(args.seconds, float(b), fb == "on", args.feedback_share, args.seed, args.max_nodes, args.input_mode)
+            row = campaign(None if args.cases else args.seconds, float(b), fb == "on", args.feedback_share, args.seed, args.max_nodes, args.input_mode, args.cases)
             rows.append(row)
             print(json.dumps(row), flush=True)
     base = rows[0]
-    t = Table(title=f"equal-time TorchScript campaigns ({args.seconds:.0f}s each, max {args.max_nodes} nodes, {args.input_mode} inputs); ratio to the first row", title_justify="left")
-    for col in ("bias", "feedback", "cases", "failures", "buckets", "ops", "triples", "bigrams", "trigrams", "paper (/131)"):
+    budget = f"{args.cases} cases" if args.cases else f"{args.seconds:.0f}s"
+    t = Table(title=f"TorchScript campaigns of equal budget ({budget} each, max {args.max_nodes} nodes, {args.input_mode} inputs); ratio to the first row", title_justify="left")
+    for col in ("bias", "feedback", "cases", "seconds", "failures", "buckets", "ops", "triples", "bigrams", "trigrams", "paper (/131)"):
         t.add_column(col, justify="right")
     for r in rows:
         def cell(k: str) -> str:
             return f"{r[k]} ({r[k] / base[k]:.2f}x)" if base[k] else str(r[k])
-        t.add_row(str(r["bias"]), "on" if r["feedback"] else "off", str(r["cases"]), cell("failures"), cell("buckets"), cell("ops"), cell("triples"), cell("bigrams"), cell("trigrams"), cell("paper"))
+        t.add_row(str(r["bias"]), "on" if r["feedback"] else "off", str(r["cases"]), str(r["seconds"]), cell("failures"), cell("buckets"), cell("ops"), cell("triples"), cell("bigrams"), cell("trigrams"), cell("paper"))
     Console(width=200).print(t)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")

@@ -27,6 +27,10 @@ from fuzzer.store_util import atomic_write_text
 from .generator import GeneratorOptions, generate
 from .mutate import MUTATIONS, replay
 
+#: Share of a feedback-enabled campaign's cases that come from :func:`next_graph` (the rest from
+#: ``generate``); see scripts/measure_bias.py.
+FEEDBACK_SHARE = 0.5
+
 #: The repository's seed corpus (the sequence templates as small graphs).
 SEED_DIR = Path(__file__).resolve().parents[2] / "corpus" / "seeds"
 
