@@ -21,7 +21,7 @@ class UsageError(Exception):
 #: Extra command groups, each a module with ``add_parsers(sub)`` (adds its subparsers, each with
 #: ``set_defaults(run=<function(args) -> int>)``) and optionally ``EXPECTED_ERRORS`` (exception
 #: types reported as one line, exit 2). Adding a command group is adding its module name here.
-COMMAND_MODULES: tuple[str, ...] = ("fuzzer.findings_cli", "fuzzer.sweep.cli")
+COMMAND_MODULES: tuple[str, ...] = ("fuzzer.findings_cli", "fuzzer.sweep.cli", "fuzzer.cli_coverage")
 
 
 def fatal(msg: str) -> NoReturn:
@@ -74,6 +74,16 @@ def _nonneg_float(s: str) -> float:
     return v
 
 
+def _bias(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number within 0..1, got {s!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"bias {s} is outside 0..1")
+    return v
+
+
 def _opset(s: str) -> int:
     try:
         v = int(s)
@@ -92,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gen", help="generate one graph and write it as JSON")
     g.add_argument("--seed", type=_nonneg_int, default=0)
     g.add_argument("--max-nodes", type=_positive_int, default=10)
+    g.add_argument("--bias", type=_bias, default=None, help="chance per growth step of planting a paper-sequence template (0: uniform; default: the generator's)")
     g.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     g.add_argument("--source", action="store_true", help="print the PyTorch source of the graph instead of JSON")
 
@@ -113,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--cases", type=_positive_int, help="graphs per exporter (graph i is seed+i for every exporter)")
     f.add_argument("--seed", type=_nonneg_int, default=0, help="first seed; graph i uses seed+i")
     f.add_argument("--max-nodes", type=_positive_int, default=10)
+    f.add_argument("--bias", type=_bias, default=None, help="chance per growth step of planting a paper-sequence template (0: uniform; default: the generator's)")
     f.add_argument("--input-mode", choices=["normal", "special"], default="normal")
     f.add_argument("--out", type=Path, help="campaign directory (default: runs/<UTC time>); must not exist or be empty")
     f.add_argument("--resume", type=Path, metavar="DIR", help="continue the campaign in DIR (its stored options apply; --seconds/--cases give a new budget: --seconds S runs S more seconds)")
@@ -171,12 +183,18 @@ def _exporters(name: str):
     return (Exporter.TORCHSCRIPT, Exporter.DYNAMO) if name == "both" else (Exporter(name),)
 
 
+def _generator_options(args):
+    from fuzzer.generate import GeneratorOptions
+
+    return GeneratorOptions(max_nodes=args.max_nodes) if args.bias is None else GeneratorOptions(max_nodes=args.max_nodes, bias=args.bias)
+
+
 def cmd_gen(args) -> int:
     from fuzzer.generate import GeneratorOptions, generate
     from fuzzer.ir import graph_to_json, save_graph
     from fuzzer.materialize import graph_to_source
 
-    graph = generate(args.seed, GeneratorOptions(max_nodes=args.max_nodes))
+    graph = generate(args.seed, _generator_options(args))
     text = graph_to_source(graph) if args.source else graph_to_json(graph) + "\n"
     if args.output:
         try:
@@ -241,7 +259,7 @@ def cmd_fuzz(args) -> int:
     from rich.console import Console
 
     from fuzzer.campaign import CampaignConfig, CampaignError, CampaignStats, InternalError, load_config, run_campaign, with_budget
-    from fuzzer.generate import GeneratorOptions
+    from fuzzer.coverage import CoverageTracker
     from fuzzer.ui import StatusObserver, summary_table
 
     if args.resume is not None:
@@ -277,7 +295,7 @@ def cmd_fuzz(args) -> int:
         seconds = args.seconds if args.seconds is not None else (None if args.cases else 60.0)
         config = CampaignConfig(
             exporters=_exporters(args.exporter), opset=args.opset, seconds=seconds, cases=args.cases, seed=args.seed,
-            input_mode=args.input_mode, generator=GeneratorOptions(max_nodes=args.max_nodes),
+            input_mode=args.input_mode, generator=_generator_options(args),
             workers=args.workers or os.cpu_count() or 1, case_timeout=args.case_timeout,
             memory_limit_mb=args.memory_limit_mb, keep_per_bucket=args.keep_per_bucket, min_free_mb=args.min_free_mb,
             minimize_seconds=args.minimize_seconds or None,
@@ -287,10 +305,19 @@ def cmd_fuzz(args) -> int:
     con = Console()
     con.print(f"onnxfuzz: {'resuming' if args.resume else 'campaign in'} {out}  exporters: {', '.join(exporters)}  budget: {budget.removeprefix('of ')}  "
               f"workers: {config.workers}  seed: {config.seed}", highlight=False)
+    coverage = CoverageTracker(out)  # writes out/coverage.json as results arrive
+    if args.resume is not None and (out / "coverage.json").exists():
+        from fuzzer.coverage import load_coverage
+
+        try:
+            coverage.coverage, coverage.history = load_coverage(out / "coverage.json")
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     stats = CampaignStats()
+    stats.coverage = coverage.coverage
     status = StatusObserver(con, exporters, budget, stats=stats)
     interrupted = False
-    gen = run_campaign(config, out, [status], stats, resume=args.resume is not None)
+    gen = run_campaign(config, out, [status, coverage], stats, resume=args.resume is not None)
     try:
         for _ in gen:
             pass
@@ -306,7 +333,9 @@ def cmd_fuzz(args) -> int:
     finally:
         status.close()
         gen.close()
+    coverage.close()
     con.print(summary_table(stats, exporters))
+    con.print(f"coverage: {coverage.coverage.summary_line()} (details: onnxfuzz coverage {out})", highlight=False, soft_wrap=True)
     if stats.stop_reason and stats.stop_reason not in ("time budget spent", "all cases done"):
         con.print(f"stopped: {stats.stop_reason}", style="yellow", highlight=False, soft_wrap=True)
     fs = stats.findings

@@ -77,6 +77,9 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
     if fs is not None:
         top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs ({fs.filed} cases filed)", "minimizing", f"{stats.minimizing} waiting"
                     + (f", [red]{fs.errors} errors[/]" if fs.errors else ""))
+    cov = stats.coverage
+    if cov is not None and cov.by_exporter:
+        top.add_row("coverage", cov.summary_line(), "", "")
     workers = Table(box=None, show_header=True, header_style="bold")
     workers.add_column("worker")
     workers.add_column("state")

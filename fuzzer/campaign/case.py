@@ -62,6 +62,7 @@ class CaseResult:
     ambiguities: tuple[Ambiguity, ...] = ()  # why an AMBIGUOUS case is not a bug
     blame: Blame | None = None  # extra oracles and the culprit, when they ran
     cross: "CrossExporter | None" = None  # the other exporter's view of the same case, when both ran
+    coverage_items: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)  # of the exported model (worker-extracted)
 
     @property
     def worst(self) -> OutputDiff | None:

@@ -116,6 +116,7 @@ class CampaignStats:
     cross: Counter = field(default_factory=Counter)  # cross-exporter status of seeds run by both exporters
     one_wrong: Counter = field(default_factory=Counter)  # exporter -> seeds where only it was wrong
     minimizing: int = 0  # new bugs waiting for or under minimization
+    coverage: object = None  # fuzzer.coverage.Coverage of the exported models, when tracked
 
     @property
     def elapsed(self) -> float:
@@ -150,8 +151,12 @@ class CampaignStats:
         per = {}
         for (e, v), n in self.verdicts.items():
             per.setdefault(e, {})[v] = n
-        return {"t": round(self.elapsed, 2), "cases": self.cases, "buckets": len(self.buckets), "failures": self.failures(),
-                "cases_per_s_now": round(self.rate_now(), 3), "verdicts": per}
+        out = {"t": round(self.elapsed, 2), "cases": self.cases, "buckets": len(self.buckets), "failures": self.failures(),
+               "cases_per_s_now": round(self.rate_now(), 3), "verdicts": per}
+        if self.coverage is not None:
+            out["coverage"] = {e: c.sizes() for e, c in sorted(self.coverage.by_exporter.items())}
+            out["paper_sequences"] = self.coverage.paper_share()[0]
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +377,8 @@ class _Loop:
             self.stats.generation.rejected.update(gen["rejected"])
         if c.kind == "ok" and "results" in c.reply:  # a batch: worker time is shared equally
             share = c.seconds / max(1, len(c.reply["results"]))
-            return [self._account_one(exporter, e["seed"], CaseResult.from_dict(e["result"]), e.get("case_dir"), e.get("confirmation"), share, log)
+            return [self._account_one(exporter, e["seed"], replace(CaseResult.from_dict(e["result"]), coverage_items=e.get("coverage")),
+                                      e.get("case_dir"), e.get("confirmation"), share, log)
                     for e in c.reply["results"]]
         if c.kind != "ok" and len(seeds) > 1:
             # the batch took its worker down: nothing is recorded, every seed runs alone next
@@ -381,7 +387,7 @@ class _Loop:
             self.stats.exporter_seconds[exporter] += c.seconds
             return []
         if c.kind == "ok":
-            r = CaseResult.from_dict(c.reply["result"])
+            r = replace(CaseResult.from_dict(c.reply["result"]), coverage_items=c.reply.get("coverage"))
             return [self._account_one(exporter, seeds[0], r, c.reply.get("case_dir"), c.reply.get("confirmation"), c.seconds, log)]
         r, case_dir = self._process_failure(c, exporter, seeds[0])
         return [self._account_one(exporter, seeds[0], r, case_dir, None, c.seconds, log)]

@@ -74,6 +74,22 @@ def _inject(kind: str) -> None:
             time.sleep(0.01)
 
 
+def _coverage(r) -> dict | None:
+    """Coverage items of the exported model (op types, typed ops, n-grams, paper sequences):
+    extracted here because only failing cases' models travel back to the campaign."""
+    if r.model is None:
+        return None
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    from fuzzer.coverage import model_items
+
+    try:
+        return {k: sorted(v) for k, v in model_items(onnx.load_model_from_string(r.model)).items()}
+    except DecodeError:
+        return None
+
+
 def _confirm(graph, inputs, r) -> dict | None:
     """Replay a mismatch with fresh inputs and in float64 before it may become a finding."""
     from fuzzer.compare import Verdict
@@ -142,7 +158,7 @@ def main() -> int:
                     case_dir = None
                     if req.get("store") and r.verdict is not Verdict.PASS:
                         case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
-                    entries.append({"seed": seed, "result": r.to_dict(), "case_dir": case_dir, "confirmation": _confirm(graph, inputs, r)})
+                    entries.append({"seed": seed, "result": r.to_dict(), "case_dir": case_dir, "confirmation": _confirm(graph, inputs, r), "coverage": _coverage(r)})
                 out.write(json.dumps({"id": rid, "results": entries, "elapsed": time.perf_counter() - t0,
                                       "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}},
                                      allow_nan=False, default=str) + "\n")
@@ -162,6 +178,7 @@ def main() -> int:
             if req.get("store") and r.verdict is not Verdict.PASS:
                 case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
             reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0, "confirmation": confirmation,
+                     "coverage": _coverage(r) if req["kind"] == "seed" else None,
                      "model_b64": base64.b64encode(r.model).decode() if (req["kind"] == "graph" and r.model) else None,
                      "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}}
         except MemoryError:

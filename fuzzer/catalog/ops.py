@@ -194,6 +194,21 @@ def _squeeze(ctx: BuildContext) -> Choice:
     return Choice(attrs={"dim": ctx.dim()})  # squeezing a non-1 dim is a no-op in torch
 
 
+def _squeeze_dynamic(ctx: BuildContext) -> Choice:
+    """Squeeze ``dim`` of a copy of the input whose shape ONNX shape inference cannot know: the
+    input goes through a boolean-mask selection that keeps every element (data-dependent in the
+    exported graph, the identity in value), then back to its shape with one dim as -1. The
+    TorchScript exporter then lowers the squeeze to Shape-Gather-Equal-If."""
+    if ctx.spec.rank == 0 or ctx.spec.numel == 0:
+        raise Reject("needs rank >= 1 and no empty dim")
+    ones = [i for i, d in enumerate(ctx.spec.shape) if d == 1]
+    dim = ctx.rng.choice(ones) if ones and ctx.maybe(0.8) else ctx.rng.randrange(ctx.spec.rank)
+    others = [i for i in range(ctx.spec.rank) if i != dim] or [dim]
+    free = ctx.rng.choice(others)
+    shape = tuple(-1 if i == free else d for i, d in enumerate(ctx.spec.shape))
+    return Choice(attrs={"shape": shape, "dim": dim - ctx.spec.rank if ctx.maybe(0.3) else dim})
+
+
 def _unsqueeze(ctx: BuildContext) -> Choice:
     if ctx.spec.rank >= 5:
         raise Reject("rank limit")
@@ -656,6 +671,7 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("flatten", "torch.flatten({0}, {start}, {end})", ALL, _flatten, family="shape", onnx=("Flatten", "Reshape")),
     OpSpec("squeeze", "torch.squeeze({0}, {dim})", ALL, _squeeze, family="shape", onnx=("Squeeze",)),
     _u("squeeze_all", "torch.squeeze({0})", ("Squeeze",), ALL, family="shape"),
+    OpSpec("squeeze_dynamic", "torch.squeeze({0}[torch.ones_like({0}, dtype=torch.bool)].reshape{shape}, {dim})", ALL, _squeeze_dynamic, family="shape", onnx=("NonZero", "GatherND", "Reshape", "Shape", "Gather", "Equal", "If", "Squeeze"), weight=0.5),
     OpSpec("unsqueeze", "torch.unsqueeze({0}, {dim})", ALL, _unsqueeze, family="shape", onnx=("Unsqueeze",)),
     OpSpec("transpose", "torch.transpose({0}, {dim0}, {dim1})", ALL, _transpose, family="shape", onnx=("Transpose",)),
     OpSpec("permute", "{0}.permute{perm}", ALL, _permute, family="shape", onnx=("Transpose",)),

@@ -7,6 +7,14 @@ The probe gives the exact output specs (PyTorch's own inference) and rejects any
 PyTorch rejects, so accepted graphs run in eager by construction. Every rejection is counted with
 its reason in :class:`GenerationStats`.
 
+Biased generation (``GeneratorOptions.bias``): at each growth step, with probability ``bias`` the
+generator plants a sequence template (:mod:`fuzzer.generate.templates`: a chain of catalog ops
+that exports to one of the paper's mismatch sequences) instead of one random op. The chain starts
+on an existing value or a fresh input of a random dtype and shape, its attributes are sampled by
+the catalog as usual (within the template's constraints), and the graph keeps growing around it,
+so planted sequences get random context before and after. ``bias=0`` draws nothing extra: it is
+exactly the uniform generator.
+
 Determinism: ``generate(seed, options)`` depends only on its arguments (no module-level
 randomness; probe values come from the seed too).
 """
@@ -28,6 +36,10 @@ from fuzzer.catalog.render import TemplateError, render
 from fuzzer.ir import DTYPES, Graph, Input, Node, TensorSpec, Value, check_wellformed
 
 from .inputs import input_rng, make_value
+from .templates import PROMOTES_TO, Chain, Step, Template, load_templates
+
+#: Default template-planting probability per growth step (see scripts/measure_bias.py).
+DEFAULT_BIAS = 0.3
 
 #: Default weight of each dtype when a fresh graph input is created. float32 is common in real
 #: models; the rest are where converters break, so they get a real share.
@@ -58,8 +70,11 @@ class GeneratorOptions:
     max_numel: int = 4096  # no value may hold more elements
     dtypes: tuple[str, ...] = DTYPES
     ops: tuple[str, ...] = ()  # restrict to these catalog ops (empty: all)
+    bias: float = DEFAULT_BIAS  # chance per growth step of planting a paper-sequence template
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.bias <= 1.0:
+            raise ValueError(f"bias must be within 0..1, got {self.bias}")
         if not 1 <= self.min_nodes <= self.max_nodes:
             raise ValueError(f"need 1 <= min_nodes <= max_nodes, got {self.min_nodes}..{self.max_nodes}")
         unknown = [d for d in self.dtypes if d not in DTYPES]
@@ -74,7 +89,7 @@ class GeneratorOptions:
             "max_nodes": self.max_nodes, "min_nodes": self.min_nodes, "max_inputs": self.max_inputs,
             "max_outputs": self.max_outputs, "max_rank": self.max_rank, "max_dim": self.max_dim,
             "p_zero_dim": self.p_zero_dim, "max_numel": self.max_numel, "dtypes": tuple(self.dtypes),
-            "ops": tuple(self.ops),
+            "ops": tuple(self.ops), "bias": self.bias,
         }
 
 
@@ -85,11 +100,13 @@ class GenerationStats:
     attempts: int = 0
     accepted: int = 0
     rejected: Counter = field(default_factory=Counter)
+    planted: Counter = field(default_factory=Counter)  # template id -> times planted
 
     def merge(self, other: "GenerationStats") -> None:
         self.attempts += other.attempts
         self.accepted += other.accepted
         self.rejected.update(other.rejected)
+        self.planted.update(other.planted)
 
 
 class _Builder:
@@ -107,6 +124,7 @@ class _Builder:
         self.ops = ops
         self.op_weights = [o.weight for o in ops]
         self.dtype_weights = [DEFAULT_DTYPE_WEIGHTS.get(d, 1.0) for d in options.dtypes]
+        self.templates = _plantable(options) if options.bias > 0 else ()
 
     # -- fresh inputs -----------------------------------------------------------------------------
     def random_shape(self, rank: int) -> tuple[int, ...]:
@@ -120,12 +138,13 @@ class _Builder:
             dims[self.rng.randrange(len(dims))] = 1
         return tuple(dims)
 
-    def random_input_spec(self, op: OpSpec) -> TensorSpec | None:
+    def random_input_spec(self, op: OpSpec, ranks: tuple[int, int] | None = None) -> TensorSpec | None:
         dts = [(d, w) for d, w in zip(self.opt.dtypes, self.dtype_weights) if d in op.dtypes]
         if not dts:
             return None
         dtype = self.rng.choices([d for d, _ in dts], [w for _, w in dts])[0]
-        lo, hi = op.ranks[0], min(op.ranks[1], self.opt.max_rank)
+        lo, hi = ranks or op.ranks
+        hi = min(hi, self.opt.max_rank)
         if lo > hi:
             return None
         rank = self.rng.choice([r for r in range(lo, hi + 1)] + [r for r in range(max(lo, 1), min(hi, 4) + 1)] * 2)
@@ -236,6 +255,114 @@ class _Builder:
         self.stats.rejected[reason] += 1
         return False
 
+    # -- templates -----------------------------------------------------------------------------
+    def try_plant(self) -> bool:
+        self.stats.attempts += 1
+        template, chain = self.rng.choice(self.templates)
+        if len(self.nodes) + len(chain.steps) > self.opt.max_nodes:
+            return self.reject("template: longer than the room left under max_nodes")
+        mark = (len(self.inputs), len(self.nodes), len(self.values), set(self.probe), set(vars(self.params)))
+        if not self.plant(chain):
+            return False
+        if len(self.nodes) > self.opt.max_nodes:  # adapter casts made it too long
+            self._rollback(mark)
+            return self.reject("template: longer than the room left under max_nodes")
+        self.stats.planted[template.id] += 1
+        return True
+
+    def plant(self, chain: Chain) -> bool:
+        """Add the chain's steps, each reading the previous step's first output; all or nothing.
+        A value whose dtype the next op does not take gets an adapter ``.to()`` (a Cast, which
+        the path matcher tolerates). Rejections are counted under ``template: ...``."""
+        mark = (len(self.inputs), len(self.nodes), len(self.values), set(self.probe), set(vars(self.params)))
+        ops = [CATALOG[s.op] for s in chain.steps]
+        ranks = (max(o.ranks[0] for o in ops), min(o.ranks[1] for o in ops))
+        prev: tuple[str, TensorSpec] | None = None
+        for step, op in zip(chain.steps, ops):
+            if prev is not None and not op.accepts(prev[1]):
+                prev = self._adapt(prev, op)
+            reason = self._add_step(op, step, prev, ranks if ranks[0] <= ranks[1] else None)
+            if reason is not None:
+                self._rollback(mark)
+                return self.reject(f"template: {reason}")
+            prev = (self.nodes[-1].outputs[0].name, self.nodes[-1].outputs[0].spec)
+        return True
+
+    def _adapt(self, prev: tuple[str, TensorSpec], op: OpSpec) -> tuple[str, TensorSpec]:
+        name, spec = prev
+        dts = [d for d in self.opt.dtypes if d in op.dtypes]
+        if not dts or not op.ranks[0] <= spec.rank <= op.ranks[1]:
+            return prev  # the next step rejects it with its reason
+        dtype = self.rng.choices(dts, [DEFAULT_DTYPE_WEIGHTS.get(d, 1.0) for d in dts])[0]
+        if self.place(CATALOG["to"], [name], [], {"dtype": dtype}, []):
+            out = self.nodes[-1].outputs[0]
+            return (out.name, out.spec)
+        return prev
+
+    def _add_step(self, op: OpSpec, step: Step, prev: tuple[str, TensorSpec] | None, ranks: tuple[int, int] | None) -> str | None:
+        """Place one step; None on success, else the reason."""
+        pending: list[tuple[str, NewInput]] = []
+
+        def fresh(new: NewInput) -> str:
+            name = f"x{len(self.inputs) + len(pending)}"
+            pending.append((name, new))
+            return name
+
+        if prev is None:
+            fits = [(n, s) for n, s in self.values if op.accepts(s) and (ranks is None or ranks[0] <= s.rank <= ranks[1])]
+            if fits and op.domain != "index" and self.rng.random() < 0.6:
+                primary, spec = self.rng.choice(fits)
+            else:
+                got = self.random_input_spec(op, ranks)
+                if got is None:
+                    return f"{op.name}: no dtype/rank of the op is enabled"
+                spec = got
+                primary = fresh(NewInput(spec, op.domain))
+        else:
+            primary, spec = prev
+            if not op.accepts(spec):
+                return f"{op.name}: does not take {spec.dtype} rank {spec.rank}"
+        choice = None
+        for _ in range(8):
+            ctx = BuildContext(self.rng, primary, spec, list(self.values) + [(n, x.spec) for n, x in pending])
+            try:
+                c = op.build(ctx)
+            except Reject:
+                continue
+            if step.allows(c.attrs):
+                choice = c
+                break
+        if choice is None:
+            return f"{op.name}: no attributes within the template's constraints"
+        if choice.primary is not None and prev is not None:
+            return f"{op.name}: replaces its primary input (breaks the chain)"
+        if choice.primary is not None:
+            pending[0] = (primary, choice.primary)
+        extra = list(choice.extra)
+        if step.promote:
+            wider = [d for d in PROMOTES_TO.get(spec.dtype, ()) if d in self.opt.dtypes]
+            if not extra or not wider:
+                return f"{op.name}: no wider dtype to promote {spec.dtype} to"
+            domain = extra[0].domain if isinstance(extra[0], NewInput) else ("nonzero" if op.name in _DIVIDING else "any")
+            extra[0] = NewInput(TensorSpec(spec.shape, self.rng.choice(wider)), domain)
+        arg_names = [primary] + [fresh(e) if isinstance(e, NewInput) else e for e in extra]
+        pending = [(n, x) for n, x in pending if n in arg_names]
+        if len(self.inputs) + len(pending) > self.opt.max_inputs:
+            return "too many inputs"
+        if not self.place(op, arg_names, pending, choice.attrs, choice.params):
+            return f"{op.name}: eager rejects it"
+        return None
+
+    def _rollback(self, mark: tuple) -> None:
+        n_inputs, n_nodes, n_values, probe_keys, param_keys = mark
+        for nd in self.nodes[n_nodes:]:
+            self.stats.accepted -= 1
+        del self.inputs[n_inputs:], self.nodes[n_nodes:], self.values[n_values:]
+        for k in set(self.probe) - probe_keys:
+            del self.probe[k]
+        for k in set(vars(self.params)) - param_keys:
+            delattr(self.params, k)
+
     # -- whole graph -------------------------------------------------------------------------------
     def build(self) -> Graph:
         target = self.rng.randint(self.opt.min_nodes, self.opt.max_nodes)
@@ -249,7 +376,10 @@ class _Builder:
                     break
                 target_raw = len(self.nodes) + (target - pruned)
                 continue
-            self.try_add()
+            if self.templates and self.rng.random() < self.opt.bias:
+                self.try_plant()
+            else:
+                self.try_add()
             attempts += 1
         if not self.nodes:
             raise GenerationError(f"seed {self.seed}: no operator could be placed in {budget} attempts")
@@ -268,6 +398,23 @@ class _Builder:
         if extra_pool and self.rng.random() < 0.15 and len(outputs) < self.opt.max_outputs:
             outputs.append(self.rng.choice(extra_pool))
         return prune(Graph(tuple(self.inputs), tuple(self.nodes), tuple(sorted(outputs, key=node_values.index)), {}))
+
+
+#: Ops whose second operand is a divisor (an integer zero would crash the process, not raise).
+_DIVIDING = frozenset({"div", "remainder", "fmod", "floor_divide"})
+
+
+def _plantable(options: GeneratorOptions) -> tuple[tuple[Template, Chain], ...]:
+    """(template, chain) pairs the generator may plant under ``options``: chains verified for
+    some exporter (all chains if the table carries no verification), using only allowed ops."""
+    allowed = set(options.ops) | {"to"} if options.ops else None
+    out = []
+    for t in load_templates():
+        chains = t.usable_chains() or ([] if any(c.verified for c in t.chains) else list(t.chains))
+        for c in chains:
+            if allowed is None or set(c.ops()) <= allowed:
+                out.append((t, c))
+    return tuple(out)
 
 
 class GenerationError(RuntimeError):
@@ -299,6 +446,18 @@ def generate(seed: int, options: GeneratorOptions | None = None, stats: Generati
     return g
 
 
+def template_graph(chain: Chain, seed: int = 0, options: GeneratorOptions | None = None) -> Graph:
+    """A graph holding just ``chain`` planted on fresh inputs (plus the adapter casts it needs).
+    Raises :class:`GenerationError` when no instantiation is found in a few tries."""
+    opt = options or GeneratorOptions(max_nodes=max(16, 2 * len(chain.steps) + 2), bias=0.0, p_zero_dim=0.0)
+    b = _Builder(seed, opt, GenerationStats())
+    for _ in range(6):
+        if b.plant(chain):
+            g = b.finish()
+            return Graph(g.inputs, g.nodes, g.outputs, {"seed": seed, "built": "template_graph"})
+    raise GenerationError(f"chain {' '.join(chain.ops())}: not placed ({', '.join(b.stats.rejected)})")
+
+
 def single_op_graph(
     op: str,
     inputs: list[TensorSpec | NewInput],
@@ -309,7 +468,7 @@ def single_op_graph(
     """A one-node graph applying catalog op ``op`` to fresh inputs with the given specs (or
     :class:`NewInput` requests, to set a domain). Output specs come from the same eager probe as
     generated graphs. Raises :class:`GenerationError` if eager PyTorch rejects the call."""
-    b = _Builder(seed, GeneratorOptions(max_nodes=1, max_inputs=max(8, len(inputs))), GenerationStats())
+    b = _Builder(seed, GeneratorOptions(max_nodes=1, max_inputs=max(8, len(inputs)), bias=0.0), GenerationStats())
     spec_op = CATALOG[op]
     pending = [(f"x{k}", x if isinstance(x, NewInput) else NewInput(x)) for k, x in enumerate(inputs)]
     if not b.place(spec_op, [n for n, _ in pending], pending, dict(attrs or {}), list(params or [])):

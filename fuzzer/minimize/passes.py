@@ -7,6 +7,8 @@ is left readable.
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -235,7 +237,7 @@ def _smaller_values(v) -> Iterator:
     elif isinstance(v, int) and not isinstance(v, bool):
         cands = [None, 0, 1, -1, v // 2, v - 1 if v > 0 else v + 1, -v if v < 0 else v]
     elif isinstance(v, float):
-        cands = [None, 0.0, 1.0, -1.0, float(round(v)), round(v, 1), 0.5]
+        cands = [None, 0.0, 1.0, -1.0, 0.5] + ([float(round(v)), round(v, 1)] if math.isfinite(v) else [])
     elif isinstance(v, str) and v in DTYPE_COST:
         cands = _cheaper_dtypes(v)
     elif isinstance(v, tuple):

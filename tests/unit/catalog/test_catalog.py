@@ -7,7 +7,8 @@ from fuzzer.catalog import CATALOG, OPS
 from fuzzer.catalog.render import TemplateError, render, template_fields
 from fuzzer.ir import DTYPES
 
-PAPER = Path(__file__).resolve().parents[4] / "shared" / "paper" / "torch_mismatch_sequences.json"
+# shared/ sits beside the checkout (CI: parents[4]); a worktree may sit deeper, so walk up
+PAPER = next((p / "shared" / "paper" / "torch_mismatch_sequences.json" for p in Path(__file__).resolve().parents[3:] if (p / "shared" / "paper" / "torch_mismatch_sequences.json").exists()), Path("/nonexistent"))
 
 
 def test_catalog_has_at_least_60_operators():
@@ -29,8 +30,8 @@ def test_catalog_names_every_onnx_op_of_the_paper_sequences():
     data = json.loads(PAPER.read_text())
     wanted = {o for key in ("torch_reduced", "torch_nonoverlapping") for seq in data[key] for o in seq}
     have = {o for op in OPS for o in op.onnx}
-    # "If" comes from the TorchScript exporter's control-flow lowering, not from one operator.
-    assert wanted - have <= {"If"}, sorted(wanted - have)
+    # "If" too: squeeze_dynamic (a squeeze the TorchScript exporter cannot resolve statically).
+    assert not wanted - have, sorted(wanted - have)
 
 
 def test_render_quotes_strings_so_attrs_cannot_inject_code():

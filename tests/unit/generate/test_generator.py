@@ -77,3 +77,39 @@ def test_index_inputs_stay_in_bounds():
         for i in g.inputs:
             if i.domain == "index":
                 assert ins[i.name].min(initial=0) >= 0 and ins[i.name].max(initial=0) < i.bound
+
+
+# -- biased generation (templates) ---------------------------------------------------------------
+def test_bias_zero_is_the_uniform_generator():
+    from fuzzer.generate.templates import load_templates
+
+    assert load_templates()  # the table ships with the package
+    for s in range(15):
+        stats = GenerationStats()
+        g = generate(s, GeneratorOptions(max_nodes=12, bias=0.0), stats)
+        assert not stats.planted and g.meta["generator"]["bias"] == 0.0
+
+
+def test_bias_plants_templates_and_stays_valid():
+    stats = GenerationStats()
+    ok = 0
+    for s in range(120):
+        g = generate(s, GeneratorOptions(max_nodes=16, bias=0.6), stats)
+        check_wellformed(g)
+        assert len(g) <= 16
+        ok += _runs_in_eager(g, s)
+    assert ok >= 119
+    assert sum(stats.planted.values()) >= 60 and len(stats.planted) >= 30  # many distinct templates
+    assert any(r.startswith("template:") for r in stats.rejected)  # failed plants are counted
+
+
+def test_biased_generation_is_deterministic():
+    o = GeneratorOptions(max_nodes=14, bias=0.8)
+    assert graph_to_json(generate(3, o)) == graph_to_json(generate(3, o))
+
+
+def test_bias_out_of_range_is_rejected():
+    import pytest
+
+    with pytest.raises(ValueError):
+        GeneratorOptions(bias=1.5)

@@ -63,3 +63,11 @@ def test_feed_from_inputs_keeps_downstream_values_exact():
     after = evaluate(c.graph, dict(c.inputs))
     for o in c.graph.outputs:
         assert np.array_equal(after[o].numpy(), before[o].numpy(), equal_nan=True)
+
+
+def test_attribute_candidates_of_non_finite_floats():
+    from fuzzer.minimize.passes import _smaller_values
+
+    for v in (float("inf"), float("-inf"), float("nan")):
+        cands = list(_smaller_values(v))  # used to raise OverflowError on round(inf)
+        assert 0.0 in cands

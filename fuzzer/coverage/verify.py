@@ -1,0 +1,103 @@
+"""Verify sequence templates by exporting them: does the exported model contain the sequence?
+
+A chain's instantiation ``k`` is ``template_graph(chain, seed=k)``; its share for an exporter is
+the fraction of instantiations ``0..samples-1`` whose exported model contains the template's
+sequence as a path (:func:`fuzzer.coverage.paths.contains_path`). Export failures count as misses
+and are reported in the note.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import dataclass
+
+import onnx
+import torch
+
+from fuzzer.export import ExportOptions, Exporter, export
+from fuzzer.generate import GenerationError, make_inputs
+from fuzzer.generate.generator import template_graph
+from fuzzer.generate.templates import Chain, Template
+from fuzzer.materialize import build_module
+
+from .paths import contains_path, onnx_digraph
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One exported instantiation: did it contain the sequence, and what did the export emit."""
+
+    hit: bool
+    emitted: tuple[str, ...]  # top-level op types (Constants dropped), or () on failure
+    error: str | None = None
+
+
+def export_instance(chain: Chain, sequence: tuple[str, ...], seed: int, exporter: Exporter) -> Instance:
+    try:
+        g = template_graph(chain, seed)
+    except GenerationError as e:
+        return Instance(False, (), f"not instantiable: {e}")
+    module = build_module(g)
+    ins = make_inputs(g, seed)
+    out = export(module, [torch.from_numpy(v) for v in ins.values()], [i.name for i in g.inputs], ExportOptions(exporter))
+    if out.model is None:
+        return Instance(False, (), f"export failed: {out.error_type}")
+    model = onnx.load_model_from_string(out.model)
+    dg = onnx_digraph(model)
+    emitted = tuple(n.op_type for n in model.graph.node if n.op_type != "Constant")
+    return Instance(contains_path(dg, sequence), emitted)
+
+
+def export_instance_isolated(chain: Chain, sequence: tuple[str, ...], seed: int, exporter: Exporter) -> Instance:
+    """:func:`export_instance` in a forked child, so an exporter that kills its process (SIGFPE,
+    abort: seen on empty tensors) costs one instance, not the whole verification."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        code = 0
+        try:
+            inst = export_instance(chain, sequence, seed, exporter)
+            os.write(w, json.dumps({"hit": inst.hit, "emitted": list(inst.emitted), "error": inst.error}).encode())
+        except BaseException:  # noqa: BLE001 - reported to the parent as a failed instance
+            code = 1
+        finally:
+            os.close(w)
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return Instance(False, (), f"exporter process killed by {signal.Signals(os.WTERMSIG(status)).name}")
+    if os.WEXITSTATUS(status) != 0 or not chunks:
+        raise RuntimeError(f"verification child failed for chain {chain.ops()} seed {seed} (our bug: rerun without isolation)")
+    d = json.loads(b"".join(chunks))
+    return Instance(d["hit"], tuple(d["emitted"]), d["error"])
+
+
+def verify_chain(template: Template, chain: Chain, exporter: Exporter, samples: int, stop_on_hit: bool = False, isolate: bool = False, first_seed: int = 0) -> tuple[float, list[Instance]]:
+    """Share of instantiations ``first_seed..samples-1`` containing the sequence, and the instances."""
+    run = export_instance_isolated if isolate else export_instance
+    insts = []
+    for seed in range(first_seed, samples):
+        inst = run(chain, template.sequence, seed, exporter)
+        insts.append(inst)
+        if stop_on_hit and inst.hit:
+            break
+    return sum(i.hit for i in insts) / len(insts), insts
+
+
+def describe_miss(insts: list[Instance]) -> str:
+    """One line on what the exporter did instead (the first instance)."""
+    first = insts[0]
+    if first.error:
+        return first.error
+    return "emits " + " ".join(first.emitted[:14]) + (" ..." if len(first.emitted) > 14 else "")
