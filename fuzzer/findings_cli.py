@@ -51,6 +51,9 @@ def add_parsers(sub) -> None:
 
     p = with_store(fs.add_parser("replay", help="re-run findings against the installed versions"))
     p.add_argument("refs", nargs="+", metavar="ID|DIR", help="finding ids, finding directories, or a whole store directory")
+    p.add_argument("--check-status", action="store_true",
+                   help="regression watch: exit 1 if a finding behaves otherwise than its status says "
+                        "(open/new/filed/wontfix: still failing with its signature; fixed: passes)")
     p.set_defaults(run=cmd_replay)
 
     p = with_store(fs.add_parser("minimize", help="minimize a finding again (replaces it if a smaller case is found)"))
@@ -72,6 +75,7 @@ def add_parsers(sub) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--filed", metavar="URL")
     g.add_argument("--wontfix", metavar="REASON")
+    g.add_argument("--fixed", metavar="VERSION", help="fixed upstream (e.g. 'torch 2.14.0'); replay then expects a pass")
     p.set_defaults(run=cmd_mark)
 
     p = with_store(fs.add_parser("promote", help="copy a finding into the repository's findings/ directory"))
@@ -175,12 +179,28 @@ def _replay_targets(args) -> list[Path]:
     return out
 
 
-def cmd_replay(args) -> int:
-    """Exit 1 if any finding still fails (same or changed signature), else 2 if any could not be
-    loaded, else 0 (all fixed)."""
+def replay_state(doc: dict, graph, inputs) -> str:
+    """Re-run a finding against the installed versions: "still failing", "fixed",
+    "changed signature: ..." or "not a failure now (...)"."""
     from fuzzer.triage.signature import NotAFailure, signature_of
 
-    still = skipped = 0
+    result = _runner(doc["exporter"], doc.get("opset_requested"), doc.get("input_mode", "normal"))(graph, inputs)
+    try:
+        sig = signature_of(result)
+    except NotAFailure:
+        return "fixed" if result.verdict.value == "pass" else f"not a failure now ({result.verdict.value})"
+    return "still failing" if sig.key == doc["signature"]["key"] else f"changed signature: {sig.key}"
+
+
+#: What a finding with this status must do on replay (the regression watch of --check-status).
+EXPECTED_STATE = {"new": "still failing", "open": "still failing", "filed": "still failing", "wontfix": "still failing", "fixed": "fixed"}
+
+
+def cmd_replay(args) -> int:
+    """Exit 1 if any finding still fails (same or changed signature), else 2 if any could not be
+    loaded, else 0 (all fixed). With --check-status: exit 1 if any finding behaves otherwise than
+    its status says, else 0."""
+    still = skipped = disagree = 0
     for path in _replay_targets(args):
         try:
             doc, graph, inputs = load_case(path)
@@ -188,15 +208,18 @@ def cmd_replay(args) -> int:
             print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
             skipped += 1
             continue
-        result = _runner(doc["exporter"], doc.get("opset_requested"))(graph, inputs)
-        try:
-            sig = signature_of(result)
-        except NotAFailure:
-            state = "fixed" if result.verdict.value == "pass" else f"not a failure now ({result.verdict.value})"
-        else:
-            still += 1
-            state = "still failing" if sig.key == doc["signature"]["key"] else f"changed signature: {sig.key}"
-        print(f"{path.name}  {doc['verdict']:<24} {state}")
+        state = replay_state(doc, graph, inputs)
+        still += state != "fixed" and not state.startswith("not a failure")
+        note = ""
+        if args.check_status:
+            want = EXPECTED_STATE.get(doc.get("status", "new"), "still failing")
+            if state != want:
+                disagree += 1
+                note = f"  <-- status is {doc.get('status')!r}, expected {want!r}: update it (onnxfuzz findings mark) or investigate"
+        print(f"{path.name}  {doc['verdict']:<24} {state}{note}")
+    if args.check_status:
+        print(f"{disagree} finding(s) behave otherwise than their status says" if disagree else "every finding behaves as its status says")
+        return 1 if disagree or skipped else 0
     return 1 if still else (2 if skipped else 0)
 
 
@@ -269,8 +292,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_mark(args) -> int:
-    path = _store(args).mark(args.id, filed=args.filed, wontfix=args.wontfix)
-    print(f"{path.name}: {'filed ' + args.filed if args.filed else 'wontfix: ' + args.wontfix}")
+    path = _store(args).mark(args.id, filed=args.filed, wontfix=args.wontfix, fixed=args.fixed)
+    what = f"filed {args.filed}" if args.filed else (f"wontfix: {args.wontfix}" if args.wontfix else f"fixed in {args.fixed}")
+    print(f"{path.name}: {what}")
     return 0
 
 

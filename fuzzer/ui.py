@@ -138,9 +138,13 @@ class StatusObserver:
             if key not in self.seen:
                 self.seen.add(key)
                 style = VERDICT_STYLE[result.verdict]
-                room = max(20, self.console.width - 50)
-                head = (result.error_head or "")[:room].replace("[", r"\[")
-                self.console.print(f"[{style}]new {result.verdict.value:<24}[/] {result.exporter:<11} seed {result.seed:<6} {head}", highlight=False, overflow="ellipsis", no_wrap=True)
+                if self.live is not None:  # one line on the panel's terminal
+                    room = max(20, self.console.width - 50)
+                    head = (result.error_head or "")[:room].replace("[", r"\[")
+                    self.console.print(f"[{style}]new {result.verdict.value:<24}[/] {result.exporter:<11} seed {result.seed:<6} {head}", highlight=False, overflow="ellipsis", no_wrap=True)
+                else:  # a log: the whole first line of the error
+                    head = (result.error_head or "")[:200].replace("[", r"\[")
+                    self.console.print(f"new {result.verdict.value:<24} {result.exporter:<11} seed {result.seed:<6} {head}", highlight=False, soft_wrap=True)
         self.on_tick(stats)
 
     def close(self) -> None:

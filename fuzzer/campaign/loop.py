@@ -34,7 +34,7 @@ from typing import Iterator, Protocol
 
 from fuzzer.compare import Verdict
 from fuzzer.export import ExportOptions, Exporter
-from fuzzer.generate import GenerationError, GenerationStats, GeneratorOptions, generate, make_inputs
+from fuzzer.generate import GenerationStats, GeneratorOptions
 from fuzzer.store_util import atomic_write_text
 from fuzzer.versions import stack_versions
 
@@ -289,7 +289,6 @@ class _Loop:
         return None
 
     def run(self) -> Iterator[CaseResult]:
-        cfg = self.config
         finished = False
         try:
             yield from self._run()
@@ -476,11 +475,7 @@ class _Loop:
         process (generation is deterministic) and keep it like any other failing case."""
         verdict = {"crash": Verdict.PROCESS_CRASH, "hang": Verdict.HANG, "oom": Verdict.OUT_OF_MEMORY}[c.kind]
         cfg = self.config
-        gen_opts = cfg.generator
-        try:
-            graph = generate(seed, gen_opts)
-        except GenerationError:
-            graph = None
+        graph, inputs = self._regenerate(seed)
         export = next(e for e in self.exports if e.exporter.value == exporter)
         r = CaseResult(
             seed=seed, exporter=exporter, opset_requested=export.opset, opset=None, verdict=verdict, input_mode=cfg.input_mode,
@@ -491,8 +486,26 @@ class _Loop:
         )
         if graph is None:
             return r, None
-        path = save_case(self.out / "incoming", graph, make_inputs(graph, seed, cfg.input_mode), r)
+        path = save_case(self.out / "incoming", graph, inputs, r)
         return r, str(path)
+
+    def _regenerate(self, seed: int):
+        """The seed's graph and inputs, rebuilt in a subprocess (if generation itself is what
+        killed the worker, it must not kill the campaign). (None, None) if that dies too."""
+        import subprocess
+        import sys
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="onnxfuzz-regen-") as tmp:
+            cmd = [sys.executable, "-m", "fuzzer.campaign.regen", str(seed), json.dumps(self.config.to_dict()["generator"]), self.config.input_mode, tmp]
+            try:
+                rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=self.config.case_timeout + 60).returncode
+            except subprocess.TimeoutExpired:
+                return None, None
+            if rc != 0:
+                return None, None
+            graph = load_graph(Path(tmp) / "graph.json")
+            return graph, load_inputs(Path(tmp) / "inputs.npz", graph)
 
     def _maybe_sample(self, force: bool = False) -> None:
         now = time.monotonic()

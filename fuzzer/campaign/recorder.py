@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import queue
+import shutil
 import threading
 import traceback
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from fuzzer.ir import Graph, load_graph
 
 from .artifacts import load_inputs
 from .case import CaseResult
-from .isolated import IsolatedRunner
 
 
 def case_key(result: CaseResult) -> str:
@@ -36,7 +36,7 @@ def case_key(result: CaseResult) -> str:
 @dataclass
 class RecorderStats:
     filed: int = 0
-    new_buckets: int = 0
+    new_buckets: int = 0  # bugs in the store
     minimized: int = 0
     queued: int = 0
     errors: int = 0
@@ -55,7 +55,7 @@ class FindingRecorder:
         self.stats = RecorderStats()
         self._queue: queue.Queue = queue.Queue()
         self._queued_raw: set[str] = set()
-        self._runner: IsolatedRunner | None = None
+        self._proc = None  # the running minimize_one process
         self._thread: threading.Thread | None = None
         self.log_path = root / "recorder.log"
 
@@ -76,7 +76,8 @@ class FindingRecorder:
         if self.minimize_seconds is None or (not queued and self.store.knows(result)):
             _, new = self.store.record(graph, inputs, result, None, case_key(result))
             self.stats.filed += 1
-            self.stats.new_buckets += int(new)
+            if new:
+                self.stats.new_buckets = len(self.store.list())
             return
         # a new raw signature is minimized; later cases of one still in the queue wait behind
         # it and become plain hits once it is filed
@@ -120,58 +121,98 @@ class FindingRecorder:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=wait)
-            if self._thread.is_alive() and self._runner is not None:
+            if self._thread.is_alive():
                 self._abandoning = True
-                self._runner.close()  # the thread's current candidate fails; the thread ends
+                if self._proc is not None and self._proc.poll() is None:
+                    import os
+                    import signal
+
+                    os.killpg(self._proc.pid, signal.SIGKILL)  # the kept case is re-filed by --resume
                 self._thread.join(timeout=10)
         self.store.close()
 
     # -- minimizer thread ------------------------------------------------------------------------
     def _work(self) -> None:
-        from fuzzer.minimize import minimize
+        """Minimize and file new bugs, each in a process of its own (see minimize_one): eager
+        PyTorch can die on the shapes a minimizer tries, and must not take the campaign along."""
+        import tempfile
+
         from fuzzer.store import FindingStore
 
         store = FindingStore(self.root)
+        tmp = tempfile.TemporaryDirectory(prefix="onnxfuzz-minimize-")
         try:
             while True:
                 item = self._queue.get()
                 if item is None:
                     return
-                graph, inputs, result, first = item
+                batch = [item]  # every new bug queued by now goes to one minimizing process
+                while True:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(nxt)
                 self._busy = True
                 try:
-                    if self._runner is None:
-                        self._runner = IsolatedRunner(case_timeout=self.case_timeout)
-                    runner = self._runner
-                    export = self.exports[result.exporter]
-
-                    def run(g: Graph, x: Mapping[str, np.ndarray]) -> CaseResult:
-                        return runner.run(g, x, [export], self.input_mode)[0]
-
-                    def mini(g, x, r):
-                        return minimize(g, x, run, seconds=self.minimize_seconds)
-
-                    _, new = store.record(graph, inputs, result, mini if first else None, case_key(result))
-                    self.stats.filed += 1
-                    self.stats.minimized += int(first)
-                    self.stats.new_buckets += int(new)
-                except Exception:  # a bug of ours while minimizing: file the raw case, log it, go on
-                    if self._abandoning:  # closed under us: the kept case is re-filed by --resume
+                    self._process(batch, store, Path(tmp.name))
+                except Exception:  # a bug of ours while filing: log it, go on (the cases stay kept on disk)
+                    if self._abandoning:
                         return
                     self.stats.errors += 1
                     self._log(traceback.format_exc())
-                    try:
-                        store.record(graph, inputs, result, None, case_key(result))
-                        self.stats.filed += 1
-                    except Exception:
-                        self._log(traceback.format_exc())
                 finally:
                     self._busy = False
-                    self._pending_bugs -= int(first)
+                    self._pending_bugs -= sum(int(first) for *_, first in batch)
         finally:
             store.close()
-            if self._runner is not None:
-                self._runner.close()
+            tmp.cleanup()
+
+    def _process(self, batch: list, store, tmp: Path) -> None:
+        from .artifacts import save_case
+
+        firsts = [(g, x, r, save_case(tmp, g, x, r, name=f"case-{k}-{r.seed}-{r.exporter}")) for k, (g, x, r, first) in enumerate(batch) if first]
+        later = [(g, x, r) for g, x, r, first in batch if not first]
+        if firsts:
+            self._minimize(firsts, store)
+        if self._abandoning:  # closed under us: kept cases are re-filed by --resume
+            return
+        for graph, inputs, result in later:  # later cases of bugs filed by now: hits
+            store.record(graph, inputs, result, None, case_key(result))
+            self.stats.filed += 1
+
+    def _minimize(self, firsts: list, store) -> None:
+        import subprocess
+        import sys
+
+        from .pool import signal_name
+
+        cmd = [sys.executable, "-m", "fuzzer.campaign.minimize_one", str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}),
+               str(self.minimize_seconds), self.input_mode, *[str(c) for *_, c in firsts]]
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, err = self._proc.communicate(timeout=(self.minimize_seconds * 3 + 60) * len(firsts) + 60)
+            rc = self._proc.returncode
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            _, err = self._proc.communicate()
+            rc = None
+        if self._abandoning:
+            return
+        for graph, inputs, result, case in firsts:
+            if store.recorded(case_key(result)) is not None:
+                self.stats.minimized += 1
+            else:  # the minimizing process died before this one: file it raw, say why
+                self.stats.errors += 1
+                self._log(f"minimizing {result.exporter} seed {result.seed}: the process ended with "
+                          f"{'a timeout' if rc is None else signal_name(rc)}; filed unminimized\n{(err or b'').decode(errors='replace')[-1500:]}")
+                store.record(graph, inputs, result, None, case_key(result))
+            self.stats.filed += 1
+            shutil.rmtree(case, ignore_errors=True)
+        self.stats.new_buckets = len(store.list())  # bugs in the store (a minimized case may join an existing one)
 
     def _log(self, text: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

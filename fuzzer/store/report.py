@@ -48,7 +48,20 @@ def gather_evidence(graph: Graph, inputs: Mapping[str, np.ndarray], model: bytes
     return Evidence(eager.outputs if eager.ok else (), actual, unopt)
 
 
-def blame(verdict: str, exporter: str, error_message: str | None, evidence: Evidence | None) -> str:
+#: The culprit named by the extra oracles (fuzzer.compare.blame), as a component for the report.
+CULPRIT_COMPONENT = {
+    "ort_kernel": "onnxruntime (CPU kernels: the ONNX reference implementation agrees with eager PyTorch)",
+    "ort_optimizer": "onnxruntime (graph optimizations: the result is right with ORT_DISABLE_ALL)",
+}
+
+
+def blame(verdict: str, exporter: str, error_message: str | None, evidence: Evidence | None, culprit: str | None = None) -> str:
+    """The component to name in the report. The oracles' culprit wins when they named one
+    (exporter: the ONNX model itself computes something else; ort_kernel; ort_optimizer)."""
+    if culprit == "exporter":
+        return EXPORTER_COMPONENT[exporter]
+    if culprit in CULPRIT_COMPONENT:
+        return CULPRIT_COMPONENT[culprit]
     v = Verdict(verdict)
     if v in (Verdict.EXPORT_CRASH, Verdict.INVALID_MODEL):
         return EXPORTER_COMPONENT[exporter]

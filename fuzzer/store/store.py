@@ -42,7 +42,7 @@ import numpy as np
 
 from fuzzer.ir import Graph, GraphFormatError, graph_to_json, load_graph
 from fuzzer.store_util import StagedDir, atomic_write_text
-from fuzzer.triage.signature import Signature, signature_of
+from fuzzer.triage.signature import PROCESS_VERDICTS, Signature, signature_of
 from fuzzer.versions import stack_versions
 
 from .repro import render_repro
@@ -59,7 +59,7 @@ STATUSES = ("new", "filed", "wontfix", "flaky")
 SLEEP_ENV = "ONNXFUZZ_TEST_SLEEP_IN_STAGING"
 
 #: finding.json fields that belong to the bucket, not to its current reproduction
-_BUCKET_FIELDS = ("first_seen", "last_seen", "hits", "status", "raw_signatures", "history", "filed_url", "wontfix_reason")
+_BUCKET_FIELDS = ("first_seen", "last_seen", "hits", "status", "raw_signatures", "history", "filed_url", "wontfix_reason", "fixed_in")
 
 Minimizer = Callable[[Graph, Mapping[str, np.ndarray], "CaseResult"], "MinimizeResult"]
 
@@ -310,8 +310,10 @@ class FindingStore:
         """Write all files of ``case`` into a staging directory, then publish it at ``path``."""
         fid = path.name
         result = case.result
-        evidence = gather_evidence(case.graph, case.inputs, result.model)
-        component = blame(result.verdict.value, result.exporter, result.error_message, evidence)
+        # a case that killed its process would kill this one too: no re-run for evidence
+        evidence = None if result.verdict in PROCESS_VERDICTS else gather_evidence(case.graph, case.inputs, result.model)
+        culprit = result.blame.culprit.value if getattr(result, "blame", None) is not None else None
+        component = blame(result.verdict.value, result.exporter, result.error_message, evidence, culprit)
         t = title(result.verdict.value, result.exporter, case.graph, result.error_type, result.error_head, evidence)
         versions = dict(result.versions) or stack_versions()
         doc = {
@@ -370,7 +372,7 @@ class FindingStore:
                 shutil.rmtree(p, ignore_errors=True)  # a writer killed over an hour ago
 
     # -- status -----------------------------------------------------------------------------------
-    def mark(self, ref: str, *, filed: str | None = None, wontfix: str | None = None) -> Path:
+    def mark(self, ref: str, *, filed: str | None = None, wontfix: str | None = None, fixed: str | None = None) -> Path:
         path = self.resolve(ref)
         with self._locked():
             doc = read_finding(path)
@@ -378,6 +380,8 @@ class FindingStore:
                 doc.update(status="filed", filed_url=filed)
             elif wontfix is not None:
                 doc.update(status="wontfix", wontfix_reason=wontfix)
+            elif fixed is not None:
+                doc.update(status="fixed", fixed_in=fixed)
             atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
         return path
 

@@ -1,0 +1,32 @@
+"""Regression watch over the repository's curated findings/: every promoted finding must behave as
+its status says (open/new/filed/wontfix: still failing with its signature; fixed: passes). When
+an upstream release fixes one, this fails until its status is updated with
+``onnxfuzz findings mark ID --fixed VERSION --store findings``."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+FINDINGS = Path(__file__).resolve().parents[2] / "findings"
+
+
+def _promoted() -> list[Path]:
+    return sorted(p for p in FINDINGS.iterdir() if (p / "finding.json").exists()) if FINDINGS.is_dir() else []
+
+
+@pytest.mark.skipif(not _promoted(), reason="no promoted findings yet")
+def test_every_promoted_finding_behaves_as_its_status_says():
+    r = subprocess.run([sys.executable, "-m", "fuzzer", "findings", "replay", str(FINDINGS), "--check-status"],
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("\n") >= len(_promoted())
+
+
+@pytest.mark.skipif(not _promoted(), reason="no promoted findings yet")
+def test_promoted_findings_are_listed_in_the_readme():
+    readme = (FINDINGS / "README.md").read_text()
+    for p in _promoted():
+        assert p.name in readme, f"{p.name} is not in findings/README.md (run scripts/findings_readme.py)"
