@@ -26,7 +26,7 @@ from fuzzer.materialize import build_module
 
 pytestmark = pytest.mark.e2e
 DYN = ExportOptions(Exporter.DYNAMO)
-SEEDS = (1, 3, 5, 21)  # generated graphs of 4-10 operators; seed 5 exports a model the checker rejects
+N_GRAPHS = 4  # generated graphs of up to 10 operators that the plain dynamo exporter can export
 
 
 def _member(graph, seed):
@@ -41,11 +41,24 @@ def plain():
     """(member, plain public call's serialized model) per seed, exported with no cache installed."""
     uninstall_dynamo_caches()
     out = []
-    for s in SEEDS:
+    for s in range(40):  # searched, so the test does not depend on one seed's graph
         m = _member(generate(s, GeneratorOptions(max_nodes=10)), s)
-        with torch.no_grad():
-            out.append((m, export_dynamo_proto(m.module, m.args, DYN).SerializeToString()))
-    return out
+        try:
+            with torch.no_grad():
+                out.append((m, export_dynamo_proto(m.module, m.args, DYN).SerializeToString()))
+        except Exception:  # this graph crashes the exporter itself: not usable here
+            continue
+        if len(out) == N_GRAPHS:
+            return out
+    raise AssertionError("too few generated graphs export with the dynamo exporter")
+
+
+def _passes_checker(model: bytes) -> bool:
+    try:
+        onnx.checker.check_model(onnx.load_model_from_string(model), full_check=True)
+        return True
+    except Exception:
+        return False
 
 
 def test_cached_setup_exports_byte_identical_models_and_uninstalls_cleanly(plain):
@@ -69,8 +82,9 @@ def test_each_part_of_a_batched_export_is_the_plain_export_of_its_graph(plain):
     finally:
         uninstall_dynamo_caches()
     assert stats.calls == 1 and stats.batched_calls == 1
-    assert [o.stage for o in outs].count("checker") == 1  # seed 5: checked on its own part
     for (m, expected), out in zip(plain, outs):
+        plain_stage = "ok" if _passes_checker(expected) else "checker"
+        assert out.stage == plain_stage  # each part is checked on its own
         assert out.batched == len(plain)
         assert canonical_form(onnx.load_model_from_string(out.model)) == canonical_form(onnx.load_model_from_string(expected))
 
@@ -124,6 +138,13 @@ def test_worker_answers_a_seeds_request_with_one_result_per_seed_in_order():
         singles = [run({"kind": "seed", "seed": s, **base}) for s in (4, 2, 3)]
     assert batch.kind == "ok" and [e["seed"] for e in batch.reply["results"]] == [4, 2, 3]
     for e, single in zip(batch.reply["results"], singles):
-        a, b = dict(e["result"]), dict(single.reply["result"])
-        a.pop("timings"), b.pop("timings")
-        assert a == b
+        assert _untimed(e["result"]) == _untimed(single.reply["result"])
+
+
+def _untimed(d):
+    """A result record without its measured times (they differ run to run)."""
+    if isinstance(d, dict):
+        return {k: _untimed(v) for k, v in d.items() if k not in ("timings", "seconds")}
+    if isinstance(d, list):
+        return [_untimed(x) for x in d]
+    return d
