@@ -192,26 +192,35 @@ class FindingRecorder:
 
         cmd = [sys.executable, "-m", "fuzzer.campaign.minimize_one", str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}),
                str(self.minimize_seconds), self.input_mode, *[str(c) for *_, c in firsts]]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         try:
-            _, err = self._proc.communicate(timeout=(self.minimize_seconds * 3 + 60) * len(firsts) + 60)
+            out, err = self._proc.communicate(timeout=(self.minimize_seconds * 3 + 60) * len(firsts) + 60)
             rc = self._proc.returncode
         except subprocess.TimeoutExpired:
             self._proc.kill()
-            _, err = self._proc.communicate()
+            out, err = self._proc.communicate()
             rc = None
         if self._abandoning:
             return
+        done = set(out.decode(errors="replace").split())  # the process prints each case it filed
+        culprit_seen = False
+        retry = []
         for graph, inputs, result, case in firsts:
-            if store.recorded(case_key(result)) is not None:
+            if str(case) in done or store.recorded(case_key(result)) is not None:
                 self.stats.minimized += 1
-            else:  # the minimizing process died before this one: file it raw, say why
+            elif not culprit_seen:  # the case the process died on: file it raw, say why
+                culprit_seen = True
                 self.stats.errors += 1
                 self._log(f"minimizing {result.exporter} seed {result.seed}: the process ended with "
                           f"{'a timeout' if rc is None else signal_name(rc)}; filed unminimized\n{(err or b'').decode(errors='replace')[-1500:]}")
                 store.record(graph, inputs, result, None, case_key(result))
+            else:  # not reached before the death: minimize in a new process
+                retry.append((graph, inputs, result, case))
+                continue
             self.stats.filed += 1
             shutil.rmtree(case, ignore_errors=True)
+        if retry:
+            self._minimize(retry, store)
         self.stats.new_buckets = len(store.list())  # bugs in the store (a minimized case may join an existing one)
 
     def _log(self, text: str) -> None:

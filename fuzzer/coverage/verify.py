@@ -52,7 +52,11 @@ def export_instance(chain: Chain, sequence: tuple[str, ...], seed: int, exporter
 
 def export_instance_isolated(chain: Chain, sequence: tuple[str, ...], seed: int, exporter: Exporter) -> Instance:
     """:func:`export_instance` in a forked child, so an exporter that kills its process (SIGFPE,
-    abort: seen on empty tensors) costs one instance, not the whole verification."""
+    abort: seen on empty tensors) costs one instance, not the whole verification.
+
+    Fork safety: call only from a process whose torch never started an OpenMP thread pool
+    (``OMP_NUM_THREADS=1`` before importing torch, as the test suite and scripts/templates.py do);
+    otherwise the child can hang in its first parallel op."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
