@@ -10,12 +10,11 @@ template: the corpus' seed graphs). Verification of an exporter not run keeps th
 table's figures for it.
 """
 
+from __future__ import annotations
+
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch: the verification forks children (see fuzzer.coverage.verify)
-
-
-from __future__ import annotations
 
 import argparse
 import json

@@ -35,11 +35,11 @@ def category(verdict: str, error_head: str | None) -> str | None:
         return "missing kernel" if "NOT_IMPLEMENTED" in (error_head or "") else "invalid model"
     if verdict == "invalid_model":
         return "invalid model"
-    if verdict in ("export_crash", "ort_run_crash", "process_crash"):
+    if verdict in ("export_crash", "ort_run_crash", "process_crash", "hang", "out_of_memory"):
         return "crash"
     if verdict in ("numeric_mismatch", "shape_or_dtype_mismatch"):
         return "mismatch"
-    if verdict == "eager_error":
+    if verdict in ("eager_error", "ambiguous"):  # not a statement about the exporter / not a bug
         return None
     raise ValueError(f"unknown verdict {verdict!r}")
 

@@ -99,12 +99,20 @@ def test_simplify_values_keeps_only_the_value_that_matters():
 
 
 def test_a_generated_30_operator_case_minimizes_to_one_operator_within_a_minute():
-    g = generate(10, GeneratorOptions(max_nodes=30))
-    assert len(g) == 30
-    m = minimize(g, make_inputs(g, 10), runner, seconds=60)
+    # a 30-operator generated graph that TorchScript rejects for an unsupported operator (searched,
+    # so the test does not depend on one seed's graph)
+    for seed in range(100):
+        g = generate(seed, GeneratorOptions(min_nodes=30, max_nodes=30))
+        first = runner(g, make_inputs(g, seed))
+        if len(g) == 30 and first.error_type == "torch.onnx.errors.UnsupportedOperatorError":
+            break
+    else:
+        raise AssertionError("no 30-operator graph hits an unsupported operator")
+    m = minimize(g, make_inputs(g, seed), runner, seconds=60)
     assert m.reproduced and m.stop_reason == "fixpoint" and m.seconds < 60
-    assert m.best.graph.ops() == ["acosh"] and m.best.graph.inputs[0].spec == TensorSpec((), "float32")
-    assert m.signature == signature_of(runner(g, make_inputs(g, 10)))
+    (op,) = m.best.graph.ops()  # the minimum is the unsupported operator alone
+    assert f"aten::{op}" in first.error_head or op in first.error_head
+    assert m.signature == signature_of(first)
     st = m.stats()
     assert st["ops_before"] == 30 and st["ops_after"] == 1 and st["runs"] <= st["candidates"]
 
