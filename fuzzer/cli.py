@@ -33,64 +33,30 @@ class _Parser(argparse.ArgumentParser):
         fatal(f"{message} (see '{self.prog} --help')")
 
 
-def _positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}")
-    return v
+def number(cast, what: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False):
+    """An argparse type: ``cast`` the text, check it is within [lo, hi] (``lo`` excluded when
+    ``lo_open``), and say in one line what was expected otherwise."""
+    bounds = (f" > {lo:g}" if lo_open else f" >= {lo:g}") if lo is not None else ""
+    bounds = f" within {lo:g}..{hi:g}" if lo is not None and hi is not None and not lo_open else bounds
+
+    def parse(s: str):
+        try:
+            v = cast(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}") from None
+        if v != v or (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"expected {what}{bounds}, got {s!r}")
+        return v
+
+    return parse
 
 
-def _nonneg_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}")
-    return v
-
-
-def _positive_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {s!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {s!r}")
-    return v
-
-
-def _nonneg_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {s!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {s!r}")
-    return v
-
-
-def _bias(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number within 0..1, got {s!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"bias {s} is outside 0..1")
-    return v
-
-
-def _opset(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an opset number, got {s!r}") from None
-    if not 7 <= v <= 30:
-        raise argparse.ArgumentTypeError(f"opset {v} is out of range (7..30)")
-    return v
+_positive_int = number(int, "a positive integer", 1)
+_nonneg_int = number(int, "an integer", 0)
+_positive_float = number(float, "a positive number of seconds", 0, lo_open=True)
+_nonneg_float = number(float, "a number of seconds", 0)
+_bias = number(float, "a number", 0, 1)
+_opset = number(int, "an opset number", 7, 30)
 
 
 def build_parser() -> argparse.ArgumentParser:

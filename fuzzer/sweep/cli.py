@@ -28,16 +28,9 @@ def _csv(kind: str):
 
 
 def _opsets(s: str) -> tuple[int, ...]:
-    out = []
-    for x in _csv("opsets")(s):
-        try:
-            v = int(x)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected opset numbers, got {x!r}") from None
-        if not 7 <= v <= 30:
-            raise argparse.ArgumentTypeError(f"opset {v} is out of range (7..30)")
-        out.append(v)
-    return tuple(sorted(set(out)))
+    from fuzzer.cli import _opset
+
+    return tuple(sorted({_opset(x) for x in _csv("opsets")(s)}))
 
 
 def add_parsers(sub) -> None:
