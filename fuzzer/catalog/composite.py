@@ -169,13 +169,9 @@ def _rms_norm(ctx: BuildContext) -> Choice:
 
 
 def _group_norm_plain(ctx: BuildContext) -> Choice:
-    if ctx.spec.rank < 2:
-        raise Reject("needs rank >= 2")
-    c = ctx.spec.shape[1]
-    groups = [g for g in range(1, c + 1) if c % g == 0]
-    if not groups:
-        raise Reject("no channels")
-    return Choice(attrs={"groups": ctx.rng.choice(groups), "eps": ctx.rng.choice([1e-5, 0.1])})
+    from .ops import group_count
+
+    return Choice(attrs={"groups": group_count(ctx), "eps": ctx.rng.choice([1e-5, 0.1])})
 
 
 def _instance_norm_stats(ctx: BuildContext) -> Choice:

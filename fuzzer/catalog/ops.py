@@ -484,14 +484,21 @@ def _batch_norm(ctx: BuildContext) -> Choice:
     return Choice(params=params, attrs={"eps": ctx.rng.choice([1e-5, 1e-3, 0.1])})
 
 
-def _group_norm(ctx: BuildContext) -> Choice:
+def group_count(ctx: BuildContext) -> int:
+    """A number of groups that divides the channel dim (dim 1) of the primary input."""
     if ctx.spec.rank < 2:
         raise Reject("needs rank >= 2")
     c = ctx.spec.shape[1]
     groups = [g for g in range(1, c + 1) if c % g == 0]
     if not groups:
         raise Reject("no channels")
-    return Choice(params=[ctx.param((c,)), ctx.param((c,))], attrs={"groups": ctx.rng.choice(groups), "eps": 1e-5})
+    return ctx.rng.choice(groups)
+
+
+def _group_norm(ctx: BuildContext) -> Choice:
+    groups = group_count(ctx)
+    c = ctx.spec.shape[1]
+    return Choice(params=[ctx.param((c,)), ctx.param((c,))], attrs={"groups": groups, "eps": 1e-5})
 
 
 def _instance_norm(ctx: BuildContext) -> Choice:
