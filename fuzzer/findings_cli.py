@@ -5,6 +5,8 @@
     findings replay ID|DIR...           re-run against the installed versions: still failing,
                                         fixed, or changed signature (exit 1 if any still fails)
     findings minimize ID [--seconds S]  minimize again; replace the reproduction if simpler
+    findings refresh ID|DIR...          re-run and re-render (title, report, repro, model,
+                                        versions) with the installed versions if it still fails
     findings report ID                  print report.md
     findings mark ID --filed URL | --wontfix REASON
     findings promote ID [--to DIR]      copy into the repository's curated findings/ directory
@@ -60,6 +62,10 @@ def add_parsers(sub) -> None:
     p.add_argument("id")
     p.add_argument("--seconds", type=float, default=60.0, help="time budget (default 60)")
     p.set_defaults(run=cmd_minimize)
+
+    p = with_store(fs.add_parser("refresh", help="re-run findings and re-render their files with the installed versions"))
+    p.add_argument("refs", nargs="+", metavar="ID|DIR", help="finding ids, finding directories, or a whole store directory")
+    p.set_defaults(run=cmd_refresh)
 
     p = with_store(fs.add_parser("ingest", help="file the stored cases of a campaign directory (re-run, minimize new buckets)"))
     p.add_argument("campaign", type=Path, help="a campaign directory (from 'onnxfuzz fuzz --out DIR')")
@@ -221,6 +227,26 @@ def cmd_replay(args) -> int:
         print(f"{disagree} finding(s) behave otherwise than their status says" if disagree else "every finding behaves as its status says")
         return 1 if disagree or skipped else 0
     return 1 if still else (2 if skipped else 0)
+
+
+def cmd_refresh(args) -> int:
+    """Exit 0 if every finding was re-rendered, 1 if any no longer fails with its signature (left
+    unchanged: replay tells what it does now), 2 if any could not be loaded."""
+    stale = skipped = 0
+    for path in _replay_targets(args):
+        try:
+            doc, graph, inputs = load_case(path)
+        except FindingError as e:
+            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+            skipped += 1
+            continue
+        result = _runner(doc["exporter"], doc.get("opset_requested"), doc.get("input_mode", "normal"))(graph, inputs)
+        if FindingStore(path.parent).refresh(path, result):
+            print(f"{path.name}  refreshed: {read_finding(path)['title'][:100]}")
+        else:
+            stale += 1
+            print(f"{path.name}  not refreshed: it no longer fails with its signature (now {result.verdict.value}); see 'findings replay'")
+    return 1 if stale else (2 if skipped else 0)
 
 
 def cmd_minimize(args) -> int:

@@ -107,6 +107,10 @@ def title(verdict: str, exporter: str, graph: Graph, error_type: str | None, err
         return f"ONNX model exported ({flag}) from {what} does not load in onnxruntime: {head}"
     if v is Verdict.ORT_RUN_CRASH:
         return f"ONNX model exported ({flag}) from {what} fails in onnxruntime at run time: {head}"
+    if v in (Verdict.PROCESS_CRASH, Verdict.HANG, Verdict.OUT_OF_MEMORY):
+        how = {Verdict.PROCESS_CRASH: "kills the process", Verdict.HANG: "hangs", Verdict.OUT_OF_MEMORY: "runs out of memory"}[v]
+        detail = head.removeprefix("worker crash: ")
+        return f"[ONNX] export ({flag}) and onnxruntime run of {what} {how}" + (f": {detail}" if detail else "")
     diff = first_difference(evidence) if evidence is not None else None
     if v is Verdict.SHAPE_OR_DTYPE_MISMATCH:
         return f"[ONNX] export ({flag}) of {what} changes the output type or shape: {diff or head}"
@@ -159,6 +163,9 @@ def _describe(verdict: str, exporter: str, component: str) -> str:
         Verdict.ORT_RUN_CRASH: f"The module below exports with `{call}` and loads in onnxruntime (CPU), but running it raises.",
         Verdict.SHAPE_OR_DTYPE_MISMATCH: f"The module below exports with `{call}`, but the model's output type or shape differs from eager PyTorch.",
         Verdict.NUMERIC_MISMATCH: f"The module below exports with `{call}`, but onnxruntime computes different values than eager PyTorch.",
+        Verdict.PROCESS_CRASH: f"Exporting the module below with `{call}` and running the model in onnxruntime (CPU) kills the Python process with a signal; eager PyTorch runs it fine. `repro.py` prints each stage before entering it, so its last line names the stage that dies.",
+        Verdict.HANG: f"Exporting the module below with `{call}` and running the model in onnxruntime (CPU) does not finish; eager PyTorch runs it at once.",
+        Verdict.OUT_OF_MEMORY: f"Exporting the module below with `{call}` and running the model in onnxruntime (CPU) exhausts memory; eager PyTorch runs it in little memory.",
     }.get(v, f"`{call}`: {verdict}")
     return f"{text} Likely component: {component}."
 

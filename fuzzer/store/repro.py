@@ -26,7 +26,8 @@ _TEMPLATE = '''\
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx
 instead of exporting again. Run it from anywhere: python repro.py
-Exit code: 1 while the case fails, 0 once it is fixed, 2 if it cannot run here.
+Exit code: 1 while the case fails, 0 once it is fixed, 2 if it cannot run here; a case that kills
+the process (a signal) ends this script the same way, after the last stage it printed.
 """
 
 import io
@@ -134,6 +135,7 @@ def main():
         with open(saved, "rb") as f:
             model_bytes = f.read()
     else:
+        print(f"exporting (torch.onnx.export, {{'dynamo=False' if EXPORTER == 'torchscript' else 'dynamo=True'}})...", flush=True)
         try:
             with torch.no_grad():
                 model_bytes = export(model, args)
@@ -151,6 +153,7 @@ def main():
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
+    print("creating the onnxruntime session...", flush=True)
     try:
         sess = ort.InferenceSession(model_bytes, sess_options=so, providers=["CPUExecutionProvider"])
     except Exception as e:
@@ -158,6 +161,7 @@ def main():
         if onnx is None and "INVALID_GRAPH" in msg:  # no checker here: onnxruntime's own validation says it
             return failed("invalid_model", f"onnxruntime rejects the model as invalid (install onnx for the checker's verdict): {{msg}}")
         return failed("ort_load_failure", f"onnxruntime cannot load the model: {{msg}}")
+    print("running the model in onnxruntime...", flush=True)
     try:
         actual = sess.run(None, {{i.name: inputs[i.name] for i in sess.get_inputs()}})
     except Exception as e:

@@ -385,6 +385,24 @@ class FindingStore:
             atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
         return path
 
+    def refresh(self, path: Path, result: "CaseResult") -> bool:
+        """Re-render ``path`` (title, report, repro, model, versions) from ``result``, a fresh run of
+        the finding's own graph and inputs; False, and nothing written, unless that run still fails
+        with the finding's signature."""
+        from fuzzer.triage.signature import NotAFailure
+
+        doc, graph, inputs = load_case(path)
+        try:
+            sig = signature_of(result)
+        except NotAFailure:
+            return False
+        if sig.key != doc["signature"]["key"]:
+            return False
+        case = _Case(graph, inputs, result, sig, doc.get("minimization"), doc.get("status", "new"), doc.get("original"))
+        with self._locked():
+            self._replace(path, case, doc)
+        return True
+
     def store_minimized(self, path: Path, m: "MinimizeResult") -> bool:
         """Replace the reproduction in ``path`` by ``m.best`` if simpler and the same bucket."""
         doc = read_finding(path)

@@ -62,3 +62,27 @@ def test_replay_minimize_then_promote(store, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:  # promoting twice is a clear error, not an overwrite
         main(["findings", "promote", fid, "--store", str(s.root), "--to", str(tmp_path / "repo_findings")])
     assert e.value.code == 2 and "already exists" in capsys.readouterr().err
+
+
+def test_refresh_rerenders_a_stale_finding_and_refuses_a_changed_one(store, capsys):
+    s, fid = store
+    path = s.root / fid
+    doc = json.loads((path / "finding.json").read_text())
+    want_title = doc["title"]
+    # what an older onnxfuzz (or other versions) left behind: another title, report and versions
+    doc.update(title="stale title", versions={"torch": "0.0"})
+    (path / "finding.json").write_text(json.dumps(doc))
+    (path / "report.md").write_text("# stale title\n")
+    assert main(["findings", "refresh", fid, "--store", str(s.root)]) == 0
+    assert "refreshed" in capsys.readouterr().out
+    fresh = json.loads((path / "finding.json").read_text())
+    assert fresh["title"] == want_title and fresh["versions"]["torch"].startswith("2.")
+    assert (path / "report.md").read_text().startswith(f"# {want_title}")
+    assert fresh["signature"] == doc["signature"] and fresh["hits"] == doc["hits"]
+    # a finding whose recorded signature the installed versions no longer give is left as it is
+    fresh["signature"]["key"] = "export_crash|torchscript|SomethingElse: gone"
+    (path / "finding.json").write_text(json.dumps(fresh))
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+    assert main(["findings", "refresh", fid, "--store", str(s.root)]) == 1
+    assert "not refreshed" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before
