@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--input-mode", choices=["normal", "special"], default="normal")
     c.add_argument("--json", action="store_true", help="print the case records as JSON")
     c.add_argument("--in-process", action="store_true", help="run in this process instead of an isolated worker (a crashing case then ends onnxfuzz itself)")
+    c.add_argument("--store", type=Path, default=None, metavar="DIR",
+                   help="file each failing case into this findings store, as it is (shrink it with 'findings minimize')")
 
     f = sub.add_parser("fuzz", help="run a fuzz campaign")
     f.add_argument("--exporter", choices=["torchscript", "dynamo", "both"], default="both")
@@ -213,6 +215,14 @@ def cmd_check(args) -> int:
             con.print(f"  {r.exporter:<11} opset {r.opset!s:<4} [{VERDICT_STYLE[r.verdict]}]{r.verdict.value}[/]", highlight=False)
             if r.verdict is not Verdict.PASS:
                 con.print(f"    {r.error_type or ''} {(r.error_head or '')}".rstrip(), highlight=False, markup=False)
+    if args.store is not None:
+        from fuzzer.store import FindingStore
+
+        store = FindingStore(args.store)
+        for r in results:
+            if r.verdict.is_failure:
+                fid, new = store.record(graph, inputs, r)
+                print(f"  {r.exporter}: filed as {fid} in {args.store} ({'new' if new else 'known'} bug)")
     if any(r.verdict is Verdict.EAGER_ERROR for r in results):
         return EXIT_INVALID_GRAPH
     return EXIT_FAILURE_FOUND if any(r.verdict.is_failure for r in results) else EXIT_OK

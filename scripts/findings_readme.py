@@ -3,7 +3,8 @@
 Usage: python scripts/findings_readme.py [findings-dir]
 
 Curation notes that are not in finding.json (how each was found, after how long) live in
-findings/curation.json: {"<id>": {"found_by": "...", "after": "...", "notes": "..."}}.
+findings/curation.json: {"<id>": {"found_by": "...", "after": "...", "notes": "...", "blame": "..."}}
+("blame" overrides the tool's attribution where the hand check disagrees, and says why in notes).
 The text above the marker line in README.md is kept as written.
 """
 
@@ -24,18 +25,20 @@ def main() -> int:
         doc = json.loads((d / "finding.json").read_text())
         c = curation.get(d.name, {})
         component = doc.get("component", "")
-        blame = ("exporter" if component.startswith("torch.onnx") else "ORT optimizer" if "optimiz" in component
+        blame = c.get("blame") or ("exporter" if component.startswith("torch.onnx") else "ORT optimizer" if "optimiz" in component
                  else "ORT" if component.startswith("onnxruntime") else component)
         ops = " → ".join(doc.get("signature", {}).get("path_ops") or doc.get("ops") or [])
         title = doc["title"].replace("|", "\\|")
-        rows.append((doc["exporter"], doc["verdict"], d.name,
+        rows.append((blame, doc["exporter"], doc["verdict"], d.name,
                      f"| [{d.name}]({d.name}/report.md) | {title[:140]} | {doc['verdict']} | {doc['exporter']} | {doc.get('opset') or doc.get('opset_requested') or 'default'} "
                      f"| {blame} | {ops} | {c.get('found_by', '')} {('after ' + c['after']) if c.get('after') else ''} | {doc.get('status', 'new')} |"))
     rows.sort()
     head = "| id | title | verdict | exporter | opset | blame | ONNX / torch ops | found by | status |\n|---|---|---|---|---|---|---|---|---|"
     readme = root / "README.md"
     intro = readme.read_text().split(MARKER)[0].rstrip() + "\n\n" if readme.exists() else "# Curated findings\n\n"
-    readme.write_text(intro + MARKER + "\n\n" + head + "\n" + "\n".join(r[-1] for r in rows) + "\n")
+    notes = [f"- **{i}**: {curation[i]['notes']}" for *_, i, _ in rows if curation.get(i, {}).get("notes")]
+    checks = "\n\n### Hand checks\n\nWhy each is a defect, and what else shares its root cause.\n\n" + "\n".join(notes) if notes else ""
+    readme.write_text(intro + MARKER + "\n\n" + head + "\n" + "\n".join(r[-1] for r in rows) + checks + "\n")
     print(f"{len(rows)} findings in {readme}")
     return 0
 

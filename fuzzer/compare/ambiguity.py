@@ -17,6 +17,12 @@ flips the choice. So:
   (:func:`fuzzer.campaign.confirm.confirm_mismatch`) is what still finds a real bug there.
 
 Exact halves are *not* an ambiguity: ONNX ``Round`` rounds half to even, as ``torch.round`` does.
+
+The other kind is a **documented difference** (``documented_difference``): an operator whose ONNX
+definition gives another answer than PyTorch for some special input values, by the letter of both
+specifications. Learned from hand-checked findings (findings/ambiguous.md): each rule names the op,
+the input values and the reason; a mismatching output of such an op is explained iff every
+mismatching element has such a value at the same position of the op's (broadcast) inputs.
 """
 
 from __future__ import annotations
@@ -37,9 +43,27 @@ TIE_OPS: dict[str, tuple[int, ...]] = {
 }
 
 
+def _nan(*xs: np.ndarray) -> np.ndarray:
+    return np.logical_or.reduce([np.isnan(x.astype(np.float64)) for x in xs])
+
+
+def _inf(*xs: np.ndarray) -> np.ndarray:
+    return np.logical_or.reduce([np.isinf(x.astype(np.float64)) for x in xs])
+
+
+#: op -> (which input values the rule covers, reason). The predicate gets the op's inputs broadcast
+#: to the output shape and returns the positions where the two specifications differ.
+DOCUMENTED_DIFFERENCES: dict[str, tuple] = {
+    "sign": (_nan, "torch.sign(NaN) is 0; ONNX Sign(NaN) is NaN"),
+    "hardshrink": (_nan, "torch hardshrink keeps NaN; ONNX HardShrink compares, and NaN compares false, giving 0"),
+    "softshrink": (_nan, "torch softshrink keeps NaN; ONNX Shrink compares, and NaN compares false, giving 0"),
+    "floor_divide": (_inf, "torch.floor_divide follows Python: inf // 1 is NaN; ONNX Floor(Div) gives inf"),
+}
+
+
 @dataclass(frozen=True)
 class Ambiguity:
-    kind: str  # "tie" | "tie_upstream"
+    kind: str  # "tie" | "tie_upstream" | "documented_difference"
     output: int  # graph output index
     node: int  # index of the tie op in the graph
     op: str
@@ -61,8 +85,11 @@ def explain_mismatches(
         if d.ok:
             continue
         amb = None
-        if d.kind == "value" and d.index < len(graph.outputs) and d.index < len(actual):
-            amb = _direct_tie(graph, values, producers, d.index, np.asarray(actual[d.index]))
+        if not d.structural and d.index < len(graph.outputs) and d.index < len(actual):
+            if d.kind == "value":
+                amb = _direct_tie(graph, values, producers, d.index, np.asarray(actual[d.index]))
+            if amb is None:
+                amb = _documented(graph, values, producers, d.index, np.asarray(actual[d.index]))
         if amb is None and not d.structural:
             amb = _upstream_tie(graph, values, producers, d.index)
         if amb is None:
@@ -70,6 +97,32 @@ def explain_mismatches(
         else:
             found.append(amb)
     return found, unexplained
+
+
+def _documented(graph: Graph, values, producers, out_index: int, actual: np.ndarray) -> Ambiguity | None:
+    name = graph.outputs[out_index]
+    k = producers.get(name)
+    if k is None or graph.nodes[k].op not in DOCUMENTED_DIFFERENCES:
+        return None
+    node = graph.nodes[k]
+    rule, reason = DOCUMENTED_DIFFERENCES[node.op]
+    expected = np.asarray(values[name])
+    if expected.shape != actual.shape or expected.dtype.kind != "f" or actual.dtype != expected.dtype:
+        return None
+    try:
+        ins = [np.broadcast_to(np.asarray(values[i]), expected.shape) for i in node.inputs]
+    except ValueError:
+        return None
+    if not all(x.dtype.kind in "fiub" for x in ins):
+        return None
+    e64, a64 = expected.astype(np.float64), actual.astype(np.float64)
+    tol = tolerance_for(str(expected.dtype))
+    with np.errstate(all="ignore"):
+        same = (e64 == a64) | (np.isnan(e64) & np.isnan(a64)) | (np.abs(e64 - a64) <= tol.atol + tol.rtol * np.abs(e64))
+    bad = ~same
+    if not bad.any() or not np.all(rule(*ins)[bad]):
+        return None
+    return Ambiguity("documented_difference", out_index, k, node.op, f"{int(bad.sum())} element(s) differ, all where {reason}")
 
 
 def _tie_source(graph: Graph, producers: Mapping[str, int], value: str) -> tuple[int, int] | None:

@@ -30,3 +30,23 @@ def test_promoted_findings_are_listed_in_the_readme():
     readme = (FINDINGS / "README.md").read_text()
     for p in _promoted():
         assert p.name in readme, f"{p.name} is not in findings/README.md (run scripts/findings_readme.py)"
+
+
+def _one_per_verdict() -> list[Path]:
+    import json
+
+    seen: dict[str, Path] = {}
+    for p in _promoted():
+        seen.setdefault(json.loads((p / "finding.json").read_text())["verdict"], p)
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("finding", _one_per_verdict(), ids=lambda p: p.name)
+def test_a_promoted_findings_own_repro_script_reproduces_it(finding, tmp_path):
+    # what a reader of the upstream report runs: the script alone, from another directory
+    r = subprocess.run([sys.executable, str(finding / "repro.py")], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    if r.returncode < 0:  # killed by a signal: only a process-level finding may do that
+        assert '"stage": "process_crash"' in (finding / "repro.py").read_text(), r.stdout + r.stderr
+        assert r.stdout.rstrip().splitlines()[-1].startswith(("exporting", "creating", "running")), r.stdout
+    else:
+        assert r.returncode == 1 and "REPRODUCED" in r.stdout, r.stdout + r.stderr
