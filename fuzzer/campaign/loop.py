@@ -122,13 +122,17 @@ class CampaignStats:
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
 
-    def rate_now(self, window: float = 10.0) -> float:
-        now = time.monotonic()
-        old = [(t, c) for t, c in self.recent if now - t <= window]
-        if len(old) < 2:
+    def rate_now(self, window: float = 30.0) -> float:
+        """Cases per second over the last ``window`` seconds, measured up to now: a dynamo batch
+        that lands all at once does not read as hundreds of cases per second, and a stall reads 0."""
+        if not self.recent:
             return 0.0
-        (t0, c0), (t1, c1) = old[0], old[-1]
-        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+        now = time.monotonic()
+        older = [(t, c) for t, c in self.recent if now - t > window]
+        if not older and len(self.recent) < 2:
+            return 0.0
+        t0, c0 = older[-1] if older else self.recent[0]
+        return (self.recent[-1][1] - c0) / (now - t0) if now > t0 else 0.0
 
     def failures(self) -> int:
         return sum(n for (_, v), n in self.verdicts.items() if Verdict(v).is_failure)
