@@ -8,7 +8,9 @@ implementation (R). "≈" is agreement under the tolerance policy. The rules, in
    results, and U runs the very same kernels without them.
 2. ``exporter``: R ≈ ORT (U, or O without U) and R ≉ E: two independent implementations of
    the ONNX model agree with each other, so the model itself computes something other than the
-   PyTorch program. The same when ORT cannot run the model and R ≉ E.
+   PyTorch program. The same when ORT cannot run the model and R ≉ E, and when ORT and R both
+   raise while running it (two implementations reject the model at run time: it is invalid in a
+   way the checker does not see, such as a Reshape to 0 elements without allowzero).
 3. ``ort_kernel``: R ≈ E and ORT ≉ E (or ORT crashed / has no kernel): the model is right, the
    runtime's kernel is not.
 4. ``unknown``: anything else, e.g. the reference does not support the model (an oracle's
@@ -127,11 +129,12 @@ def attribute_blame(
         with_e, worst = agree(eager, run.outputs, tolerances)
         with_o = agree(ort.outputs, run.outputs, tolerances)[0] if ort.stage == "ok" else None
         reports.append(OracleReport(name, "ok", with_e, with_o, worst, seconds=run.seconds))
-    culprit, reason = _rules(ok, ort.stage, tolerances)
+    ref = oracles.get("reference")
+    culprit, reason = _rules(ok, ort.stage, tolerances, ref.stage if ref is not None else None)
     return Blame(culprit, reason, tuple(reports))
 
 
-def _rules(ok: Mapping[str, Sequence[np.ndarray]], ort_stage: str, tol) -> tuple[Culprit, str]:
+def _rules(ok: Mapping[str, Sequence[np.ndarray]], ort_stage: str, tol, ref_stage: str | None = None) -> tuple[Culprit, str]:
     e = ok["eager"]
     o, u, r = ok.get("ort"), ok.get("ort_unoptimized"), ok.get("reference")
     if o is not None and agree(e, o, tol)[0] and (u is None or agree(e, u, tol)[0]):
@@ -144,6 +147,8 @@ def _rules(ok: Mapping[str, Sequence[np.ndarray]], ort_stage: str, tol) -> tuple
             return Culprit.ORT_OPTIMIZER, f"ORT fails ({ort_stage}) with optimizations and runs without" + (" (agreeing with eager)" if u_vs_e else "")
     kernel = u if u is not None else o  # ORT's kernels, without the optimizer when we have that
     if r is None:
+        if kernel is None and ort_stage == "run" and ref_stage == "run":
+            return Culprit.EXPORTER, "ORT and the reference both raise while running the model: the model is invalid"
         return Culprit.UNKNOWN, "the reference implementation gave no result"
     r_vs_e = agree(e, r, tol)[0]
     if kernel is None:

@@ -8,6 +8,9 @@ very slow on big tensors, and it does not implement every op, dtype or attribute
 - ``stage="unsupported"``: the reference cannot build or run the model (a missing kernel, an op of
   a domain it does not know, a numpy error inside one of its kernels). Not a finding: the
   reference is an oracle, not a target.
+- ``stage="run"``: the reference ran the model and numpy found it impossible (a ``ValueError`` or
+  ``IndexError`` while running: a reshape to the wrong element count, an index out of range).
+  Evidence about the model only together with ONNX Runtime failing at run time too (blame rule 2).
 - ``stage="ok"``: outputs in graph-output order.
 """
 
@@ -67,6 +70,8 @@ def run_reference(
             outs = ref.run(None, feed)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
+    except (ValueError, IndexError) as e:  # numpy: the model's shapes or indices are impossible
+        return RunOutcome("run", (), _qualname(e), str(e)[:2000], t1 - t0, time.perf_counter() - t1)
     except Exception as e:  # a kernel the reference lacks (or mis-handles) for this dtype/attribute
         return RunOutcome("unsupported", (), _qualname(e), str(e)[:2000], t1 - t0, time.perf_counter() - t1)
     names = tuple(o.name for o in proto.graph.output)

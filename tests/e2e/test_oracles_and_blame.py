@@ -113,4 +113,6 @@ def test_unknown_when_the_reference_cannot_run_the_model():
     (r,) = by_exporter(g, inputs).values()
     assert r.verdict is Verdict.NUMERIC_MISMATCH and r.blame.culprit is Culprit.UNKNOWN
     ref = r.blame.oracle("reference")
-    assert ref.status == "unsupported" and ref.agrees_with_eager is None and ref.error_head
+    # the reference raises while running (numpy IndexError): stage "run", but ORT runs the model,
+    # so that failure is the reference's own and blames nobody
+    assert ref.status == "run" and ref.agrees_with_eager is None and ref.error_head

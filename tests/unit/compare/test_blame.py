@@ -28,6 +28,15 @@ def test_exporter_when_reference_agrees_with_ort():
     assert culprit(OracleRun("load"), OracleRun("load"), ok(W)) is Culprit.EXPORTER
 
 
+def test_exporter_when_ort_and_the_reference_both_raise_while_running():
+    run = OracleRun("run", error_message="Reshape: cannot reshape 2 elements to 0")
+    assert culprit(run, run, OracleRun("run", error_message="cannot reshape")) is Culprit.EXPORTER
+    # a reference that merely does not support the model says nothing about it
+    assert culprit(run, run, OracleRun("unsupported", error_message="no Foo")) is Culprit.UNKNOWN
+    # nor does a model ORT cannot load (a missing kernel) that the reference cannot run
+    assert culprit(OracleRun("load"), OracleRun("load"), OracleRun("run")) is Culprit.UNKNOWN
+
+
 def test_kernel_when_reference_agrees_with_eager():
     assert culprit(ok(W), ok(W), ok(E)) is Culprit.ORT_KERNEL
     assert culprit(OracleRun("load"), OracleRun("load"), ok(E)) is Culprit.ORT_KERNEL
