@@ -44,6 +44,15 @@ def mutant_key(slot: int) -> str:
     return f"m{slot}"
 
 
+def is_mutant_slot(seed: int, share: float, slot: int) -> bool:
+    """Whether slot ``slot`` (of every exporter) of a campaign with ``seed`` is a mutant: a
+    function of these three alone, so a resumed campaign agrees with its first run."""
+    if share <= 0.0:
+        return False
+    h = hashlib.sha256(f"onnxfuzz-feedback/{seed}/{slot}".encode()).digest()
+    return int.from_bytes(h[:8], "little") / 2.0**64 < share
+
+
 class Feedback:
     """The corpus and the mutant schedule of one campaign (lives in the campaign process; runs
     no PyTorch). ``coverage``: the campaign's coverage so far (e.g. restored on resume), whose
@@ -64,11 +73,7 @@ class Feedback:
         self.rejected: Counter = Counter()  # why a new-coverage graph was not added
 
     def is_mutant(self, slot: int) -> bool:
-        """Whether slot ``slot`` (of every exporter) is a mutant: a function of the seed and slot only."""
-        if self.share <= 0.0:
-            return False
-        h = hashlib.sha256(f"onnxfuzz-feedback/{self.seed}/{slot}".encode()).digest()
-        return int.from_bytes(h[:8], "little") / 2.0**64 < self.share
+        return is_mutant_slot(self.seed, self.share, slot)
 
     def request(self, exporter: str, slot: int) -> dict:
         """The worker request fields of a mutant slot: parent and donor graphs (JSON documents,
