@@ -339,9 +339,11 @@ def cmd_stats(args) -> int:
 
     stats = CampaignStats()
     restore_stats(stats, results)
+    series = _read_series(args.dir / "stats.jsonl")
+    if config.feedback:  # the corpus size of the last sample
+        stats.corpus = next((s["corpus"] for s in reversed(series) if "corpus" in s), 0)
     con = Console()
     con.print(summary_table(stats, [e.value for e in config.exporters]))
-    series = _read_series(args.dir / "stats.jsonl")
     if args.plot is not None:
         if not series:
             raise UsageError(f"{args.dir / 'stats.jsonl'} has no samples to plot")

@@ -9,6 +9,7 @@ A campaign directory holds everything needed to watch, stop and resume it::
     findings/        the findings store: one minimized reproduction per bug, SQLite index
     incoming/        cases written by workers, not yet accounted (cleared on resume)
     workers/         worker logs (what exporters and runtimes printed)
+    corpus/          with feedback: the corpus (graph JSON files and _corpus.json, the index)
     summary.json     the final counters
 
 Seeds: graph ``i`` is seed ``config.seed + i`` for every exporter. Exporters share time equally:
