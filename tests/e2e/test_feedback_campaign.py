@@ -2,9 +2,6 @@
 and is kept with its graph), and an interrupted campaign resumes without repeating or skipping
 a case."""
 
-import subprocess
-import sys
-
 import pytest
 
 from fuzzer.campaign import CampaignConfig, CampaignStats, load_config, read_results, run_campaign
@@ -66,8 +63,3 @@ def test_feedback_campaign_grows_its_corpus_runs_mutants_and_resumes_exactly(tmp
     donor = corpus.entries[m["donor"]].graph
     assert graph_to_json(g) == graph_to_json(mutant_case(parent, donor, m["mutation_seed"], config.generator))
 
-
-def test_mutate_share_without_feedback_is_a_usage_error(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "fuzzer", "fuzz", "--mutate-share", "0.3", "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--feedback" in r.stderr
-    assert not (tmp_path / "x").exists()

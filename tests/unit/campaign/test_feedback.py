@@ -3,10 +3,13 @@ resume keys, the slot schedule with dynamo batches, and crash regeneration of a 
 
 import json
 
+import pytest
+
 from fuzzer.campaign import CampaignConfig, CampaignStats
 from fuzzer.campaign.feedback import MUTATION_SEED_BASE, Feedback, is_mutant_slot, mutant_key
 from fuzzer.campaign.loop import _Loop, restore_stats
 from fuzzer.campaign import regen
+from fuzzer.cli import main
 from fuzzer.coverage import Coverage
 from fuzzer.export import Exporter
 from fuzzer.generate import GeneratorOptions, generate
@@ -95,3 +98,12 @@ def test_regen_rebuilds_the_mutant_a_worker_would_have_run(tmp_path):
     got = load_graph(tmp_path / "case" / "graph.json")
     assert got.meta.get("mutations") and graph_to_json(got) == graph_to_json(mutant_case(parent, donor, mseed, OPT))
     assert (tmp_path / "case" / "inputs.npz").exists()
+
+
+@pytest.mark.parametrize("argv", [["--mutate-share", "0.3"], ["--feedback", "--mutate-share", "1.5"], ["--feedback", "--resume", "."]])
+def test_cli_rejects_bad_feedback_options_in_one_line(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["fuzz", *argv, *(["--out", str(tmp_path / "x")] if "--resume" not in argv else [])])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and ("--feedback" in err or "share" in err)
+    assert not (tmp_path / "x").exists()
