@@ -69,7 +69,7 @@ class CampaignConfig:
     stats_period: float = 5.0
     minimize_seconds: float | None = 60.0  # budget per new bug; None: file raw cases unminimized
     dynamo_batch: int = 8  # dynamo cases exported together in one call (1: no batching)
-    feedback: bool = False  # keep a corpus of graphs that reached new coverage, and mutate it
+    feedback: bool = False  # keep a corpus of graphs that reached new coverage, and mutate it (off: measured no gain, README)
     mutate_share: float = FEEDBACK_SHARE  # with feedback: share of cases that are mutants
     corpus_size: int = 500  # with feedback: most graphs the corpus holds
 

@@ -8,7 +8,7 @@ from fuzzer.campaign import CampaignConfig, CampaignStats, load_config, read_res
 from fuzzer.campaign.feedback import is_mutant_slot, mutant_key
 from fuzzer.export import Exporter
 from fuzzer.generate import GeneratorOptions
-from fuzzer.generate.corpus import Corpus, mutant_case
+from fuzzer.generate.corpus import Corpus, graph_key, mutant_case
 from fuzzer.ir import graph_to_json, load_graph
 
 pytestmark = pytest.mark.e2e
@@ -53,6 +53,14 @@ def test_feedback_campaign_grows_its_corpus_runs_mutants_and_resumes_exactly(tmp
     grown = [e for e in corpus.entries.values() if e.origin == "coverage"]
     assert len(grown) >= 3 and first_run <= set(corpus.entries) and stats2.corpus == len(corpus) == seeded + len(grown)
     assert any(line.get("new_coverage") for line in lines)
+    # a mutant the worker built and returned is the one its record names (parent, donor, seed)
+    by_slot = {line["mutant"]["slot"]: line["mutant"] for line in mutants}
+    from_mutants = [(k, e) for k, e in corpus.entries.items() if e.source.startswith("torchscript m")]
+    assert from_mutants
+    for key, e in from_mutants[:3]:
+        m = by_slot[int(e.source.rsplit(" m", 1)[1])]
+        rebuilt = mutant_case(corpus.entries[m["parent"]].graph, corpus.entries[m["donor"]].graph, m["mutation_seed"], config.generator)
+        assert graph_key(rebuilt) == key
 
     # the mutant that killed its worker is a process_crash kept with the very graph the worker built
     crash = next(line for line in lines if line.get("mutant", {}).get("slot") == first_mutant)
