@@ -56,6 +56,7 @@ _nonneg_int = number(int, "an integer", 0)
 _positive_float = number(float, "a positive number of seconds", 0, lo_open=True)
 _nonneg_float = number(float, "a number of seconds", 0)
 _bias = number(float, "a number", 0, 1)
+_share = number(float, "a share", 0, 1)
 _opset = number(int, "an opset number", 7, 30)
 
 
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--keep-per-bucket", type=_nonneg_int, default=5, help="raw failing cases kept on disk per bucket; the rest are counted (default: 5)")
     f.add_argument("--min-free-mb", type=_nonneg_int, default=1024, help="stop cleanly when the disk has less free space (default: 1024)")
     f.add_argument("--minimize-seconds", type=_nonneg_float, default=60.0, help="minimization budget per new bug, in the background; 0 files raw cases (default: 60)")
+    f.add_argument("--feedback", action="store_true", help="keep a corpus of graphs that reached new coverage (DIR/corpus) and spend part of the cases mutating it")
+    f.add_argument("--mutate-share", type=_share, default=None, help="with --feedback: share of cases that are mutants of corpus graphs (default: 0.5)")
 
     st = sub.add_parser("stats", help="summarize a campaign directory (and plot its curves)")
     st.add_argument("dir", type=Path)
@@ -237,9 +240,13 @@ def cmd_fuzz(args) -> int:
     from fuzzer.coverage import CoverageTracker
     from fuzzer.ui import StatusObserver, summary_table
 
+    if args.mutate_share is not None and not args.feedback:
+        raise UsageError("--mutate-share needs --feedback")
     if args.resume is not None:
         if args.out is not None:
             raise UsageError("--resume DIR continues DIR; do not also give --out")
+        if args.feedback:
+            raise UsageError("--resume keeps the campaign's stored options; --feedback applies only to a new campaign")
         out = args.resume
         try:
             config = load_config(out)
@@ -273,13 +280,14 @@ def cmd_fuzz(args) -> int:
             input_mode=args.input_mode, generator=_generator_options(args),
             workers=args.workers or os.cpu_count() or 1, case_timeout=args.case_timeout,
             memory_limit_mb=args.memory_limit_mb, keep_per_bucket=args.keep_per_bucket, min_free_mb=args.min_free_mb,
-            minimize_seconds=args.minimize_seconds or None,
+            minimize_seconds=args.minimize_seconds or None, feedback=args.feedback,
+            **({"mutate_share": args.mutate_share} if args.mutate_share is not None else {}),
         )
     exporters = [e.value for e in config.exporters]
     budget = f"of {config.seconds:.0f}s" if config.seconds else f"({config.cases} graphs per exporter)"
     con = Console()
     con.print(f"onnxfuzz: {'resuming' if args.resume else 'campaign in'} {out}  exporters: {', '.join(exporters)}  budget: {budget.removeprefix('of ')}  "
-              f"workers: {config.workers}  seed: {config.seed}", highlight=False)
+              f"workers: {config.workers}  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else ""), highlight=False)
     coverage = CoverageTracker(out)  # writes out/coverage.json as results arrive
     if args.resume is not None and (out / "coverage.json").exists():
         from fuzzer.coverage import load_coverage
@@ -341,9 +349,11 @@ def cmd_stats(args) -> int:
 
     stats = CampaignStats()
     restore_stats(stats, results)
+    series = _read_series(args.dir / "stats.jsonl")
+    if config.feedback:  # the corpus size of the last sample
+        stats.corpus = next((s["corpus"] for s in reversed(series) if "corpus" in s), 0)
     con = Console()
     con.print(summary_table(stats, [e.value for e in config.exporters]))
-    series = _read_series(args.dir / "stats.jsonl")
     if args.plot is not None:
         if not series:
             raise UsageError(f"{args.dir / 'stats.jsonl'} has no samples to plot")

@@ -51,6 +51,8 @@ def summary_table(stats: CampaignStats, exporters: list[str]) -> Group:
     rate = stats.cases / stats.elapsed if stats.elapsed > 0 else 0.0
     line = f"{rate:.2f} cases/s overall · {len(stats.buckets)} buckets · {stats.kept} cases kept, {stats.dropped} counted only"
     extra = []
+    if stats.corpus is not None:
+        extra.append(f"feedback: {stats.mutants} mutant cases ({stats.mutants / max(1, stats.cases):.0%}), corpus of {stats.corpus} graphs")
     if stats.unconfirmed:
         extra.append("mismatches not confirmed (not filed): " + ", ".join(f"{k} {n}" for k, n in sorted(stats.unconfirmed.items())))
     if stats.cross:
@@ -80,6 +82,8 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
     cov = stats.coverage
     if cov is not None and cov.by_exporter:
         top.add_row("coverage", cov.summary_line(), "", "")
+    if stats.corpus is not None:
+        top.add_row("corpus", f"{stats.corpus} graphs", "mutants", f"{stats.mutants} ({stats.mutants / max(1, stats.cases):.0%} of cases)")
     workers = Table(box=None, show_header=True, header_style="bold")
     workers.add_column("worker")
     workers.add_column("state")
@@ -119,7 +123,8 @@ class StatusObserver:
     def line(self, stats: CampaignStats) -> str:
         return (f"[{_hms(stats.elapsed)}] cases {stats.cases} ({stats.rate_now():.1f}/s now, "
                 f"{stats.cases / max(stats.elapsed, 1e-9):.1f}/s overall)  failing {stats.failures()}  buckets {len(stats.buckets)}  "
-                + "  ".join(f"{e}: {sum(n for (e2, _), n in stats.verdicts.items() if e2 == e)}" for e in self.exporters))
+                + "  ".join(f"{e}: {sum(n for (e2, _), n in stats.verdicts.items() if e2 == e)}" for e in self.exporters)
+                + (f"  corpus {stats.corpus} mutants {stats.mutants}" if stats.corpus is not None else ""))
 
     def on_tick(self, stats: CampaignStats) -> None:
         self.stats = stats

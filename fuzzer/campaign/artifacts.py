@@ -55,6 +55,11 @@ def case_dirname(result: CaseResult) -> str:
     return f"{result.seed}-{result.exporter}-{result.verdict.value}"
 
 
+def mutant_dirname(slot: int, result: CaseResult) -> str:
+    """A mutant case's directory name: by its slot, as mutation seeds say nothing to a reader."""
+    return f"m{slot}-{result.exporter}-{result.verdict.value}"
+
+
 def save_case(root: Path, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult, name: str | None = None) -> Path:
     """Write one case directory under ``root``; returns its path. Never overwrites an existing one."""
     final = root / (name or case_dirname(result))

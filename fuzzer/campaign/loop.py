@@ -9,12 +9,16 @@ A campaign directory holds everything needed to watch, stop and resume it::
     findings/        the findings store: one minimized reproduction per bug, SQLite index
     incoming/        cases written by workers, not yet accounted (cleared on resume)
     workers/         worker logs (what exporters and runtimes printed)
+    corpus/          with feedback: the corpus (graph JSON files and _corpus.json, the index)
     summary.json     the final counters
 
 Seeds: graph ``i`` is seed ``config.seed + i`` for every exporter. Exporters share time equally:
 the next case goes to the exporter that has used the least worker time (finished plus in
 flight), so a slow exporter (dynamo) never starves a fast one (TorchScript), and the graphs the
 slow one reaches were also run by the fast one.
+
+With ``feedback`` on, a share of each exporter's cases are mutants of a corpus of graphs that
+reached new coverage (see :mod:`fuzzer.campaign.feedback`; the corpus lives in ``corpus/``).
 
 Resume invariant: a case is done iff its line is in results.jsonl. A line is appended (and
 flushed) only after the case's directory was moved into place, so after ``kill -9`` a resumed
@@ -35,12 +39,14 @@ from typing import Iterator, Protocol
 from fuzzer.compare import Verdict
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GenerationStats, GeneratorOptions
+from fuzzer.generate.corpus import FEEDBACK_SHARE
 from fuzzer.store_util import atomic_write_text
 from fuzzer.versions import stack_versions
 
-from .artifacts import load_inputs, save_case
+from .artifacts import load_inputs, mutant_dirname, save_case
 from fuzzer.ir import load_graph
 from .buckets import rough_key
+from .feedback import Feedback, mutant_key
 from .case import CaseResult
 from .pool import Completion, WorkerPool
 from .recorder import FindingRecorder
@@ -63,6 +69,9 @@ class CampaignConfig:
     stats_period: float = 5.0
     minimize_seconds: float | None = 60.0  # budget per new bug; None: file raw cases unminimized
     dynamo_batch: int = 8  # dynamo cases exported together in one call (1: no batching)
+    feedback: bool = False  # keep a corpus of graphs that reached new coverage, and mutate it (off: measured no gain, README)
+    mutate_share: float = FEEDBACK_SHARE  # with feedback: share of cases that are mutants
+    corpus_size: int = 500  # with feedback: most graphs the corpus holds
 
     def exports(self) -> list[ExportOptions]:
         return [ExportOptions(e, self.opset) for e in self.exporters]
@@ -75,12 +84,13 @@ class CampaignConfig:
             "workers": self.workers, "case_timeout": self.case_timeout, "memory_limit_mb": self.memory_limit_mb,
             "keep_per_bucket": self.keep_per_bucket, "min_free_mb": self.min_free_mb, "stats_period": self.stats_period,
             "minimize_seconds": self.minimize_seconds, "dynamo_batch": self.dynamo_batch,
+            "feedback": self.feedback, "mutate_share": self.mutate_share, "corpus_size": self.corpus_size,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
         gen = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["generator"].items()})
-        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds", "dynamo_batch"}
+        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds", "dynamo_batch", "feedback", "mutate_share", "corpus_size"}
         return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, **{k: d[k] for k in keys if k in d})
 
 
@@ -117,6 +127,8 @@ class CampaignStats:
     one_wrong: Counter = field(default_factory=Counter)  # exporter -> seeds where only it was wrong
     minimizing: int = 0  # new bugs waiting for or under minimization
     coverage: object = None  # fuzzer.coverage.Coverage of the exported models, when tracked
+    corpus: int | None = None  # graphs in the feedback corpus (None: feedback off)
+    mutants: int = 0  # cases that ran a mutant of a corpus graph
 
     @property
     def elapsed(self) -> float:
@@ -146,6 +158,7 @@ class CampaignStats:
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "stop_reason": self.stop_reason, "unconfirmed_mismatches": dict(self.unconfirmed),
             "cross_exporter": dict(self.cross), "only_this_exporter_wrong": dict(self.one_wrong),
+            **({"corpus": self.corpus, "mutants": self.mutants} if self.corpus is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
                           "rejected": dict(self.generation.rejected.most_common(30))},
         }
@@ -160,6 +173,9 @@ class CampaignStats:
         if self.coverage is not None:
             out["coverage"] = {e: c.sizes() for e, c in sorted(self.coverage.by_exporter.items())}
             out["paper_sequences"] = self.coverage.paper_share()[0]
+        if self.corpus is not None:
+            out["corpus"] = self.corpus
+            out["mutants"] = self.mutants
         return out
 
 
@@ -195,11 +211,16 @@ def load_config(out_dir: Path) -> CampaignConfig:
         raise CampaignError(f"{p}: unreadable campaign configuration ({e})") from None
 
 
-def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, int]]:
-    """Rebuild the counters from results.jsonl lines; returns the (exporter, seed) pairs done."""
+def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, int | str]]:
+    """Rebuild the counters from results.jsonl lines; returns the case keys done:
+    (exporter, seed) for generated cases, (exporter, "m<slot>") for mutants."""
     done = set()
     for r in results:
-        done.add((r["exporter"], r["seed"]))
+        if r.get("mutant"):
+            done.add((r["exporter"], mutant_key(r["mutant"]["slot"])))
+            stats.mutants += 1
+        else:
+            done.add((r["exporter"], r["seed"]))
         stats.cases += 1
         stats.verdicts[(r["exporter"], r["verdict"])] += 1
         stats.exporter_seconds[r["exporter"]] += r.get("seconds", 0.0)
@@ -224,13 +245,15 @@ def run_campaign(
     *,
     resume: bool = False,
     pool_env: dict[str, str] | None = None,
-    inject: dict[tuple[str, int], str] | None = None,
+    inject: dict[tuple[str, int | str], str] | None = None,
 ) -> Iterator[CaseResult]:
     """Run until the budget is spent, the disk floor is reached, or the consumer stops.
 
     ``stats`` (created if not given) is updated in place, so the caller can read it after an
-    interruption; ``summary.json`` is written however the loop ends. ``inject`` maps
-    (exporter, seed) to a misbehaviour for the worker (tests only; needs ONNXFUZZ_TEST_HOOKS=1).
+    interruption; ``summary.json`` is written however the loop ends. ``inject`` maps a case key,
+    (exporter, seed) or (exporter, "m<slot>") for a mutant, to a misbehaviour for the worker
+    (tests only; needs ONNXFUZZ_TEST_HOOKS=1). With feedback on, the corpus keys its decisions on
+    ``stats.coverage`` as given (e.g. restored on resume) plus what this run exports.
     """
     observers = observers or []
     stats = stats if stats is not None else CampaignStats()
@@ -266,7 +289,15 @@ class _Loop:
         self.cursor = {e.exporter.value: 0 for e in self.exports}
         self.inflight: dict[int, tuple[str, int]] = {}
         self.partners: dict[int, dict[str, CaseResult]] = {}
-        self.singles: deque = deque()  # (export, [seed]) to run alone after their batch died  # seed -> compact results awaiting the other exporter
+        self.singles: deque = deque()  # (export, [seed]) to run alone after their batch died
+        self.feedback = None
+        if config.feedback:
+            try:
+                self.feedback = Feedback(config.seed, config.mutate_share, config.generator, out_dir / "corpus", config.corpus_size, stats.coverage)
+            except ValueError as e:  # an unreadable corpus index
+                raise CampaignError(str(e)) from None
+            stats.corpus = len(self.feedback.corpus)
+        self.deferred = {e.exporter.value: deque() for e in self.exports}  # mutant slots passed over while filling a dynamo batch
         self.deadline = None if config.seconds is None else time.monotonic() + max(0.0, config.seconds - stats.elapsed_before)
         self.last_sample = 0.0
         self.last_disk_check = 0.0
@@ -282,14 +313,34 @@ class _Loop:
                 running[task.payload["export"]["exporter"]] += secs
         order = sorted(self.exports, key=lambda e: (self.stats.exporter_seconds[e.exporter.value] + running[e.exporter.value], self.exports.index(e)))
         for ex in order:
-            name = ex.exporter.value
-            while True:
-                i = self.cursor[name]
-                if self.config.cases is not None and i >= self.config.cases:
-                    break
-                self.cursor[name] += 1
-                if (name, self.config.seed + i) not in self.done:
-                    return ex, i
+            i = self._next_slot(ex.exporter.value)
+            if i is not None:
+                return ex, i
+        return None
+
+    def _is_mutant(self, i: int) -> bool:
+        return self.feedback is not None and self.feedback.is_mutant(i)
+
+    def _case_key(self, name: str, i: int) -> int | str:
+        return mutant_key(i) if self._is_mutant(i) else self.config.seed + i
+
+    def _next_slot(self, name: str, fresh_only: bool = False, scan: int | None = None) -> int | None:
+        """The next slot of exporter ``name`` not yet done (None: none left, or none within
+        ``scan`` slots). ``fresh_only``: mutant slots met on the way are deferred, not skipped."""
+        if self.deferred[name] and not fresh_only:
+            return self.deferred[name].popleft()
+        while scan is None or scan > 0:
+            i = self.cursor[name]
+            if self.config.cases is not None and i >= self.config.cases:
+                return None
+            self.cursor[name] += 1
+            scan = None if scan is None else scan - 1
+            if (name, self._case_key(name, i)) in self.done:
+                continue
+            if fresh_only and self._is_mutant(i):
+                self.deferred[name].append(i)
+                continue
+            return i
         return None
 
     def run(self) -> Iterator[CaseResult]:
@@ -302,6 +353,8 @@ class _Loop:
             # (their cases are kept on disk and re-filed by --resume)
             self.recorder.close(wait=30.0 if finished else 0.0)
             self.stats.minimizing = self.recorder.pending
+            if self.feedback is not None:
+                self.feedback.close()
 
     def _run(self) -> Iterator[CaseResult]:
         cfg = self.config
@@ -325,13 +378,17 @@ class _Loop:
                             exhausted = True
                             break
                         ex, i = nxt
-                        seeds = [cfg.seed + i]
-                        if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1:
+                        seeds = [self._case_key(ex.exporter.value, i)]
+                        if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1 and not self._is_mutant(i):
                             seeds += [cfg.seed + j for j in self._take(ex, cfg.dynamo_batch - 1)]
                     payload = {
                         "kind": "seed", "seed": seeds[0], "export": ex.to_dict(), "input_mode": cfg.input_mode,
                         "generator": cfg.to_dict()["generator"], "cases_dir": str(self.out / "incoming"), "store": True,
+                        "return_graph": self.feedback is not None,
                     }
+                    if isinstance(seeds[0], str):  # a mutant slot: the worker mutates a corpus graph
+                        del payload["seed"]
+                        payload.update(self.feedback.request(ex.exporter.value, i))
                     if len(seeds) > 1:  # one export call for several graphs (fuzzer.export.batch)
                         payload.update(kind="seeds", seeds=seeds, max_batch=len(seeds), timeout=cfg.case_timeout * len(seeds))
                     elif (ex.exporter.value, seeds[0]) in self.inject:
@@ -360,15 +417,16 @@ class _Loop:
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def _take(self, ex: ExportOptions, n: int) -> list[int]:
-        """Up to ``n`` more seed indices for ``ex`` (a batch), in order, skipping done ones."""
-        name, out = ex.exporter.value, []
-        while len(out) < n:
-            i = self.cursor[name]
-            if self.config.cases is not None and i >= self.config.cases:
+        """Up to ``n`` more fresh seed indices for ``ex`` (a batch), in order, skipping done ones;
+        mutant slots on the way (at most ``4 n`` slots are looked at) run next, one by one."""
+        name, out, scan = ex.exporter.value, [], 4 * n
+        while len(out) < n and scan > 0:
+            before = self.cursor[name]
+            i = self._next_slot(name, fresh_only=True, scan=scan)
+            scan -= self.cursor[name] - before
+            if i is None:
                 break
-            self.cursor[name] += 1
-            if (name, self.config.seed + i) not in self.done:
-                out.append(i)
+            out.append(i)
         return out
 
     def _account(self, c: Completion, log) -> list[CaseResult]:
@@ -381,7 +439,7 @@ class _Loop:
         if c.kind == "ok" and "results" in c.reply:  # a batch: worker time is shared equally
             share = c.seconds / max(1, len(c.reply["results"]))
             return [self._account_one(exporter, e["seed"], replace(CaseResult.from_dict(e["result"]), coverage_items=e.get("coverage")),
-                                      e.get("case_dir"), e.get("confirmation"), share, log)
+                                      e.get("case_dir"), e.get("confirmation"), share, log, e.get("graph"))
                     for e in c.reply["results"]]
         if c.kind != "ok" and len(seeds) > 1:
             # the batch took its worker down: nothing is recorded, every seed runs alone next
@@ -389,18 +447,28 @@ class _Loop:
             self.singles.extend((ex, [s]) for s in seeds)
             self.stats.exporter_seconds[exporter] += c.seconds
             return []
+        p = c.task.payload
+        mutant = None
+        if p["kind"] == "mutant":
+            mutant = {"slot": p["slot"], "parent": p["parent_key"], "donor": p["donor_key"], "mutation_seed": p["mutation_seed"], "mutations": []}
         if c.kind == "ok":
             r = replace(CaseResult.from_dict(c.reply["result"]), coverage_items=c.reply.get("coverage"))
-            return [self._account_one(exporter, seeds[0], r, c.reply.get("case_dir"), c.reply.get("confirmation"), c.seconds, log)]
+            graph = c.reply.get("graph")
+            if mutant is not None and graph is not None:
+                mutant["mutations"] = graph.get("meta", {}).get("mutations", [])
+            return [self._account_one(exporter, seeds[0], r, c.reply.get("case_dir"), c.reply.get("confirmation"), c.seconds, log, graph, mutant)]
         r, case_dir = self._process_failure(c, exporter, seeds[0])
-        return [self._account_one(exporter, seeds[0], r, case_dir, None, c.seconds, log)]
+        return [self._account_one(exporter, seeds[0], r, case_dir, None, c.seconds, log, None, mutant)]
 
-    def _account_one(self, exporter: str, seed: int, r: CaseResult, case_dir: str | None, confirmation: dict | None, seconds: float, log) -> CaseResult:
+    def _account_one(self, exporter: str, key: int | str, r: CaseResult, case_dir: str | None, confirmation: dict | None, seconds: float, log,
+                     graph_doc: dict | None = None, mutant: dict | None = None) -> CaseResult:
+        """Record one finished case (``key``: its seed, or "m<slot>" for a mutant); with feedback,
+        its graph joins the corpus (before the results line) if its model reached new coverage."""
         st = self.stats
         real = confirmation is None or confirmation["status"] == "confirmed"
         if not real:
             st.unconfirmed[confirmation["status"]] += 1
-        cross = self._pair(r)
+        cross = self._pair(r) if mutant is None else None  # a mutant slot runs different graphs per exporter
         bucket = rough_key(r) if r.verdict.is_failure else None
         kept = False
         if case_dir:
@@ -424,6 +492,11 @@ class _Loop:
                 shutil.rmtree(src, ignore_errors=True)
             if graph is not None and real:
                 self.recorder.submit(graph, inputs, r)  # filed (or queued) before the results line: resume-safe
+        new_items = None
+        if self.feedback is not None:
+            new_items = self.feedback.observe(exporter, r.coverage_items, graph_doc, f"{exporter} {key if mutant else f'seed {key}'}")
+            st.corpus = len(self.feedback.corpus)
+            st.mutants += mutant is not None
         st.cases += 1
         st.verdicts[(r.exporter, r.verdict.value)] += 1
         st.exporter_seconds[r.exporter] += seconds
@@ -447,9 +520,13 @@ class _Loop:
             line["cross_exporter"] = cross.to_dict()
         if r.blame is not None:
             line["blame"] = r.blame.culprit.value
+        if mutant is not None:
+            line["mutant"] = mutant
+        if new_items:
+            line["new_coverage"] = new_items
         log.write(json.dumps(line, allow_nan=False, default=str) + "\n")
         log.flush()
-        self.done.add((exporter, seed))
+        self.done.add((exporter, key))
         return r
 
     def _pair(self, r: CaseResult):
@@ -474,12 +551,16 @@ class _Loop:
             self.stats.one_wrong[cross.wrong] += 1
         return cross
 
-    def _process_failure(self, c: Completion, exporter: str, seed: int) -> tuple[CaseResult, str | None]:
-        """The worker died, hung or blew its memory on this case: rebuild the case in this
-        process (generation is deterministic) and keep it like any other failing case."""
+    def _process_failure(self, c: Completion, exporter: str, key: int | str) -> tuple[CaseResult, str | None]:
+        """The worker died, hung or blew its memory on this case: rebuild the case in a
+        subprocess (generation and mutation are deterministic) and keep it like any other
+        failing case."""
         verdict = {"crash": Verdict.PROCESS_CRASH, "hang": Verdict.HANG, "oom": Verdict.OUT_OF_MEMORY}[c.kind]
         cfg = self.config
-        graph, inputs = self._regenerate(seed)
+        p = c.task.payload
+        mutant = {"parent": p["parent"], "donor": p["donor"]} if p["kind"] == "mutant" else None
+        seed = p["mutation_seed"] if mutant else key
+        graph, inputs = self._regenerate(seed, mutant)
         export = next(e for e in self.exports if e.exporter.value == exporter)
         r = CaseResult(
             seed=seed, exporter=exporter, opset_requested=export.opset, opset=None, verdict=verdict, input_mode=cfg.input_mode,
@@ -490,26 +571,30 @@ class _Loop:
         )
         if graph is None:
             return r, None
-        path = save_case(self.out / "incoming", graph, inputs, r)
+        path = save_case(self.out / "incoming", graph, inputs, r, mutant_dirname(p["slot"], r) if mutant else None)
         return r, str(path)
 
-    def _regenerate(self, seed: int):
-        """The seed's graph and inputs, rebuilt in a subprocess (if generation itself is what
-        killed the worker, it must not kill the campaign). (None, None) if that dies too."""
+    def _regenerate(self, seed: int, mutant: dict | None = None):
+        """The case's graph and inputs, rebuilt in a subprocess (if generation itself is what
+        killed the worker, it must not kill the campaign). (None, None) if that dies too.
+        ``mutant``: the parent and donor graphs of a mutant case (``seed``: its mutation seed)."""
         import subprocess
         import sys
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="onnxfuzz-regen-") as tmp:
-            cmd = [sys.executable, "-m", "fuzzer.campaign.regen", str(seed), json.dumps(self.config.to_dict()["generator"]), self.config.input_mode, tmp]
+            cmd = [sys.executable, "-m", "fuzzer.campaign.regen", str(seed), json.dumps(self.config.to_dict()["generator"]), self.config.input_mode, tmp + "/case"]
+            if mutant is not None:
+                Path(tmp, "mutant.json").write_text(json.dumps(mutant), encoding="utf-8")
+                cmd.append(str(Path(tmp, "mutant.json")))
             try:
                 rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=self.config.case_timeout + 60).returncode
             except subprocess.TimeoutExpired:
                 return None, None
             if rc != 0:
                 return None, None
-            graph = load_graph(Path(tmp) / "graph.json")
-            return graph, load_inputs(Path(tmp) / "inputs.npz", graph)
+            graph = load_graph(Path(tmp) / "case" / "graph.json")
+            return graph, load_inputs(Path(tmp) / "case" / "inputs.npz", graph)
 
     def _maybe_sample(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -533,6 +618,8 @@ class _Loop:
 
 def _task_label(t) -> str:
     p = t.payload
+    if p["kind"] == "mutant":
+        return f"{p['export']['exporter']} mutant {p['slot']}"
     seeds = p.get("seeds")
     return f"{p['export']['exporter']} seeds {seeds[0]}..{seeds[-1]}" if seeds else f"{p['export']['exporter']} seed {p['seed']}"
 

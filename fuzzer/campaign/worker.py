@@ -14,6 +14,17 @@ Requests (one line each)::
 Reply: ``{"id": 7, "result": {...CaseResult.to_dict()...}, "case_dir": "..." | null, "elapsed": s}``
 or ``{"id": 7, "internal_error": "traceback"}`` for a bug of ours (the campaign stops loudly).
 
+A mutant of a corpus graph (coverage feedback, :mod:`fuzzer.campaign.feedback`)::
+
+    {"id": 10, "kind": "mutant", "slot": 12, "parent": {...graph JSON...} | null,
+     "donor": {...} | null, "mutation_seed": 1099511627776, "export": {...}, "input_mode": "normal",
+     "generator": {...}, "cases_dir": "/path/cases", "store": true}
+
+The worker builds the graph with :func:`fuzzer.generate.corpus.mutant_case` (deterministic in
+parent, donor, seed and options), runs it like a seed and adds ``"graph": {...}`` (the mutant)
+to the reply; its case directory is named ``m<slot>-<exporter>-<verdict>``. ``"return_graph":
+true`` on a seed or seeds request adds the generated graph(s) the same way.
+
 Several seeds in one request (for the dynamo exporter, whose exports are batched, see
 :func:`fuzzer.campaign.case.run_graphs_batched`; TorchScript seeds are simply run one after the
 other)::
@@ -118,8 +129,10 @@ def main() -> int:
     from fuzzer.export.batch import BatchStats, CrashMemory
     from fuzzer.export.dynamo_cache import install_dynamo_caches
     from fuzzer.export.quiet import silence_loggers
+    from fuzzer.campaign.artifacts import mutant_dirname
     from fuzzer.generate import GenerationStats, GeneratorOptions, generate, make_inputs
-    from fuzzer.ir import graph_from_dict
+    from fuzzer.generate.corpus import mutant_case
+    from fuzzer.ir import graph_from_dict, graph_to_dict
 
     torch.set_num_threads(1)
     silence_loggers()
@@ -158,7 +171,8 @@ def main() -> int:
                     case_dir = None
                     if req.get("store") and r.verdict is not Verdict.PASS:
                         case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
-                    entries.append({"seed": seed, "result": r.to_dict(), "case_dir": case_dir, "confirmation": _confirm(graph, inputs, r), "coverage": _coverage(r)})
+                    entries.append({"seed": seed, "result": r.to_dict(), "case_dir": case_dir, "confirmation": _confirm(graph, inputs, r), "coverage": _coverage(r),
+                                    "graph": graph_to_dict(graph) if req.get("return_graph") else None})
                 out.write(json.dumps({"id": rid, "results": entries, "elapsed": time.perf_counter() - t0,
                                       "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}},
                                      allow_nan=False, default=str) + "\n")
@@ -168,17 +182,26 @@ def main() -> int:
                 seed = req["seed"]
                 graph = generate(seed, opts, gstats)
                 inputs = make_inputs(graph, seed, mode)
+            elif req["kind"] == "mutant":
+                opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in req["generator"].items()})
+                seed = req["mutation_seed"]
+                parent, donor = (graph_from_dict(req[k]) if req.get(k) else None for k in ("parent", "donor"))
+                graph = mutant_case(parent, donor, seed, opts, gstats)
+                inputs = make_inputs(graph, seed, mode)
             else:
                 graph = graph_from_dict(req["graph"])
                 seed = graph.meta.get("seed")
                 inputs = load_inputs(Path(req["inputs"]), graph)
             (r,) = run_graph(graph, inputs, [export], seed=seed, input_mode=mode, options={"generator": req.get("generator")})
-            confirmation = _confirm(graph, inputs, r) if req["kind"] == "seed" else None
+            generated = req["kind"] in ("seed", "mutant")
+            confirmation = _confirm(graph, inputs, r) if generated else None
             case_dir = None
             if req.get("store") and r.verdict is not Verdict.PASS:
-                case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r))
+                name = mutant_dirname(req["slot"], r) if req["kind"] == "mutant" else None
+                case_dir = str(save_case(Path(req["cases_dir"]), graph, inputs, r, name))
             reply = {"id": rid, "result": r.to_dict(), "case_dir": case_dir, "elapsed": time.perf_counter() - t0, "confirmation": confirmation,
-                     "coverage": _coverage(r) if req["kind"] == "seed" else None,
+                     "coverage": _coverage(r) if generated else None,
+                     "graph": graph_to_dict(graph) if (req["kind"] == "mutant" or req.get("return_graph")) else None,
                      "model_b64": base64.b64encode(r.model).decode() if (req["kind"] == "graph" and r.model) else None,
                      "generation": {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}}
         except MemoryError:
