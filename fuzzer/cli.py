@@ -354,6 +354,8 @@ def cmd_stats(args) -> int:
         stats.corpus = next((s["corpus"] for s in reversed(series) if "corpus" in s), 0)
     con = Console()
     con.print(summary_table(stats, [e.value for e in config.exporters]))
+    if (args.dir / "findings").is_dir():
+        con.print(_timeline_table(results, args.dir / "findings"))
     if args.plot is not None:
         if not series:
             raise UsageError(f"{args.dir / 'stats.jsonl'} has no samples to plot")
@@ -365,6 +367,21 @@ def cmd_stats(args) -> int:
             raise UsageError(f"cannot write {args.plot}: {e.strerror or e}") from None
         con.print(f"wrote {args.plot}", highlight=False)
     return EXIT_OK
+
+
+def _timeline_table(results: list[dict], store_dir: Path):
+    from rich.table import Table
+
+    from fuzzer.campaign.timeline import MARKS, finding_timelines
+    from fuzzer.store import FindingStore
+
+    t = Table(title="findings over campaign time")
+    for col in ("exporter", "cases", "first failure", "first finding", "findings", *(f"by {m / 60:g} min" for m in MARKS)):
+        t.add_column(col, justify="left" if col == "exporter" else "right")
+    fmt = lambda s: "-" if s is None else f"{s:.1f} s"  # noqa: E731
+    for tl in finding_timelines(results, FindingStore(store_dir).case_index()):
+        t.add_row(tl.exporter, str(tl.cases), fmt(tl.first_failure), fmt(tl.first_finding), str(tl.findings), *(str(n) for _, n in tl.by_mark))
+    return t
 
 
 def _read_series(path: Path) -> list[dict]:

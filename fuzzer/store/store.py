@@ -226,6 +226,13 @@ class FindingStore:
             row = db.execute("SELECT id FROM cases WHERE key = ?", (case_key,)).fetchone()
             return row[0] if row else None
 
+    def case_index(self) -> dict[str, str]:
+        """Every recorded case key (e.g. "torchscript/123") -> the finding it was filed under."""
+        if not self.root.exists():
+            return {}
+        with self._locked() as db:
+            return dict(db.execute("SELECT key, id FROM cases").fetchall())
+
     def record(
         self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None = None, case_key: str | None = None
     ) -> tuple[str, bool]:
