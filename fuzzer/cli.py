@@ -354,8 +354,7 @@ def cmd_stats(args) -> int:
         stats.corpus = next((s["corpus"] for s in reversed(series) if "corpus" in s), 0)
     con = Console()
     con.print(summary_table(stats, [e.value for e in config.exporters]))
-    if (args.dir / "findings").is_dir():
-        con.print(_timeline_table(results, args.dir / "findings"))
+    con.print(_timeline_table(results, args.dir / "findings"))
     if args.plot is not None:
         if not series:
             raise UsageError(f"{args.dir / 'stats.jsonl'} has no samples to plot")
@@ -375,9 +374,9 @@ def _timeline_table(results: list[dict], store_dir: Path):
     from fuzzer.campaign.timeline import MARKS, finding_timelines
     from fuzzer.store import FindingStore
 
-    t = Table(title="findings over campaign time")
-    for col in ("exporter", "cases", "first failure", "first finding", "findings", *(f"by {m / 60:g} min" for m in MARKS)):
-        t.add_column(col, justify="left" if col == "exporter" else "right")
+    t = Table(title="findings over campaign time (distinct findings reached by 1/10/60 min)")
+    for col in ("exporter", "cases", "first failure", "first finding", "findings", *(f"{m / 60:g} min" for m in MARKS)):
+        t.add_column(col, justify="left" if col == "exporter" else "right", no_wrap=col in ("exporter", "findings"))
     fmt = lambda s: "-" if s is None else f"{s:.1f} s"  # noqa: E731
     for tl in finding_timelines(results, FindingStore(store_dir).case_index()):
         t.add_row(tl.exporter, str(tl.cases), fmt(tl.first_failure), fmt(tl.first_finding), str(tl.findings), *(str(n) for _, n in tl.by_mark))
