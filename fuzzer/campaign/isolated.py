@@ -29,8 +29,9 @@ class IsolatedRunner:
     """A one-worker pool kept open across calls (a worker costs ~2 s to start)."""
 
     def __init__(self, case_timeout: float = 120.0, memory_limit_mb: int = 8192, env: dict[str, str] | None = None):
-        self.pool = WorkerPool(1, case_timeout, memory_limit_mb, env=env)
         self.tmp = tempfile.TemporaryDirectory(prefix="onnxfuzz-isolated-")
+        # the worker's log lives as long as the runner: a worker that cannot start says why
+        self.pool = WorkerPool(1, case_timeout, memory_limit_mb, log_dir=Path(self.tmp.name) / "logs", env=env)
 
     def run(self, graph: Graph, inputs: Mapping[str, np.ndarray], exports: Sequence[ExportOptions], input_mode: str = "normal") -> list[CaseResult]:
         path = Path(self.tmp.name) / "inputs.npz"

@@ -100,14 +100,21 @@ class WorkerPool:
     # -- lifecycle ------------------------------------------------------------------------------
     def _spawn(self, index: int, restarts: int = 0) -> _Worker:
         env = dict(self.env)
+        stderr: int | object = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             env["ONNXFUZZ_WORKER_LOG"] = str(self.log_dir / f"worker-{index}.log")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fuzzer.campaign.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-            start_new_session=True,  # Ctrl-C in the terminal reaches the campaign only
-        )
+            # until the worker redirects its own fds, what it prints (an import error) goes to the log too
+            stderr = open(env["ONNXFUZZ_WORKER_LOG"], "ab")
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "fuzzer.campaign.worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
+                start_new_session=True,  # Ctrl-C in the terminal reaches the campaign only
+            )
+        finally:
+            if stderr is not subprocess.DEVNULL:
+                stderr.close()
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)
         w = _Worker(index, proc, restarts=restarts)
@@ -236,12 +243,23 @@ class WorkerPool:
         rc = w.proc.wait()
         task = w.task
         w.task = None
+        if task is None and not w.ready:  # read the log before a replacement writes to it
+            raise InternalError(f"worker {w.index} died while starting ({signal_name(rc)}){self._log_tail(w.index)}")
         self._replace(w)
         if task is None:
-            if not w.ready:
-                raise InternalError(f"worker {w.index} died while starting ({signal_name(rc)}); see its log")
             return None
         return Completion(task, "crash", detail=signal_name(rc), seconds=time.monotonic() - task.submitted, worker=w.index)
+
+    def _log_tail(self, index: int, lines: int = 8) -> str:
+        """The end of a worker's log, for errors that end the pool (its directory may be temporary)."""
+        if self.log_dir is None:
+            return ""
+        path = self.log_dir / f"worker-{index}.log"
+        try:
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return f"; no log at {path}"
+        return f"; the end of {path}:\n" + "\n".join("  " + x for x in tail) if tail else f"; {path} is empty"
 
     @staticmethod
     def _rss(w: _Worker) -> int:

@@ -118,3 +118,17 @@ def test_stats_summary_and_plot(tmp_path):
     assert series[-1]["cases"] == 30 and all(a["t"] <= b["t"] for a, b in zip(series, series[1:]))
     r = subprocess.run([sys.executable, "-m", "fuzzer", "stats", str(tmp_path / "nope")], capture_output=True, text=True)
     assert r.returncode == 2 and "not a campaign directory" in r.stderr
+
+
+def test_a_worker_that_cannot_start_reports_why(tmp_path):
+    # a broken install (here: an onnxruntime that fails to import, first on PYTHONPATH) kills the
+    # worker before it can talk; the error must carry the worker's own traceback, not just a code
+    from fuzzer.campaign import InternalError, WorkerPool
+
+    (tmp_path / "shadow" / "onnxruntime").mkdir(parents=True)
+    (tmp_path / "shadow" / "onnxruntime" / "__init__.py").write_text('raise ImportError("onnxruntime is broken here")\n')
+    pool = WorkerPool(1, log_dir=tmp_path / "logs", env={"PYTHONPATH": str(tmp_path / "shadow")})
+    with pytest.raises(InternalError) as e:
+        for _ in range(1200):
+            pool.poll(0.05)
+    assert "died while starting" in str(e.value) and "onnxruntime is broken here" in str(e.value)
