@@ -185,6 +185,17 @@ def _replay_targets(args) -> list[Path]:
     return out
 
 
+def _loadable_cases(args):
+    """(path, finding.json, graph, inputs) per target of ``args.refs``; None (after a one-line
+    warning) for a finding that cannot be loaded."""
+    for path in _replay_targets(args):
+        try:
+            yield (path, *load_case(path))
+        except FindingError as e:
+            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+            yield None
+
+
 def replay_state(doc: dict, graph, inputs) -> str:
     """Re-run a finding against the installed versions: "still failing", "fixed",
     "changed signature: ..." or "not a failure now (...)"."""
@@ -207,13 +218,11 @@ def cmd_replay(args) -> int:
     loaded, else 0 (all fixed). With --check-status: exit 1 if any finding behaves otherwise than
     its status says, else 0."""
     still = skipped = disagree = 0
-    for path in _replay_targets(args):
-        try:
-            doc, graph, inputs = load_case(path)
-        except FindingError as e:
-            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+    for case in _loadable_cases(args):
+        if case is None:
             skipped += 1
             continue
+        path, doc, graph, inputs = case
         state = replay_state(doc, graph, inputs)
         still += state != "fixed" and not state.startswith("not a failure")
         note = ""
@@ -233,13 +242,11 @@ def cmd_refresh(args) -> int:
     """Exit 0 if every finding was re-rendered, 1 if any no longer fails with its signature (left
     unchanged: replay tells what it does now), 2 if any could not be loaded."""
     stale = skipped = 0
-    for path in _replay_targets(args):
-        try:
-            doc, graph, inputs = load_case(path)
-        except FindingError as e:
-            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+    for case in _loadable_cases(args):
+        if case is None:
             skipped += 1
             continue
+        path, doc, graph, inputs = case
         result = _runner(doc["exporter"], doc.get("opset_requested"), doc.get("input_mode", "normal"))(graph, inputs)
         if FindingStore(path.parent).refresh(path, result):
             print(f"{path.name}  refreshed: {read_finding(path)['title'][:100]}")
