@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=_nonneg_int, default=0, help="first seed; graph i uses seed+i")
     f.add_argument("--max-nodes", type=_positive_int, default=10)
     f.add_argument("--bias", type=_bias, default=None, help="chance per growth step of planting a paper-sequence template (0: uniform; default: the generator's)")
-    f.add_argument("--input-mode", choices=["normal", "special"], default="normal")
+    f.add_argument("--input-mode", choices=["normal", "special"], default="special",
+                   help="special (default): also ±0, ±inf, NaN, dtype extremes, exact halves, ties, where converters "
+                        "break; normal: well-conditioned values only")
     f.add_argument("--out", type=Path, help="campaign directory (default: runs/<UTC time>); must not exist or be empty")
     f.add_argument("--resume", type=Path, metavar="DIR", help="continue the campaign in DIR (its stored options apply; --seconds/--cases give a new budget: --seconds S runs S more seconds)")
     f.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: number of cores)")
