@@ -14,8 +14,8 @@ least-squares slope of RSS over the second half of the run (the first half holds
 imports, caches, first exports of each operator), in MiB/min, and the growth it projects over
 that half as a fraction of the RSS the half starts at. FLAT when the slope is at most
 ``--max-slope`` MiB/min and the projected growth at most ``--max-growth``; exit code 1 otherwise.
-Only the last worker process counts: a crashing seed restarts the worker, and a restarted worker
-starts afresh (the restarts are reported).
+The trend is taken on the longest-lived worker process: a crashing seed restarts the worker, and a
+restarted worker starts afresh (the restarts are reported).
 """
 
 from __future__ import annotations
@@ -53,13 +53,20 @@ class Trend:
         return self.slope <= max_slope and self.growth <= max_growth
 
 
+def longest_life(samples: list[Sample]) -> list[Sample]:
+    """The samples of the worker process that lived longest (a restart starts a fresh process)."""
+    lives: dict[int, list[Sample]] = {}
+    for s in samples:
+        lives.setdefault(s.pid, []).append(s)
+    return max(lives.values(), key=lambda life: (life[-1].t - life[0].t, life[-1].t), default=[])
+
+
 def trend(samples: list[Sample]) -> Trend | None:
-    """Least-squares RSS trend over the second half of the last worker process's samples."""
+    """Least-squares RSS trend over the second half of one worker process's samples."""
     if not samples:
         return None
-    last = [s for s in samples if s.pid == samples[-1].pid]
-    mid = (last[0].t + last[-1].t) / 2
-    half = [s for s in last if s.t >= mid]
+    mid = (samples[0].t + samples[-1].t) / 2
+    half = [s for s in samples if s.t >= mid]
     if len(half) < 3 or half[-1].t <= half[0].t:
         return None
     t = np.array([s.t for s in half]) / 60
@@ -141,13 +148,13 @@ def main() -> int:
             shown = int(s.t // 60)
             table.add_row(f"{s.t / 60:.1f}", str(s.pid), str(s.rss), str(s.peak), *map(str, s.cases))
     console.print(table)
-    tr = trend(samples)
-    last = [s for s in samples if s.pid == samples[-1].pid]
+    life = longest_life(samples)
+    tr = trend(life)
     console.print(f"{sum(cases)} cases ({', '.join(f'{ex.value} {n}' for ex, n in zip(exporters, cases))}) in {samples[-1].t / 60:.1f} min; "
-                  f"worker restarts {restarts} (crashing seeds: {incidents}); last worker: RSS {last[0].rss} -> {last[-1].rss} MiB, "
-                  f"peak {max(s.peak for s in last)} MiB")
+                  f"worker restarts {restarts} (crashing seeds: {incidents}); longest-lived worker (pid {life[0].pid}, "
+                  f"{(life[-1].t - life[0].t) / 60:.1f} min): RSS {life[0].rss} -> {life[-1].rss} MiB, peak {max(s.peak for s in life)} MiB")
     if tr is None:
-        console.print("too few samples of the last worker for a trend")
+        console.print("too few samples of one worker for a trend")
         return 0
     ok = tr.flat(a.max_slope, a.max_growth)
     console.print(f"second half ({tr.minutes:.1f} min from {tr.start:.0f} MiB): RSS slope {tr.slope:+.3f} MiB/min "
