@@ -9,6 +9,11 @@ endless sequence of seeds; with ``both`` the exporters share the worker's time e
 campaign (TorchScript one seed per request, dynamo in batched "seeds" requests). Every
 ``--sample`` seconds it reads the worker's VmRSS and VmHWM (peak resident memory) from /proc.
 
+A case that kills the worker (a real bug of the stack: segfault, abort...) restarts it, and a
+restarted worker starts afresh; so that one worker lives long enough to show a trend, the
+operators of the graphs in a request that killed it are left out of later graphs
+(``--keep-crashing-ops`` turns this off). Seeds are never repeated.
+
 Prints one row per minute (RSS, peak, cases per exporter) and the verdict. The trend is the
 least-squares slope of RSS over the second half of the run (the first half holds the warm-up:
 imports, caches, first exports of each operator), in MiB/min, and the growth it projects over
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +35,9 @@ from rich.console import Console
 from rich.table import Table
 
 from fuzzer.campaign import WorkerPool
+from fuzzer.catalog import CATALOG
 from fuzzer.export import ExportOptions, Exporter
-from fuzzer.generate import GeneratorOptions
+from fuzzer.generate import GeneratorOptions, generate
 
 
 @dataclass(frozen=True)
@@ -96,14 +103,21 @@ def main() -> int:
     ap.add_argument("--max-nodes", type=int, default=10)
     ap.add_argument("--max-slope", type=float, default=0.5, help="MiB/min tolerated over the second half")
     ap.add_argument("--max-growth", type=float, default=0.05, help="projected growth over the second half, fraction of its start")
+    ap.add_argument("--keep-crashing-ops", action="store_true", help="do not leave out the operators of graphs that killed the worker")
     a = ap.parse_args()
     console = Console()
-    gen = {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=a.max_nodes).to_dict().items()}
+    avoided: set[str] = set()
+
+    def generator() -> dict:
+        ops = tuple(o for o in CATALOG if o not in avoided) if avoided else ()
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=a.max_nodes, ops=ops).to_dict().items()}
+
+    gen = generator()
     exporters = [Exporter.TORCHSCRIPT, Exporter.DYNAMO] if a.exporter == "both" else [Exporter(a.exporter)]
     busy = [0.0] * len(exporters)  # worker seconds spent per exporter: the next request goes to the least served
     cases = [0] * len(exporters)
     samples: list[Sample] = []
-    seed, incidents = 0, 0
+    seed, incidents = 0, Counter()
     deadline = time.monotonic() + a.minutes * 60
     with WorkerPool(1, case_timeout=300) as pool:
         t0 = time.monotonic()
@@ -123,8 +137,13 @@ def main() -> int:
                 busy[i] += c.seconds
                 if c.kind == "ok":
                     cases[i] += len(c.reply.get("results", [None]))
-                else:
-                    incidents += 1  # a crashing seed restarts the worker: its memory starts afresh
+                else:  # a crashing seed restarts the worker: its memory starts afresh
+                    incidents[f"{exporters[i].value} {c.kind}" + (f" ({c.detail})" if c.kind == "crash" else "")] += 1
+                    if not a.keep_crashing_ops:
+                        opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.task.payload["generator"].items()})
+                        for crashed in c.task.payload.get("seeds", [c.task.payload.get("seed")]):
+                            avoided.update(generate(crashed, opts).ops())
+                        gen = generator()
             now = time.monotonic()
             if now - last >= a.sample:
                 last = now
@@ -134,7 +153,7 @@ def main() -> int:
                 except OSError:
                     continue
                 samples.append(Sample(now - t0, pid, st.get("VmRSS", 0), st.get("VmHWM", 0), tuple(cases)))
-        restarts = pool.restarts
+        restarts, recycled = pool.restarts, pool.recycled
     if not samples:
         console.print("no samples")
         return 0
@@ -148,10 +167,12 @@ def main() -> int:
             shown = int(s.t // 60)
             table.add_row(f"{s.t / 60:.1f}", str(s.pid), str(s.rss), str(s.peak), *map(str, s.cases))
     console.print(table)
+    if avoided:
+        console.print(f"operators left out after crashes: {', '.join(sorted(avoided))}")
     life = longest_life(samples)
     tr = trend(life)
     console.print(f"{sum(cases)} cases ({', '.join(f'{ex.value} {n}' for ex, n in zip(exporters, cases))}) in {samples[-1].t / 60:.1f} min; "
-                  f"worker restarts {restarts} (crashing seeds: {incidents}); longest-lived worker (pid {life[0].pid}, "
+                  f"worker restarts {restarts} ({dict(incidents) or 'no crashing seed'}), recycled {recycled}; longest-lived worker (pid {life[0].pid}, "
                   f"{(life[-1].t - life[0].t) / 60:.1f} min): RSS {life[0].rss} -> {life[-1].rss} MiB, peak {max(s.peak for s in life)} MiB")
     if tr is None:
         console.print("too few samples of one worker for a trend")
