@@ -37,6 +37,7 @@ from typing import Iterator, Sequence
 import torch
 
 from .exporters import ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
+from .process_caches import trim_process_caches
 from .quiet import quiet
 from .split import SplitError, extract_part
 
@@ -196,6 +197,8 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
         named = named_members(e, [source_name(m) for m in group])
         del e  # its traceback holds the whole traced program
         return BatchCrash(named[0] if len(named) == 1 else None)
+    finally:
+        trim_process_caches()
     seconds = (time.perf_counter() - t0) / len(group)
     outputs = [o.name for o in model.graph.output]
     if len(outputs) != sum(m.n_outputs for m in group):
