@@ -90,7 +90,7 @@ class WorkerPool:
         memory_limit_mb: int = 4096,
         log_dir: Path | None = None,
         env: dict[str, str] | None = None,
-        recycle_fraction: float = 0.75,
+        recycle_fraction: float = 0.9,
         recycle_after: int | None = None,
     ):
         if workers < 1:
