@@ -110,6 +110,7 @@ _SO.inter_op_num_threads = 1
 
 def limit(cases, exporter: Exporter) -> tuple[float, Counter]:
     stage = Counter()
+    _cpu_start()
     t_all = time.perf_counter()
     for _g, ins, _s, module, names in cases:
         t = time.perf_counter()
@@ -147,29 +148,47 @@ def limit(cases, exporter: Exporter) -> tuple[float, Counter]:
         except Exception:
             pass
         stage["ort_run"] += time.perf_counter() - t3
+    _cpu_stop("limit")
     return time.perf_counter() - t_all, stage
 
 
 def harness(cases, exporter: Exporter) -> tuple[float, Counter, Counter]:
     stage, verdicts = Counter(), Counter()
+    _cpu_start()
     t0 = time.perf_counter()
     for g, ins, s, _m, _n in cases:
         (r,) = run_graph(g, ins, [ExportOptions(exporter)], seed=s)
         verdicts[r.verdict.value] += 1
         for k, v in r.timings.items():
             stage[k] += v
+    _cpu_stop("harness")
     return time.perf_counter() - t0, stage, verdicts
 
 
 def harness_batched(cases, batch: int) -> tuple[float, Counter, Counter, BatchStats]:
     stage, verdicts, st = Counter(), Counter(), BatchStats()
+    _cpu_start()
     t0 = time.perf_counter()
     rs = run_graphs_batched([(g, ins, s) for g, ins, s, _m, _n in cases], ExportOptions(Exporter.DYNAMO), max_batch=batch, memory=CrashMemory(), stats=st)
     for r in rs:
         verdicts[r.verdict.value] += 1
         for k, v in r.timings.items():
             stage[k] += v
+    _cpu_stop("batched")
     return time.perf_counter() - t0, stage, verdicts, st
+
+
+# CPU time of this process per measured loop (less sensitive than wall time to other load on the machine)
+_cpu: dict[str, float] = {}
+_cpu_t0 = [0.0]
+
+
+def _cpu_start() -> None:
+    _cpu_t0[0] = time.process_time()
+
+
+def _cpu_stop(name: str) -> None:
+    _cpu[name] = time.process_time() - _cpu_t0[0]
 
 
 def build_cases(seeds: list[int], gen: GeneratorOptions):
@@ -203,7 +222,9 @@ def campaign_rate(exporter: Exporter, workers: int, seconds: float) -> tuple[flo
         t0 = time.monotonic()
         stamps = [time.monotonic() for _ in run_campaign(cfg, Path(d) / "c")]
         total = time.monotonic() - t0
-    steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 and stamps[-1] > stamps[0] else float("nan")
+    # results of one batched request arrive together: count what arrived after the first arrival
+    later = [t for t in stamps if t > stamps[0] + 1e-3] if stamps else []
+    steady = len(later) / (stamps[-1] - stamps[0]) if later else float("nan")
     return len(stamps) / total, steady, len(stamps)
 
 
@@ -217,6 +238,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="interleaved repetitions of limit and harness (best kept)")
     ap.add_argument("--campaign-seconds", type=float, default=25.0, help="per campaign run (4 runs; includes worker start-up)")
     ap.add_argument("--no-campaign", action="store_true")
+    ap.add_argument("--exporter", choices=("both", "torchscript", "dynamo"), default="both")
     a = ap.parse_args()
     torch.set_num_threads(1)
     silence_loggers()
@@ -227,6 +249,14 @@ def main() -> None:
     summary = []
 
     # ---------------- TorchScript
+    if a.exporter != "dynamo":
+        summary.append(bench_torchscript(a, gen))
+    if a.exporter != "torchscript":
+        summary.append(bench_dynamo(a, gen))
+    campaign_summary(a, summary)
+
+
+def bench_torchscript(a, gen: GeneratorOptions) -> tuple:
     seeds, pool_rate = screen(Exporter.TORCHSCRIPT, list(range(a.graphs)), gen, a.batch)
     log(f"torchscript: {len(seeds)}/{a.graphs} seeds kept (the rest take a worker down); pool, 1 worker: {pool_rate:.1f} cases/s")
     cases, gen_s = build_cases(seeds, gen)
@@ -244,9 +274,10 @@ def main() -> None:
     console.print(f"\n[bold]TorchScript[/] ({n} graphs): limit {lim:.1f} cases/s, harness {har:.1f} cases/s = [bold]{har / lim:.0%}[/] of the limit; "
                   f"verdicts {dict(best_h[2])}; generation {gen_s * 1e3:.2f} ms/graph (pool and campaign only)")
     breakdown("TorchScript, time per case", n, [("limit", best_l[0], best_l[1]), ("harness", best_h[0], best_h[1])])
-    summary.append(("torchscript", lim, har, pool_rate))
+    return ("torchscript", lim, har, pool_rate)
 
-    # ---------------- dynamo
+
+def bench_dynamo(a, gen: GeneratorOptions) -> tuple:
     seeds, pool_rate = screen(Exporter.DYNAMO, list(range(a.dynamo_graphs)), gen, a.batch)
     log(f"dynamo: {len(seeds)}/{a.dynamo_graphs} seeds kept; pool, 1 worker, batched 'seeds' requests: {pool_rate:.2f} cases/s")
     cases, gen_s = build_cases(seeds, gen)
@@ -254,24 +285,27 @@ def main() -> None:
     uninstall_dynamo_caches()
     limit(cases[:1], Exporter.DYNAMO)  # first call pays for imports
     tl = limit(cases, Exporter.DYNAMO)
-    log(f"dynamo: plain public call (limit): {n / tl[0]:.2f} cases/s")
+    log(f"dynamo: plain public call (limit): {n / tl[0]:.2f} cases/s (CPU {_cpu['limit'] / n:.2f} s/case)")
     install_dynamo_caches()
     harness(cases[:1], Exporter.DYNAMO)
     th = harness(cases, Exporter.DYNAMO)
-    log(f"dynamo: harness, one export per case, cached set-up: {n / th[0]:.2f} cases/s")
+    log(f"dynamo: harness, one export per case, cached set-up: {n / th[0]:.2f} cases/s (CPU {_cpu['harness'] / n:.2f} s/case)")
     tb = harness_batched(cases, a.batch)
-    log(f"dynamo: harness, batched by {a.batch}: {n / tb[0]:.2f} cases/s ({tb[3]})")
+    log(f"dynamo: harness, batched by {a.batch}: {n / tb[0]:.2f} cases/s (CPU {_cpu['batched'] / n:.2f} s/case; {tb[3]})")
     lim = n / tl[0]
     console.print(f"\n[bold]dynamo[/] ({n} graphs): plain call {lim:.2f} cases/s; harness alone+cached {n / th[0]:.2f} cases/s "
                   f"(x{tl[0] / th[0]:.1f}); harness batched {n / tb[0]:.2f} cases/s ([bold]x{tl[0] / tb[0]:.1f}[/] the plain call); "
                   f"verdicts {dict(tb[2])}; batches: {tb[3]}")
+    console.print(f"dynamo CPU time of this process: plain {_cpu['limit'] / n:.3f} s/case, cached {_cpu['harness'] / n:.3f}, "
+                  f"batched {_cpu['batched'] / n:.3f} ([bold]x{_cpu['limit'] / _cpu['batched']:.1f}[/] the plain call)")
     breakdown("dynamo, time per case", n, [("plain", tl[0], tl[1]), ("cached", th[0], th[1]), ("batched", tb[0], tb[1])])
-    summary.append(("dynamo", lim, n / tb[0], pool_rate))
+    return ("dynamo", lim, n / tb[0], pool_rate)
 
-    # ---------------- campaign
+
+def campaign_summary(a, summary: list[tuple]) -> None:
     camp = {}
     if not a.no_campaign:
-        for ex in (Exporter.TORCHSCRIPT, Exporter.DYNAMO):
+        for ex in (Exporter(name) for name, *_ in summary):
             for w in (1, 2):
                 camp[(ex.value, w)] = campaign_rate(ex, w, a.campaign_seconds)
                 log(f"campaign {ex.value} workers={w}: {camp[(ex.value, w)][0]:.2f} cases/s overall, {camp[(ex.value, w)][1]:.2f} steady ({camp[(ex.value, w)][2]} cases)")

@@ -1,26 +1,87 @@
-"""Memory soak: run one campaign worker for N minutes and watch its resident memory.
+"""Memory soak: run one campaign worker for N minutes and check that its memory stays flat.
 
 Usage: python scripts/memory_soak.py [--minutes 30] [--exporter both|torchscript|dynamo]
                                      [--batch 8] [--sample 5] [--max-nodes 10]
+                                     [--max-slope 0.5] [--max-growth 0.05]
 
 Feeds one worker (``fuzzer.campaign.worker`` through ``WorkerPool``, as the campaign does) an
-endless sequence of seeds, alternating exporters (TorchScript one seed per request, dynamo in
-batched "seeds" requests), and samples the worker's VmRSS and VmHWM (peak) from /proc every
-``--sample`` seconds. Prints the samples and the trend: the least-squares slope of RSS over the
-second half of the run (the first half includes warm-up: imports, caches, first exports), in
-MiB per hour. Exit code 1 when the slope exceeds ``--max-slope`` MiB/h.
+endless sequence of seeds; with ``both`` the exporters share the worker's time equally, as in a
+campaign (TorchScript one seed per request, dynamo in batched "seeds" requests). Every
+``--sample`` seconds it reads the worker's VmRSS and VmHWM (peak resident memory) from /proc.
+
+A case that kills the worker (a real bug of the stack: segfault, abort...) restarts it, and a
+restarted worker starts afresh; so that one worker lives long enough to show a trend, the
+operators of the graphs in a request that killed it are left out of later graphs
+(``--keep-crashing-ops`` turns this off). Seeds are never repeated.
+
+Prints one row per minute (RSS, peak, cases per exporter) and the verdict. The trend is the
+least-squares slope of RSS over the second half of the run (the first half holds the warm-up:
+imports, caches, first exports of each operator), in MiB/min, and the growth it projects over
+that half as a fraction of the RSS the half starts at. FLAT when the slope is at most
+``--max-slope`` MiB/min and the projected growth at most ``--max-growth``; exit code 1 otherwise.
+The trend is taken on the longest-lived worker process: a crashing seed restarts the worker, and a
+restarted worker starts afresh (the restarts are reported).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
+from rich.console import Console
+from rich.table import Table
 
 from fuzzer.campaign import WorkerPool
+from fuzzer.catalog import CATALOG
 from fuzzer.export import ExportOptions, Exporter
-from fuzzer.generate import GeneratorOptions
+from fuzzer.generate import GeneratorOptions, generate
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float  # seconds since start
+    pid: int
+    rss: int  # MiB
+    peak: int  # MiB (VmHWM: the process's highest RSS so far)
+    cases: tuple[int, ...]  # finished cases per exporter
+
+
+@dataclass(frozen=True)
+class Trend:
+    slope: float  # MiB/min over the second half
+    growth: float  # slope x duration of the half / RSS at its start
+    start: float  # fitted RSS at the start of the half (MiB)
+    minutes: float  # length of the half
+
+    def flat(self, max_slope: float, max_growth: float) -> bool:
+        return self.slope <= max_slope and self.growth <= max_growth
+
+
+def longest_life(samples: list[Sample]) -> list[Sample]:
+    """The samples of the worker process that lived longest (a restart starts a fresh process)."""
+    lives: dict[int, list[Sample]] = {}
+    for s in samples:
+        lives.setdefault(s.pid, []).append(s)
+    return max(lives.values(), key=lambda life: (life[-1].t - life[0].t, life[-1].t), default=[])
+
+
+def trend(samples: list[Sample]) -> Trend | None:
+    """Least-squares RSS trend over the second half of one worker process's samples."""
+    if not samples:
+        return None
+    mid = (samples[0].t + samples[-1].t) / 2
+    half = [s for s in samples if s.t >= mid]
+    if len(half) < 3 or half[-1].t <= half[0].t:
+        return None
+    t = np.array([s.t for s in half]) / 60
+    rss = np.array([s.rss for s in half], dtype=float)
+    slope, intercept = np.polyfit(t, rss, 1)
+    start = float(intercept + slope * t[0])
+    minutes = float(t[-1] - t[0])
+    return Trend(float(slope), float(slope) * minutes / start, start, minutes)
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -40,55 +101,87 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=8, help="dynamo seeds per request")
     ap.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
     ap.add_argument("--max-nodes", type=int, default=10)
-    ap.add_argument("--max-slope", type=float, default=50.0, help="MiB per hour tolerated over the second half")
+    ap.add_argument("--max-slope", type=float, default=0.5, help="MiB/min tolerated over the second half")
+    ap.add_argument("--max-growth", type=float, default=0.05, help="projected growth over the second half, fraction of its start")
+    ap.add_argument("--keep-crashing-ops", action="store_true", help="do not leave out the operators of graphs that killed the worker")
     a = ap.parse_args()
-    gen = {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=a.max_nodes).to_dict().items()}
+    console = Console()
+    avoided: set[str] = set()
+
+    def generator() -> dict:
+        ops = tuple(o for o in CATALOG if o not in avoided) if avoided else ()
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=a.max_nodes, ops=ops).to_dict().items()}
+
+    gen = generator()
     exporters = [Exporter.TORCHSCRIPT, Exporter.DYNAMO] if a.exporter == "both" else [Exporter(a.exporter)]
-    samples: list[tuple[float, int, int, int]] = []  # (t, rss, hwm, cases)
-    seed, cases, incidents, turn = 0, 0, 0, 0
+    busy = [0.0] * len(exporters)  # worker seconds spent per exporter: the next request goes to the least served
+    cases = [0] * len(exporters)
+    samples: list[Sample] = []
+    seed, incidents = 0, Counter()
     deadline = time.monotonic() + a.minutes * 60
     with WorkerPool(1, case_timeout=300) as pool:
         t0 = time.monotonic()
         last = 0.0
         while time.monotonic() < deadline:
             if pool.idle():
-                ex = exporters[turn % len(exporters)]
-                turn += 1
-                base = {"export": ExportOptions(ex).to_dict(), "input_mode": "normal", "generator": gen, "store": False}
-                if ex is Exporter.DYNAMO:
+                i = min(range(len(exporters)), key=busy.__getitem__)
+                base = {"export": ExportOptions(exporters[i]).to_dict(), "input_mode": "normal", "generator": gen, "store": False, "soak_exporter": i}
+                if exporters[i] is Exporter.DYNAMO:
                     pool.submit({"kind": "seeds", "seeds": list(range(seed, seed + a.batch)), "max_batch": a.batch, **base})
                     seed += a.batch
                 else:
                     pool.submit({"kind": "seed", "seed": seed, **base})
                     seed += 1
             for c in pool.poll(0.05):
+                i = c.task.payload["soak_exporter"]
+                busy[i] += c.seconds
                 if c.kind == "ok":
-                    cases += len(c.reply.get("results", [None]))
-                else:
-                    incidents += 1  # a crashing seed restarts the worker: its memory starts afresh
+                    cases[i] += len(c.reply.get("results", [None]))
+                else:  # a crashing seed restarts the worker: its memory starts afresh
+                    incidents[f"{exporters[i].value} {c.kind}" + (f" ({c.detail})" if c.kind == "crash" else "")] += 1
+                    if not a.keep_crashing_ops:
+                        opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.task.payload["generator"].items()})
+                        for crashed in c.task.payload.get("seeds", [c.task.payload.get("seed")]):
+                            avoided.update(generate(crashed, opts).ops())
+                        gen = generator()
             now = time.monotonic()
             if now - last >= a.sample:
                 last = now
+                pid = pool.workers[0].proc.pid
                 try:
-                    st = _status(pool.workers[0].proc.pid)
+                    st = _status(pid)
                 except OSError:
                     continue
-                samples.append((now - t0, st.get("VmRSS", 0), st.get("VmHWM", 0), cases))
-                print(f"{now - t0:7.1f}s  rss {st.get('VmRSS', 0):6d} MiB  peak {st.get('VmHWM', 0):6d} MiB  cases {cases}", flush=True)
-        restarts = pool.restarts
-    half = [s for s in samples if s[0] >= samples[-1][0] / 2] if samples else []
-    if len(half) < 3:
-        print("too few samples for a trend")
+                samples.append(Sample(now - t0, pid, st.get("VmRSS", 0), st.get("VmHWM", 0), tuple(cases)))
+        restarts, recycled = pool.restarts, pool.recycled
+    if not samples:
+        console.print("no samples")
         return 0
-    t = np.array([s[0] for s in half]) / 3600
-    rss = np.array([s[1] for s in half], dtype=float)
-    slope = float(np.polyfit(t, rss, 1)[0])
-    print(f"\n{cases} cases in {samples[-1][0] / 60:.1f} min; worker restarts {restarts} (crashing seeds: {incidents}); "
-          f"RSS {samples[0][1]} -> {samples[-1][1]} MiB, peak {max(s[2] for s in samples)} MiB; "
-          f"second-half trend {slope:+.1f} MiB/h (tolerated {a.max_slope:g})")
-    if restarts:
-        print("note: a restart resets the worker's memory; samples after it belong to a fresh process")
-    return 1 if slope > a.max_slope else 0
+
+    table = Table(title=f"worker memory over time (MiB), one row per minute; sample every {a.sample:g} s", title_justify="left")
+    for col in ("minute", "pid", "RSS", "peak RSS", *(f"{ex.value} cases" for ex in exporters)):
+        table.add_column(col, justify="right")
+    shown = -1
+    for s in samples:
+        if int(s.t // 60) > shown or s is samples[-1]:
+            shown = int(s.t // 60)
+            table.add_row(f"{s.t / 60:.1f}", str(s.pid), str(s.rss), str(s.peak), *map(str, s.cases))
+    console.print(table)
+    if avoided:
+        console.print(f"operators left out after crashes: {', '.join(sorted(avoided))}")
+    life = longest_life(samples)
+    tr = trend(life)
+    console.print(f"{sum(cases)} cases ({', '.join(f'{ex.value} {n}' for ex, n in zip(exporters, cases))}) in {samples[-1].t / 60:.1f} min; "
+                  f"worker restarts {restarts} ({dict(incidents) or 'no crashing seed'}), recycled {recycled}; longest-lived worker (pid {life[0].pid}, "
+                  f"{(life[-1].t - life[0].t) / 60:.1f} min): RSS {life[0].rss} -> {life[-1].rss} MiB, peak {max(s.peak for s in life)} MiB")
+    if tr is None:
+        console.print("too few samples of one worker for a trend")
+        return 0
+    ok = tr.flat(a.max_slope, a.max_growth)
+    console.print(f"second half ({tr.minutes:.1f} min from {tr.start:.0f} MiB): RSS slope {tr.slope:+.3f} MiB/min "
+                  f"({tr.slope * 60:+.1f} MiB/h), projected growth {tr.growth:+.2%} of the start "
+                  f"(tolerated {a.max_slope:g} MiB/min, {a.max_growth:.0%}): [bold]{'FLAT' if ok else 'GROWING'}[/]")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -8,6 +8,12 @@ case can take a worker down into a :class:`Completion`, restarts the worker, and
 - its resident memory passes ``memory_limit_mb`` (or Python raised MemoryError): killed,
   ``kind="oom"``.
 
+A worker is also *recycled* (replaced between two tasks, no task lost, not counted as a restart)
+when, after a task, its resident memory is above ``recycle_fraction`` of ``memory_limit_mb``, or
+when it has run ``recycle_after`` tasks: memory that torch or ONNX Runtime keep across cases can
+then never reach the hard limit in the middle of an innocent case and be recorded as its
+``out_of_memory`` (the fuzzer counterpart of libFuzzer's ``-rss_limit_mb`` / ``-runs``).
+
 Invariant: every submitted task yields exactly one Completion (unless the pool is closed first).
 Messages are JSON lines over pipes; nothing is pickled.
 """
@@ -58,6 +64,7 @@ class _Worker:
     task: Task | None = None
     restarts: int = 0
     started: float = field(default_factory=time.monotonic)
+    tasks: int = 0  # tasks answered by this process
 
     @property
     def state(self) -> str:
@@ -83,11 +90,16 @@ class WorkerPool:
         memory_limit_mb: int = 4096,
         log_dir: Path | None = None,
         env: dict[str, str] | None = None,
+        recycle_fraction: float = 0.9,
+        recycle_after: int | None = None,
     ):
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.case_timeout = case_timeout
         self.memory_limit = memory_limit_mb * 1024 * 1024
+        self.recycle_rss = int(self.memory_limit * recycle_fraction)
+        self.recycle_after = recycle_after
+        self.recycled = 0  # workers replaced between tasks (memory or task count), not after a failure
         self.log_dir = log_dir
         self.env = {**os.environ, **(env or {})}
         self.sel = selectors.DefaultSelector()
@@ -125,6 +137,14 @@ class WorkerPool:
         self._kill(w)
         self.restarts += 1
         self.workers[w.index] = self._spawn(w.index, w.restarts + 1)
+
+    def _maybe_recycle(self, w: _Worker) -> None:
+        """Replace an idle worker that ran its share of tasks or holds too much memory."""
+        w.tasks += 1
+        if (self.recycle_after is not None and w.tasks >= self.recycle_after) or self._rss(w) > self.recycle_rss:
+            self._kill(w)
+            self.recycled += 1
+            self.workers[w.index] = self._spawn(w.index, w.restarts)
 
     def _kill(self, w: _Worker) -> None:
         try:
@@ -237,6 +257,7 @@ class WorkerPool:
         if msg.get("memory_error"):
             self._replace(w)
             return Completion(task, "oom", detail="MemoryError raised in the worker", seconds=seconds, worker=w.index)
+        self._maybe_recycle(w)
         return Completion(task, "ok", reply=msg, seconds=seconds, worker=w.index)
 
     def _on_death(self, w: _Worker) -> Completion | None:

@@ -7,10 +7,19 @@ fraction of N calls. :func:`export_many` does that and splits the result per mem
 model holds exactly its own nodes, validated by ``onnx.checker`` on its own, so checker errors,
 ONNX Runtime load/run errors and numeric mismatches are all attributed to one graph.
 
-When the batched call raises (an export crash of some member), the batch is halved and each half
-retried, down to single members exported alone through :func:`fuzzer.export.exporters.export`
-(the plain public call): an export crash is always recorded from a call holding that graph only.
+When the batched call raises (an export crash of some member), the exception usually names the
+culprit: its traceback runs through the member's generated ``forward`` (a file name unique to each
+graph, see :mod:`fuzzer.materialize`), or a frame holds the FX node being translated, whose
+recorded stack trace does. That member is exported alone and the rest batched again; without such
+a hint (or when the suspect exports fine alone) the batch is halved and each half retried. Either
+way an export crash is always recorded from a call holding that graph only (the plain public call,
+:func:`fuzzer.export.exporters.export`), so the hint is a scheduling aid, never part of a verdict.
 Members whose operators crashed the exporter before (:class:`CrashMemory`) skip batching.
+
+A batched call tries only the exporter's first capture strategy (non-strict ``torch.export``):
+when it succeeds, the public call would have stopped there too, so the model is the same; when it
+fails, the public call's fallbacks (strict, draft export) would only delay the split, and every
+member is exported alone through all strategies if it needs them.
 
 Invariants: ``export_many(members, o)[k]`` is about ``members[k]``; every member is exported in
 some call (batched or alone); a member's model never contains another member's nodes. The
@@ -20,13 +29,15 @@ by ``tests/e2e/test_export_batch.py``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 
 from .exporters import ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
+from .process_caches import trim_process_caches
 from .quiet import quiet
 from .split import SplitError, extract_part
 
@@ -93,6 +104,8 @@ class BatchStats:
     failed_batches: int = 0  # batched calls that raised and were split
     split_fallbacks: int = 0  # batched models that could not be cut into parts
     alone_suspect: int = 0  # members exported alone because of CrashMemory
+    culprits_named: int = 0  # failed batches whose exception named a member that then crashed alone
+    culprits_missed: int = 0  # ... named a member that exported fine alone (the batch was halved)
 
 
 def export_many(
@@ -135,8 +148,20 @@ def _export_group(members, group: list[int], options, results, memory, stats: Ba
     stats.calls += 1
     stats.batched_calls += 1
     parts = _export_batch([members[k] for k in group], options)
-    if parts == "crash":
+    if isinstance(parts, BatchCrash):
         stats.failed_batches += 1
+        if parts.suspect is not None:
+            k = group[parts.suspect]
+            results[k] = _alone(members[k], options, memory, stats)
+            group = [j for j in group if j != k]
+            if results[k].stage == "export":
+                stats.culprits_named += 1
+                _export_group(members, group, options, results, memory, stats)
+                return
+            stats.culprits_missed += 1
+            if len(group) == 1:
+                _export_group(members, group, options, results, memory, stats)
+                return
     elif parts == "unsplittable":
         stats.split_fallbacks += 1
     else:
@@ -150,20 +175,30 @@ def _export_group(members, group: list[int], options, results, memory, stats: Ba
     _export_group(members, group[half:], options, results, memory, stats)
 
 
-def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[ExportOutcome] | str:
-    """The members' outcomes from one batched call, or "crash" / "unsplittable"."""
+@dataclass(frozen=True)
+class BatchCrash:
+    """A batched call raised; ``suspect``: the one member (position in the call) its exception names."""
+
+    suspect: int | None
+
+
+def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[ExportOutcome] | BatchCrash | str:
+    """The members' outcomes from one batched call, a :class:`BatchCrash`, or "unsplittable"."""
     names = [member_input_name(k, n) for k, m in enumerate(group) for n in m.input_names]
     args = tuple(a for m in group for a in m.args)
     captured: list[str] = []
     t0 = time.perf_counter()
     try:
-        with quiet(captured), torch.no_grad():
+        with quiet(captured), torch.no_grad(), first_capture_strategy_only():
             model = export_dynamo_proto(BatchModule(group), args, options, input_names=names)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
-    except BaseException as e:  # some member crashes the exporter: find it by halving
-        del e
-        return "crash"
+    except BaseException as e:  # some member crashes the exporter: find it (named by the exception, or by halving)
+        named = named_members(e, [source_name(m) for m in group])
+        del e  # its traceback holds the whole traced program
+        return BatchCrash(named[0] if len(named) == 1 else None)
+    finally:
+        trim_process_caches()
     seconds = (time.perf_counter() - t0) / len(group)
     outputs = [o.name for o in model.graph.output]
     if len(outputs) != sum(m.n_outputs for m in group):
@@ -181,4 +216,56 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
     return out
 
 
-__all__ = ["BatchMember", "BatchModule", "BatchStats", "CrashMemory", "export_many", "member_input_name"]
+@contextlib.contextmanager
+def first_capture_strategy_only() -> Iterator[None]:
+    """Inside the block, ``torch.onnx.export(dynamo=True)`` tries only its first way to capture the
+    module (non-strict ``torch.export``), not its fallbacks (see the module doc)."""
+    from torch.onnx._internal.exporter import _capture_strategies as cs
+
+    saved = cs.CAPTURE_STRATEGIES
+    cs.CAPTURE_STRATEGIES = saved[:1]
+    try:
+        yield
+    finally:
+        cs.CAPTURE_STRATEGIES = saved
+
+
+def source_name(m: BatchMember) -> str | None:
+    """The file name of the member's ``forward`` code (unique per generated graph), if it has one."""
+    code = getattr(getattr(type(m.module), "forward", None), "__code__", None)
+    return getattr(code, "co_filename", None)
+
+
+def named_members(exc: BaseException, names: Sequence[str | None]) -> list[int]:
+    """Positions of the members whose source file name occurs in the exception: in its messages, its
+    traceback's frames, or the recorded stack trace of an FX node a frame was working on (the
+    exception chain is followed through ``__cause__`` / ``__context__``)."""
+    counts: dict[str, int] = {}
+    for n in names:
+        if n:
+            counts[n] = counts.get(n, 0) + 1
+    wanted = {n for n, c in counts.items() if c == 1}  # a file shared by two members names neither
+    found: set[str] = set()
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen and len(found) < len(wanted):
+        seen.add(id(e))
+        texts = [str(e)]
+        tb = e.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            texts.append(frame.f_code.co_filename)
+            for value in frame.f_locals.values():
+                if isinstance(value, torch.fx.Node):
+                    texts.append(str(value.meta.get("stack_trace") or ""))
+            tb = tb.tb_next
+        blob = "\n".join(texts)
+        found.update(n for n in wanted if n in blob)
+        e = e.__cause__ or e.__context__
+    return [k for k, n in enumerate(names) if n in found]
+
+
+__all__ = [
+    "BatchCrash", "BatchMember", "BatchModule", "BatchStats", "CrashMemory", "export_many", "first_capture_strategy_only",
+    "member_input_name", "named_members", "source_name",
+]

@@ -21,6 +21,7 @@ from typing import Sequence
 import onnx
 import torch
 
+from .process_caches import trim_process_caches
 from .quiet import quiet
 
 
@@ -70,6 +71,9 @@ def export(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: S
         raise
     except BaseException as e:  # the exporter's failure is the finding: classify, do not propagate
         return ExportOutcome(options, None, "export", None, _qualname(e), _message(e), time.perf_counter() - t0, tuple(captured))
+    finally:
+        if options.exporter is Exporter.DYNAMO:
+            trim_process_caches()
     return validate(data, options, time.perf_counter() - t0, tuple(captured))
 
 

@@ -1,0 +1,45 @@
+"""Bound the process-wide caches that torch grows with every dynamo export.
+
+A long-lived worker exports thousands of graphs. Two of torch's own caches keep an entry per new
+item forever and made a worker's memory grow by several MiB per minute (``scripts/memory_soak.py``):
+
+- ``torch.fx.graph_module._loader``: the source of every recompiled ``GraphModule`` (torch.export
+  and the ONNX exporter recompile dozens per call), each also registered in ``linecache``;
+- ``FakeTensorMode.cache``: fake-tensor dispatch results keyed by operator and input metadata
+  (random shapes make almost every key new).
+
+:func:`trim_process_caches` keeps the newest ``keep_sources`` sources and empties the fake-tensor
+cache once it holds more than ``max_fake_entries``. Both are pure memoization: an evicted source
+only means a traceback of already finished code shows no source line, a cleared dispatch cache
+is recomputed on demand, so exported models do not change. Called after every dynamo export
+(:mod:`fuzzer.export.exporters`, :mod:`fuzzer.export.batch`).
+"""
+
+from __future__ import annotations
+
+import linecache
+
+KEEP_SOURCES = 512
+MAX_FAKE_ENTRIES = 8192
+
+
+def trim_process_caches(keep_sources: int | None = None, max_fake_entries: int | None = None) -> dict[str, int]:
+    """Evict old FX sources and reset an oversized fake-tensor cache (limits: the module's
+    ``KEEP_SOURCES`` / ``MAX_FAKE_ENTRIES`` unless given); returns what was dropped."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx import graph_module
+
+    keep_sources = KEEP_SOURCES if keep_sources is None else keep_sources
+    max_fake_entries = MAX_FAKE_ENTRIES if max_fake_entries is None else max_fake_entries
+    dropped = {"fx_sources": 0, "fake_entries": 0}
+    sources = graph_module._loader.eval_cache  # insertion-ordered: oldest first
+    excess = len(sources) - keep_sources
+    if excess > 0:
+        for key in list(sources)[:excess]:
+            del sources[key]
+            linecache.cache.pop(key, None)
+        dropped["fx_sources"] = excess
+    if len(FakeTensorMode.cache) > max_fake_entries:
+        dropped["fake_entries"] = len(FakeTensorMode.cache)
+        FakeTensorMode.cache_clear()
+    return dropped
