@@ -1,7 +1,8 @@
 """Throughput benchmark: the harness against the bare export+run limit, per exporter, in one run.
 
 Usage: python scripts/bench.py [--graphs 150] [--dynamo-graphs 32] [--nodes 10] [--batch 16]
-                               [--campaign-seconds 15] [--no-campaign]
+                               [--campaign-seconds 15] [--no-campaign] [--exporter both|torchscript|dynamo]
+                               [--warm-graphs 48] [--check-identical N]
 
 For each exporter, on one fixed set of generated graphs of exactly ``--nodes`` operators:
 
@@ -9,7 +10,8 @@ For each exporter, on one fixed set of generated graphs of exactly ``--nodes`` o
   ``onnxruntime.InferenceSession``, ``run`` (modules built beforehand, nothing checked or compared;
   for dynamo this is the plain public call, no caches);
 - harness: ``run_graph`` in this process (materialize, eager, export, checker, ORT, compare), and for
-  dynamo also with the export caches, and batched (``run_graphs_batched``);
+  dynamo also with the export caches, and batched (``run_graphs_batched``) twice: with a fresh crash
+  memory, and with one warmed on ``--warm-graphs`` other graphs, as a running worker's is;
 - pool: the same seeds through one worker of ``WorkerPool`` (adds generation and the JSON-lines IPC);
 - campaign: ``run_campaign`` with default settings, 1 and 2 workers, per exporter.
 
@@ -39,6 +41,7 @@ os.dup2(_null, 2)
 sys.stdout = sys.stderr = io.TextIOWrapper(open(os.devnull, "wb"))
 
 import numpy as np  # noqa: E402
+import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -47,7 +50,10 @@ from rich.table import Table  # noqa: E402
 from fuzzer.campaign import CampaignConfig, WorkerPool, run_campaign, run_graph  # noqa: E402
 from fuzzer.campaign.case import run_graphs_batched  # noqa: E402
 from fuzzer.export import ExportOptions, Exporter  # noqa: E402
-from fuzzer.export.batch import BatchStats, CrashMemory  # noqa: E402
+from fuzzer.campaign.case import operator_keys  # noqa: E402
+from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many  # noqa: E402
+from fuzzer.export.exporters import export_dynamo_proto  # noqa: E402
+from fuzzer.export.split import canonical_form  # noqa: E402
 from fuzzer.export.dynamo_cache import install_dynamo_caches, uninstall_dynamo_caches  # noqa: E402
 from fuzzer.export.quiet import silence_loggers  # noqa: E402
 from fuzzer.generate import GeneratorOptions, generate, make_inputs  # noqa: E402
@@ -165,17 +171,53 @@ def harness(cases, exporter: Exporter) -> tuple[float, Counter, Counter]:
     return time.perf_counter() - t0, stage, verdicts
 
 
-def harness_batched(cases, batch: int) -> tuple[float, Counter, Counter, BatchStats]:
+def harness_batched(cases, batch: int, memory: CrashMemory | None = None, name: str = "batched") -> tuple[float, Counter, Counter, BatchStats]:
+    """Batched in groups of ``batch`` with one crash memory over all groups (fresh unless given),
+    as a campaign worker sends them."""
     stage, verdicts, st = Counter(), Counter(), BatchStats()
+    memory = memory if memory is not None else CrashMemory()
     _cpu_start()
     t0 = time.perf_counter()
-    rs = run_graphs_batched([(g, ins, s) for g, ins, s, _m, _n in cases], ExportOptions(Exporter.DYNAMO), max_batch=batch, memory=CrashMemory(), stats=st)
+    rs = []
+    for i in range(0, len(cases), batch):
+        rs += run_graphs_batched([(g, ins, s) for g, ins, s, _m, _n in cases[i:i + batch]], ExportOptions(Exporter.DYNAMO), max_batch=batch, memory=memory, stats=st)
     for r in rs:
         verdicts[r.verdict.value] += 1
         for k, v in r.timings.items():
             stage[k] += v
-    _cpu_stop("batched")
+    _cpu_stop(name)
     return time.perf_counter() - t0, stage, verdicts, st
+
+
+def check_identical(cases, batch: int) -> None:
+    """Export every graph with the plain public call (no caches), with the cached set-up alone,
+    and batched; print how many cached models are byte-identical to the plain ones and how many
+    batched parts are equal to them (same nodes, attributes, initializers; names aside)."""
+    members = [BatchMember(m, tuple(torch.from_numpy(np.array(v, copy=True)) for v in ins.values()), tuple(names), len(g.outputs), operator_keys(g))
+               for g, ins, _s, m, names in cases]
+
+    def one(m) -> bytes | None:
+        try:
+            with torch.no_grad():
+                return export_dynamo_proto(m.module, m.args, ExportOptions(Exporter.DYNAMO)).SerializeToString()
+        except Exception:
+            return None  # the exporter crashed on this graph
+
+    uninstall_dynamo_caches()
+    plain = [one(m) for m in members]
+    install_dynamo_caches()
+    cached = [one(m) for m in members]
+    parts = []
+    for i in range(0, len(members), batch):
+        parts += export_many(members[i:i + batch], ExportOptions(Exporter.DYNAMO), max_batch=batch)
+    same_cached = sum(a == b for a, b in zip(plain, cached))
+    exported = [(p, o) for p, o in zip(plain, parts) if p is not None and o.model]
+    same_parts = sum(canonical_form(onnx.load_model_from_string(p)) == canonical_form(onnx.load_model_from_string(o.model)) for p, o in exported)
+    crashed = sum(p is None for p in plain)
+    crashed_both = sum(p is None and o.stage == "export" for p, o in zip(plain, parts))
+    console.print(f"\n[bold]identity[/] over {len(members)} graphs: cached set-up byte-identical to the plain call {same_cached}/{len(members)} "
+                  f"(crashes included); batched parts equal to the plain model {same_parts}/{len(exported)}; "
+                  f"plain call crashed on {crashed}, of which batched path crashed too on {crashed_both}")
 
 
 # CPU time of this process per measured loop (less sensitive than wall time to other load on the machine)
@@ -239,6 +281,9 @@ def main() -> None:
     ap.add_argument("--campaign-seconds", type=float, default=25.0, help="per campaign run (4 runs; includes worker start-up)")
     ap.add_argument("--no-campaign", action="store_true")
     ap.add_argument("--exporter", choices=("both", "torchscript", "dynamo"), default="both")
+    ap.add_argument("--warm-graphs", type=int, default=48, help="dynamo: other graphs that warm the crash memory first, as a running worker's is")
+    ap.add_argument("--check-identical", type=int, default=0, metavar="N",
+                    help="dynamo: also check on N graphs that the cached and batched paths export the plain call's models")
     a = ap.parse_args()
     torch.set_num_threads(1)
     silence_loggers()
@@ -291,15 +336,26 @@ def bench_dynamo(a, gen: GeneratorOptions) -> tuple:
     th = harness(cases, Exporter.DYNAMO)
     log(f"dynamo: harness, one export per case, cached set-up: {n / th[0]:.2f} cases/s (CPU {_cpu['harness'] / n:.2f} s/case)")
     tb = harness_batched(cases, a.batch)
-    log(f"dynamo: harness, batched by {a.batch}: {n / tb[0]:.2f} cases/s (CPU {_cpu['batched'] / n:.2f} s/case; {tb[3]})")
+    log(f"dynamo: harness, batched by {a.batch}, fresh crash memory: {n / tb[0]:.2f} cases/s (CPU {_cpu['batched'] / n:.2f} s/case; {tb[3]})")
+    # a campaign worker's crash memory has seen many graphs: warm one on other graphs of the same kind
+    memory = CrashMemory()
+    if a.warm_graphs:
+        warm_seeds, _ = screen(Exporter.DYNAMO, list(range(10_000, 10_000 + a.warm_graphs)), gen, a.batch)
+        harness_batched(build_cases(warm_seeds, gen)[0], a.batch, memory, name="warm-up")
+    tw = harness_batched(cases, a.batch, memory, name="warm")
+    log(f"dynamo: harness, batched by {a.batch}, crash memory warmed on {a.warm_graphs} other graphs: {n / tw[0]:.2f} cases/s "
+        f"(CPU {_cpu['warm'] / n:.2f} s/case; {tw[3]})")
     lim = n / tl[0]
     console.print(f"\n[bold]dynamo[/] ({n} graphs): plain call {lim:.2f} cases/s; harness alone+cached {n / th[0]:.2f} cases/s "
-                  f"(x{tl[0] / th[0]:.1f}); harness batched {n / tb[0]:.2f} cases/s ([bold]x{tl[0] / tb[0]:.1f}[/] the plain call); "
-                  f"verdicts {dict(tb[2])}; batches: {tb[3]}")
-    console.print(f"dynamo CPU time of this process: plain {_cpu['limit'] / n:.3f} s/case, cached {_cpu['harness'] / n:.3f}, "
-                  f"batched {_cpu['batched'] / n:.3f} ([bold]x{_cpu['limit'] / _cpu['batched']:.1f}[/] the plain call)")
-    breakdown("dynamo, time per case", n, [("plain", tl[0], tl[1]), ("cached", th[0], th[1]), ("batched", tb[0], tb[1])])
-    return ("dynamo", lim, n / tb[0], pool_rate)
+                  f"(x{tl[0] / th[0]:.1f}); harness batched {n / tb[0]:.2f} cases/s (x{tl[0] / tb[0]:.1f} the plain call), "
+                  f"with a warmed crash memory {n / tw[0]:.2f} cases/s ([bold]x{tl[0] / tw[0]:.1f}[/]); verdicts {dict(tb[2])}")
+    console.print(f"dynamo CPU time of this process: plain {_cpu['limit'] / n:.3f} s/case, cached {_cpu['harness'] / n:.3f} "
+                  f"(x{_cpu['limit'] / _cpu['harness']:.1f}), batched {_cpu['batched'] / n:.3f} (x{_cpu['limit'] / _cpu['batched']:.1f}), "
+                  f"batched with a warmed crash memory {_cpu['warm'] / n:.3f} ([bold]x{_cpu['limit'] / _cpu['warm']:.1f}[/] the plain call)")
+    breakdown("dynamo, time per case", n, [("plain", tl[0], tl[1]), ("cached", th[0], th[1]), ("batched", tb[0], tb[1]), ("warmed", tw[0], tw[1])])
+    if a.check_identical:
+        check_identical(cases[:a.check_identical], a.batch)
+    return ("dynamo", lim, n / tw[0], pool_rate)
 
 
 def campaign_summary(a, summary: list[tuple]) -> None:

@@ -229,9 +229,10 @@ def run_graphs_batched(
 
 
 def operator_keys(graph: Graph) -> tuple[str, ...]:
-    """One key per node: operator and its inputs' dtypes and ranks (the crash-memory hint's unit)."""
+    """One key per node, in node order: operator and its inputs' dtypes and ranks (the crash-memory
+    hint's unit)."""
     specs = graph.specs()
-    return tuple(sorted({f"{n.op}({','.join(f'{specs[i].dtype}/{specs[i].rank}' for i in n.inputs)})" for n in graph.nodes}))
+    return tuple(f"{n.op}({','.join(f'{specs[i].dtype}/{specs[i].rank}' for i in n.inputs)})" for n in graph.nodes)
 
 
 def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutcome, timings: dict, base: dict, oracles: OracleConfig) -> CaseResult:

@@ -10,11 +10,13 @@ ONNX Runtime load/run errors and numeric mismatches are all attributed to one gr
 When the batched call raises (an export crash of some member), the exception usually names the
 culprit: its traceback runs through the member's generated ``forward`` (a file name unique to each
 graph, see :mod:`fuzzer.materialize`), or a frame holds the FX node being translated, whose
-recorded stack trace does. That member is exported alone and the rest batched again; without such
-a hint (or when the suspect exports fine alone) the batch is halved and each half retried. Either
-way an export crash is always recorded from a call holding that graph only (the plain public call,
-:func:`fuzzer.export.exporters.export`), so the hint is a scheduling aid, never part of a verdict.
-Members whose operators crashed the exporter before (:class:`CrashMemory`) skip batching.
+recorded stack trace does; the line number in that file names the node. That member is exported
+alone and the rest batched again as one call; without such a hint the batch is halved and each
+half retried. Either way an export crash is always recorded from a call holding that graph only
+(the plain public call, :func:`fuzzer.export.exporters.export`), so the hint is a scheduling aid,
+never part of a verdict. Members are exported alone from the start (:class:`CrashMemory`) when one
+of their operators crashed the exporter before, or was the named node of a batch that failed
+although its graph exports fine alone (the first capture strategy rejects it, see below).
 
 A batched call tries only the exporter's first capture strategy (non-strict ``torch.export``):
 when it succeeds, the public call would have stopped there too, so the model is the same; when it
@@ -30,11 +32,15 @@ by ``tests/e2e/test_export_batch.py``.
 from __future__ import annotations
 
 import contextlib
+import linecache
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 import torch
+
+from fuzzer.materialize import node_at_line
 
 from .exporters import ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
 from .process_caches import trim_process_caches
@@ -50,7 +56,7 @@ class BatchMember:
     args: tuple[torch.Tensor, ...]
     input_names: tuple[str, ...]
     n_outputs: int
-    keys: tuple[str, ...] = ()  # opaque operator descriptions (e.g. "op(dtype/rank,...)"), for CrashMemory
+    keys: tuple[str, ...] = ()  # one opaque operator description per node, in node order (e.g. "op(dtype/rank,...)"), for CrashMemory
 
 
 class BatchModule(torch.nn.Module):
@@ -76,7 +82,10 @@ def member_input_name(k: int, name: str) -> str:
 
 @dataclass
 class CrashMemory:
-    """Operator keys seen in graphs whose lone export crashed, minus those seen in a successful export.
+    """Operator keys seen in graphs whose lone export crashed, minus those seen in a successful
+    export; plus ``breakers``: keys of nodes that a failed batch named although their graph
+    exported fine alone (typically the first capture strategy rejects them and a fallback takes
+    them), which would fail every batch they join.
 
     A scheduling hint only (never part of a verdict): a graph with a suspect operator is exported
     alone, so a batch rarely fails because of an already known crash.
@@ -84,9 +93,10 @@ class CrashMemory:
 
     crashed: set[str] = field(default_factory=set)
     exported: set[str] = field(default_factory=set)
+    breakers: set[str] = field(default_factory=set)
 
     def suspect(self, m: BatchMember) -> bool:
-        return any(key in self.crashed and key not in self.exported for key in m.keys)
+        return any((key in self.crashed and key not in self.exported) or key in self.breakers for key in m.keys)
 
     def record(self, m: BatchMember, outcome: ExportOutcome) -> None:
         if outcome.stage == "export":
@@ -105,7 +115,8 @@ class BatchStats:
     split_fallbacks: int = 0  # batched models that could not be cut into parts
     alone_suspect: int = 0  # members exported alone because of CrashMemory
     culprits_named: int = 0  # failed batches whose exception named a member that then crashed alone
-    culprits_missed: int = 0  # ... named a member that exported fine alone (the batch was halved)
+    culprits_missed: int = 0  # ... named a member that exported fine alone (the batch still failed because of it)
+    breakers_learned: int = 0  # node keys added to CrashMemory.breakers
 
 
 def export_many(
@@ -150,18 +161,21 @@ def _export_group(members, group: list[int], options, results, memory, stats: Ba
     parts = _export_batch([members[k] for k in group], options)
     if isinstance(parts, BatchCrash):
         stats.failed_batches += 1
-        if parts.suspect is not None:
+        if parts.suspect is not None:  # export the named member alone, batch the rest again
             k = group[parts.suspect]
             results[k] = _alone(members[k], options, memory, stats)
-            group = [j for j in group if j != k]
             if results[k].stage == "export":
                 stats.culprits_named += 1
-                _export_group(members, group, options, results, memory, stats)
-                return
-            stats.culprits_missed += 1
-            if len(group) == 1:
-                _export_group(members, group, options, results, memory, stats)
-                return
+            else:
+                stats.culprits_missed += 1
+                key = _node_key(members[k], parts.line)
+                if memory is not None and key is not None and key not in memory.breakers:
+                    memory.breakers.add(key)
+                    stats.breakers_learned += 1
+            rest = [j for j in group if j != k]
+            if rest:
+                _export_group(members, rest, options, results, memory, stats)
+            return
     elif parts == "unsplittable":
         stats.split_fallbacks += 1
     else:
@@ -177,9 +191,20 @@ def _export_group(members, group: list[int], options, results, memory, stats: Ba
 
 @dataclass(frozen=True)
 class BatchCrash:
-    """A batched call raised; ``suspect``: the one member (position in the call) its exception names."""
+    """A batched call raised; ``suspect``: the one member (position in the call) its exception
+    names, ``line``: the innermost line of that member's source the exception points to."""
 
     suspect: int | None
+    line: int | None = None
+
+
+def _node_key(m: BatchMember, line: int | None) -> str | None:
+    """The key of the member's node on ``line`` of its generated source, if known."""
+    name = source_name(m)
+    if line is None or name is None:
+        return None
+    k = node_at_line("".join(linecache.getlines(name)), line)
+    return m.keys[k] if k is not None and k < len(m.keys) else None
 
 
 def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[ExportOutcome] | BatchCrash | str:
@@ -194,9 +219,11 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:  # some member crashes the exporter: find it (named by the exception, or by halving)
-        named = named_members(e, [source_name(m) for m in group])
+        names = [source_name(m) for m in group]
+        named = named_members(e, names)
+        line = culprit_line(e, names[named[0]]) if len(named) == 1 else None
         del e  # its traceback holds the whole traced program
-        return BatchCrash(named[0] if len(named) == 1 else None)
+        return BatchCrash(named[0] if len(named) == 1 else None, line)
     finally:
         trim_process_caches()
     seconds = (time.perf_counter() - t0) / len(group)
@@ -245,27 +272,46 @@ def named_members(exc: BaseException, names: Sequence[str | None]) -> list[int]:
         if n:
             counts[n] = counts.get(n, 0) + 1
     wanted = {n for n, c in counts.items() if c == 1}  # a file shared by two members names neither
-    found: set[str] = set()
+    blob = "\n".join(_exception_texts(exc))
+    return [k for k, n in enumerate(names) if n in wanted and n in blob]
+
+
+def culprit_line(exc: BaseException, name: str | None) -> int | None:
+    """The innermost line of file ``name`` that the exception points to (a traceback frame running
+    that file, or an FX node's recorded stack trace), or None. Lines of the generated ``forward``
+    name a node (:func:`fuzzer.materialize.node_at_line`)."""
+    if not name:
+        return None
+    pattern = re.compile(r'File "' + re.escape(name) + r'", line (\d+)')
+    line = None
+    for text in _exception_texts(exc):
+        found = pattern.findall(text)
+        if found:
+            line = int(found[-1])
+    return line
+
+
+def _exception_texts(exc: BaseException) -> Iterator[str]:
+    """Texts of the exception chain (outermost first, through ``__cause__`` / ``__context__``): each
+    message, each traceback frame as 'File "<file>", line <n>', and the recorded stack trace of every FX
+    node a frame was working on."""
     seen: set[int] = set()
     e: BaseException | None = exc
-    while e is not None and id(e) not in seen and len(found) < len(wanted):
+    while e is not None and id(e) not in seen:
         seen.add(id(e))
-        texts = [str(e)]
+        yield str(e)
         tb = e.__traceback__
         while tb is not None:
             frame = tb.tb_frame
-            texts.append(frame.f_code.co_filename)
+            yield f'File "{frame.f_code.co_filename}", line {tb.tb_lineno}'
             for value in frame.f_locals.values():
                 if isinstance(value, torch.fx.Node):
-                    texts.append(str(value.meta.get("stack_trace") or ""))
+                    yield str(value.meta.get("stack_trace") or "")
             tb = tb.tb_next
-        blob = "\n".join(texts)
-        found.update(n for n in wanted if n in blob)
         e = e.__cause__ or e.__context__
-    return [k for k, n in enumerate(names) if n in found]
 
 
 __all__ = [
     "BatchCrash", "BatchMember", "BatchModule", "BatchStats", "CrashMemory", "export_many", "first_capture_strategy_only",
-    "member_input_name", "named_members", "source_name",
+    "culprit_line", "member_input_name", "named_members", "source_name",
 ]

@@ -47,3 +47,16 @@ def graph_to_source(graph: Graph, class_name: str = "Model") -> str:
     outs = ", ".join(graph.outputs)
     lines.append(f"        return ({outs},)" if len(graph.outputs) == 1 else f"        return ({outs})")
     return "\n".join(lines) + "\n"
+
+
+def node_at_line(source: str, lineno: int) -> int | None:
+    """The index of the node whose statement is line ``lineno`` (1-based) of a source made by
+    :func:`graph_to_source` (one line per node in ``forward``), or None for any other line."""
+    lines = source.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("    def forward(")), None)
+    if start is None or not 0 < lineno <= len(lines):
+        return None
+    k = lineno - 2 - start  # line start + 2 (1-based) holds node 0
+    if k < 0 or not lines[lineno - 1].startswith("        ") or lines[lineno - 1].lstrip().startswith("return "):
+        return None
+    return k

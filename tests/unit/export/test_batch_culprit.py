@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from fuzzer.execute import to_torch
-from fuzzer.export.batch import BatchMember, first_capture_strategy_only, named_members, source_name
+from fuzzer.export.batch import BatchMember, culprit_line, first_capture_strategy_only, named_members, source_name
 from fuzzer.generate import generate, make_inputs, single_op_graph, GeneratorOptions
-from fuzzer.ir import TensorSpec
-from fuzzer.materialize import build_module
+from fuzzer.ir import Graph, Input, Node, TensorSpec, Value
+from fuzzer.materialize import build_module, graph_to_source, node_at_line
 
 
 def _member(graph, seed=0):
@@ -61,6 +61,29 @@ def test_a_frame_translating_an_fx_node_names_the_member_its_stack_trace_points_
     with pytest.raises(RuntimeError) as info:
         translate(node)
     assert named_members(info.value, names) == [2]
+    assert culprit_line(info.value, names[2]) == 9 and culprit_line(info.value, names[0]) is None
+
+
+def test_the_culprit_line_names_the_node_that_raised():
+    f32 = TensorSpec((3,), "float32")
+    graph = Graph(
+        inputs=(Input("x0", f32), Input("x1", f32)),
+        nodes=(
+            Node("relu", ("x0",), (Value("v0", f32),)),
+            Node("add", ("v0", "x1"), (Value("v1", f32),)),  # raises when x1 does not broadcast against (3,)
+            Node("sin", ("v1",), (Value("v2", f32),)),
+        ),
+        outputs=("v2",),
+    )
+    module = build_module(graph)
+    with pytest.raises(RuntimeError) as info:
+        module(torch.ones(3), torch.ones(4))
+    line = culprit_line(info.value, source_name(_member_of(module)))
+    assert node_at_line(graph_to_source(graph), line) == 1
+
+
+def _member_of(module):
+    return BatchMember(module, (), (), 1)
 
 
 def test_a_source_shared_by_two_members_names_neither(members):
