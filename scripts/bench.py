@@ -2,7 +2,7 @@
 
 Usage: python scripts/bench.py [--graphs 150] [--dynamo-graphs 32] [--nodes 10] [--batch 16]
                                [--campaign-seconds 15] [--no-campaign] [--exporter both|torchscript|dynamo]
-                               [--warm-graphs 48] [--check-identical N]
+                               [--warm-graphs 48] [--check-identical N] [--ops a,b,...] [--dtypes d,...]
 
 For each exporter, on one fixed set of generated graphs of exactly ``--nodes`` operators:
 
@@ -281,16 +281,19 @@ def main() -> None:
     ap.add_argument("--campaign-seconds", type=float, default=25.0, help="per campaign run (4 runs; includes worker start-up)")
     ap.add_argument("--no-campaign", action="store_true")
     ap.add_argument("--exporter", choices=("both", "torchscript", "dynamo"), default="both")
+    ap.add_argument("--ops", default="", help="comma-separated catalog ops the graphs may use (default: all)")
+    ap.add_argument("--dtypes", default="", help="comma-separated input dtypes (default: all the generator draws)")
     ap.add_argument("--warm-graphs", type=int, default=48, help="dynamo: other graphs that warm the crash memory first, as a running worker's is")
     ap.add_argument("--check-identical", type=int, default=0, metavar="N",
                     help="dynamo: also check on N graphs that the cached and batched paths export the plain call's models")
     a = ap.parse_args()
     torch.set_num_threads(1)
     silence_loggers()
-    gen = GeneratorOptions(min_nodes=a.nodes, max_nodes=a.nodes)
+    gen = GeneratorOptions(min_nodes=a.nodes, max_nodes=a.nodes, **({"ops": tuple(a.ops.split(","))} if a.ops else {}),
+                           **({"dtypes": tuple(a.dtypes.split(","))} if a.dtypes else {}))
     v = stack_versions()
     log(f"bench: {os.cpu_count()} CPUs, torch {v['torch']}, onnxruntime {v['onnxruntime']}, onnxscript {v['onnxscript']}; "
-        f"graphs of {a.nodes} ops; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        f"graphs of {a.nodes} ops{(' from ' + a.ops) if a.ops else ''}{(', dtypes ' + a.dtypes) if a.dtypes else ''}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     summary = []
 
     # ---------------- TorchScript

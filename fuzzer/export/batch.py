@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import linecache
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
@@ -42,6 +41,7 @@ import torch
 
 from fuzzer.materialize import node_at_line
 
+from .culprit import culprit_line, module_source_name, named_members
 from .exporters import ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
 from .process_caches import trim_process_caches
 from .quiet import quiet
@@ -99,8 +99,11 @@ class CrashMemory:
         return any((key in self.crashed and key not in self.exported) or key in self.breakers for key in m.keys)
 
     def record(self, m: BatchMember, outcome: ExportOutcome) -> None:
+        """Learn from a lone export: a crash marks the node its exception points to (every node's
+        key when it points nowhere); a success clears every key of the graph."""
         if outcome.stage == "export":
-            self.crashed.update(m.keys)
+            key = _node_key(m, outcome.culprit_line)
+            self.crashed.update([key] if key is not None else m.keys)
         else:
             self.exported.update(m.keys)
 
@@ -259,56 +262,7 @@ def first_capture_strategy_only() -> Iterator[None]:
 
 def source_name(m: BatchMember) -> str | None:
     """The file name of the member's ``forward`` code (unique per generated graph), if it has one."""
-    code = getattr(getattr(type(m.module), "forward", None), "__code__", None)
-    return getattr(code, "co_filename", None)
-
-
-def named_members(exc: BaseException, names: Sequence[str | None]) -> list[int]:
-    """Positions of the members whose source file name occurs in the exception: in its messages, its
-    traceback's frames, or the recorded stack trace of an FX node a frame was working on (the
-    exception chain is followed through ``__cause__`` / ``__context__``)."""
-    counts: dict[str, int] = {}
-    for n in names:
-        if n:
-            counts[n] = counts.get(n, 0) + 1
-    wanted = {n for n, c in counts.items() if c == 1}  # a file shared by two members names neither
-    blob = "\n".join(_exception_texts(exc))
-    return [k for k, n in enumerate(names) if n in wanted and n in blob]
-
-
-def culprit_line(exc: BaseException, name: str | None) -> int | None:
-    """The innermost line of file ``name`` that the exception points to (a traceback frame running
-    that file, or an FX node's recorded stack trace), or None. Lines of the generated ``forward``
-    name a node (:func:`fuzzer.materialize.node_at_line`)."""
-    if not name:
-        return None
-    pattern = re.compile(r'File "' + re.escape(name) + r'", line (\d+)')
-    line = None
-    for text in _exception_texts(exc):
-        found = pattern.findall(text)
-        if found:
-            line = int(found[-1])
-    return line
-
-
-def _exception_texts(exc: BaseException) -> Iterator[str]:
-    """Texts of the exception chain (outermost first, through ``__cause__`` / ``__context__``): each
-    message, each traceback frame as 'File "<file>", line <n>', and the recorded stack trace of every FX
-    node a frame was working on."""
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        yield str(e)
-        tb = e.__traceback__
-        while tb is not None:
-            frame = tb.tb_frame
-            yield f'File "{frame.f_code.co_filename}", line {tb.tb_lineno}'
-            for value in frame.f_locals.values():
-                if isinstance(value, torch.fx.Node):
-                    yield str(value.meta.get("stack_trace") or "")
-            tb = tb.tb_next
-        e = e.__cause__ or e.__context__
+    return module_source_name(m.module)
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from typing import Sequence
 import onnx
 import torch
 
+from .culprit import culprit_line, module_source_name
 from .process_caches import trim_process_caches
 from .quiet import quiet
 
@@ -54,6 +55,7 @@ class ExportOutcome:
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
     batched: int = 1  # how many graphs the export call that produced this model held (1: exported alone)
+    culprit_line: int | None = None  # export crash: the line of the module's own source the exception points to (a hint, see fuzzer.export.culprit)
 
     @property
     def ok(self) -> bool:
@@ -70,7 +72,8 @@ def export(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: S
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:  # the exporter's failure is the finding: classify, do not propagate
-        return ExportOutcome(options, None, "export", None, _qualname(e), _message(e), time.perf_counter() - t0, tuple(captured))
+        line = culprit_line(e, module_source_name(module))
+        return ExportOutcome(options, None, "export", None, _qualname(e), _message(e), time.perf_counter() - t0, tuple(captured), culprit_line=line)
     finally:
         if options.exporter is Exporter.DYNAMO:
             trim_process_caches()

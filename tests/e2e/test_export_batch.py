@@ -18,11 +18,11 @@ from fuzzer.compare import Verdict
 from fuzzer.execute import run_eager, to_torch
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many
-from fuzzer.export.dynamo_cache import caches_installed, dynamo_caches, install_dynamo_caches, uninstall_dynamo_caches
+from fuzzer.export.dynamo_cache import cache_stats, caches_installed, dynamo_caches, install_dynamo_caches, uninstall_dynamo_caches
 from fuzzer.export.exporters import export_dynamo_proto
 from fuzzer.export.split import canonical_form
 from fuzzer.generate import GeneratorOptions, generate, make_inputs, single_op_graph
-from fuzzer.ir import TensorSpec
+from fuzzer.ir import Graph, Input, Node, TensorSpec, Value
 from fuzzer.materialize import build_module
 
 pytestmark = pytest.mark.e2e
@@ -63,16 +63,24 @@ def _passes_checker(model: bytes) -> bool:
 
 
 def test_cached_setup_exports_byte_identical_models_and_uninstalls_cleanly(plain):
+    import torch._export.utils
+    import torch._ops
+    import torch.export.exported_program
     from torch.onnx._internal.exporter import _decomp, _registration
 
-    before = (_registration.ONNXRegistry.__dict__["from_torchlib"], _decomp.create_onnx_friendly_decomposition_table)
+    def patched():
+        return (_registration.ONNXRegistry.__dict__["from_torchlib"], _decomp.create_onnx_friendly_decomposition_table, torch._ops.Callable,
+                torch._export.utils._collect_all_valid_cia_ops, torch.export.exported_program._collect_all_valid_cia_ops)
+
+    before = patched()
     with dynamo_caches():
         assert caches_installed()
         for m, expected in plain + plain[:1]:  # the repeat is served from the cache
             with torch.no_grad():
                 assert export_dynamo_proto(m.module, m.args, DYN).SerializeToString() == expected
+        assert cache_stats()["cia_ops"] >= len(plain)  # the operator list was reused
     assert not caches_installed()
-    assert (_registration.ONNXRegistry.__dict__["from_torchlib"], _decomp.create_onnx_friendly_decomposition_table) == before
+    assert patched() == before
 
 
 def test_each_part_of_a_batched_export_is_the_plain_export_of_its_graph(plain):
@@ -120,6 +128,26 @@ def test_failing_graphs_in_a_batch_are_each_attributed_to_their_own_graph():
         again = run_graphs_batched(cases, DYN, memory=memory, stats=stats2)
     assert [r.verdict for r in again] == expected
     assert stats2.alone_suspect == 1 and stats2.failed_batches == 0
+
+
+def test_an_export_crash_is_remembered_by_the_node_its_exception_points_to():
+    """The crash memory learns the operator that crashed, not every operator of its graph: a later
+    graph that shares only the innocent relu is still batched."""
+    s = TensorSpec((2, 5), "float32")
+    crashing = Graph(
+        inputs=(Input("x0", s), Input("x1", s), Input("x2", s)),
+        nodes=(Node("relu", ("x0",), (Value("v0", s),)),
+               Node("scaled_dot_product_attention", ("v0", "x1", "x2"), (Value("v1", s),), {"is_causal": False})),
+        outputs=("v1",),
+    )
+    innocent = Graph(inputs=(Input("x0", s),), nodes=(Node("relu", ("x0",), (Value("v0", s),)),), outputs=("v0",))
+    memory, stats = CrashMemory(), BatchStats()
+    with dynamo_caches():
+        (out,) = export_many([_member(crashing, 0)], DYN, memory=memory)
+        assert out.stage == "export" and out.culprit_line is not None
+        assert memory.crashed == {"scaled_dot_product_attention(float32/2,float32/2,float32/2)"}
+        outs = export_many([_member(innocent, 1), _member(innocent, 2)], DYN, memory=memory, stats=stats)
+    assert [o.stage for o in outs] == ["ok", "ok"] and stats.alone_suspect == 0 and stats.batched_calls == 1
 
 
 def test_worker_answers_a_seeds_request_with_one_result_per_seed_in_order():
