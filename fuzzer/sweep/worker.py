@@ -55,7 +55,8 @@ def _child(emit: Callable[[dict], None]) -> None:
 
 
 def main() -> int:
-    """Supervisor: import the stack once, then fork a child that serves jobs until stdin ends.
+    """Supervisor: import the stack once (and build the dynamo exporter's reusable set-up, see
+    :mod:`fuzzer.export.dynamo_cache`), then fork a child that serves jobs until stdin ends.
     When a child dies (a signal inside a native library, an abort), report it and fork a fresh
     one from the warm supervisor (milliseconds, instead of re-importing torch)."""
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
@@ -70,6 +71,13 @@ def main() -> int:
 
     import fuzzer.campaign  # noqa: F401
     import fuzzer.generate  # noqa: F401
+
+    if os.environ.get("ONNXFUZZ_NO_EXPORT_CACHE") != "1":  # as the campaign's workers do
+        from fuzzer.export.dynamo_cache import install_dynamo_caches
+        from torch.onnx._internal.exporter import _registration
+
+        install_dynamo_caches()
+        _registration.ONNXRegistry.from_torchlib()  # built once here, inherited by every forked child
 
     def emit(msg: dict) -> None:
         proto.write(json.dumps(msg, allow_nan=False, default=str) + "\n")
