@@ -74,7 +74,8 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
     top.add_row("run time", f"{_hms(stats.elapsed)} {budget}", "unique buckets", f"[bold]{len(stats.buckets)}[/]")
     top.add_row("cases", f"{stats.cases}  ({stats.failures()} failing)", "last new bucket", since)
     top.add_row("cases/s now", f"{stats.rate_now():.2f}", "cases/s overall", f"{overall:.2f}")
-    top.add_row("kept on disk", f"{stats.kept}  (+{stats.dropped} counted)", "worker restarts", str(stats.restarts))
+    top.add_row("kept on disk", f"{stats.kept}  (+{stats.dropped} counted)", "worker restarts",
+                f"{stats.restarts}" + (f"  (+{stats.recycled} recycled)" if stats.recycled else ""))
     fs = stats.findings
     if fs is not None:
         top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs ({fs.filed} cases filed)", "minimizing", f"{stats.minimizing} waiting"

@@ -64,6 +64,7 @@ class CampaignConfig:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     case_timeout: float = 60.0
     memory_limit_mb: int = 4096
+    recycle_after: int | None = None  # replace a worker after this many tasks (None: only above 90% of the memory limit)
     keep_per_bucket: int = 5  # raw cases kept on disk per bucket; the rest are counted
     min_free_mb: int = 1024  # stop cleanly when the disk has less free space than this
     stats_period: float = 5.0
@@ -82,7 +83,7 @@ class CampaignConfig:
             "cases": self.cases, "seed": self.seed, "input_mode": self.input_mode,
             "generator": {k: list(v) if isinstance(v, tuple) else v for k, v in self.generator.to_dict().items()},
             "workers": self.workers, "case_timeout": self.case_timeout, "memory_limit_mb": self.memory_limit_mb,
-            "keep_per_bucket": self.keep_per_bucket, "min_free_mb": self.min_free_mb, "stats_period": self.stats_period,
+            "recycle_after": self.recycle_after, "keep_per_bucket": self.keep_per_bucket, "min_free_mb": self.min_free_mb, "stats_period": self.stats_period,
             "minimize_seconds": self.minimize_seconds, "dynamo_batch": self.dynamo_batch,
             "feedback": self.feedback, "mutate_share": self.mutate_share, "corpus_size": self.corpus_size,
         }
@@ -90,7 +91,7 @@ class CampaignConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
         gen = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["generator"].items()})
-        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds", "dynamo_batch", "feedback", "mutate_share", "corpus_size"}
+        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "recycle_after", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds", "dynamo_batch", "feedback", "mutate_share", "corpus_size"}
         return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, **{k: d[k] for k in keys if k in d})
 
 
@@ -120,7 +121,8 @@ class CampaignStats:
     stop_reason: str = ""
     recent: list = field(default_factory=list)  # (monotonic time, cases) samples for the "now" rate
     workers: list = field(default_factory=list)  # (state, "exporter seed", seconds) per worker, for the status
-    restarts: int = 0
+    restarts: int = 0  # workers replaced after a crash, hang or out-of-memory
+    recycled: int = 0  # workers replaced between tasks (task count or memory), nothing lost
     findings: object = None  # RecorderStats of the findings recorder, for the status
     unconfirmed: Counter = field(default_factory=Counter)  # mismatches not confirmed real, by status (numeric_noise...)
     cross: Counter = field(default_factory=Counter)  # cross-exporter status of seeds run by both exporters
@@ -156,7 +158,8 @@ class CampaignStats:
             "buckets": len(self.buckets), "kept": self.kept, "dropped": self.dropped,
             "exporter_seconds": {k: round(v, 3) for k, v in self.exporter_seconds.items()},
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
-            "stop_reason": self.stop_reason, "unconfirmed_mismatches": dict(self.unconfirmed),
+            "stop_reason": self.stop_reason, "worker_restarts": self.restarts, "workers_recycled": self.recycled,
+            "unconfirmed_mismatches": dict(self.unconfirmed),
             "cross_exporter": dict(self.cross), "only_this_exporter_wrong": dict(self.one_wrong),
             **({"corpus": self.corpus, "mutants": self.mutants} if self.corpus is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
@@ -359,7 +362,8 @@ class _Loop:
     def _run(self) -> Iterator[CaseResult]:
         cfg = self.config
         self.recorder.refile(self.out / "cases")
-        with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", self.pool_env) as pool, \
+        with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", self.pool_env,
+                        recycle_after=cfg.recycle_after) as pool, \
                 open(self.out / "results.jsonl", "a", encoding="utf-8") as log:
             self.pool = pool
             exhausted = False
@@ -400,13 +404,13 @@ class _Loop:
                     break
                 self.stats.minimizing = self.recorder.pending
                 self.stats.workers = [(st, _task_label(t) if t else "", secs) for st, t, secs in pool.states()]
-                self.stats.restarts = pool.restarts
+                self.stats.restarts, self.stats.recycled = pool.restarts, pool.recycled
                 for o in self.observers:
                     tick = getattr(o, "on_tick", None)
                     if tick is not None:
                         tick(self.stats)
                 completions = pool.poll(0.05)
-                self.stats.restarts = pool.restarts
+                self.stats.restarts, self.stats.recycled = pool.restarts, pool.recycled
                 for c in completions:
                     for r in self._account(c, log):
                         for o in self.observers:

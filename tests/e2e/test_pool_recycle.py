@@ -1,9 +1,14 @@
 """Worker recycling: real worker processes are replaced between tasks (after N tasks, or above the
 soft memory limit), every task still gets its one answer, and a recycle is not a restart."""
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from fuzzer.campaign import WorkerPool
+from fuzzer.campaign.pool import WORKER_ENV_DEFAULTS
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions
 
@@ -38,3 +43,27 @@ def test_a_worker_above_the_soft_memory_limit_is_replaced_before_its_next_task()
         pid, c = _run(pool, 3)
         assert c.kind == "ok"  # the hard limit (4096 MiB) never fired
         assert pool.workers[0].proc.pid != pid and pool.recycled == 1 and pool.restarts == 0
+
+
+def test_workers_get_the_env_defaults_unless_the_caller_sets_them():
+    """LRU_CACHE_CAPACITY (oneDNN's primitive cache) is capped in workers; the caller's value wins."""
+    def worker_env(pool: WorkerPool) -> dict[str, str]:
+        raw = open(f"/proc/{pool.workers[0].proc.pid}/environ", "rb").read().split(b"\0")
+        return dict(kv.decode().split("=", 1) for kv in raw if b"=" in kv)
+
+    with WorkerPool(1, case_timeout=120) as pool:
+        assert worker_env(pool)["LRU_CACHE_CAPACITY"] == WORKER_ENV_DEFAULTS["LRU_CACHE_CAPACITY"]
+    with WorkerPool(1, case_timeout=120, env={"LRU_CACHE_CAPACITY": "7"}) as pool:
+        assert worker_env(pool)["LRU_CACHE_CAPACITY"] == "7"
+
+
+def test_a_campaign_with_recycle_after_records_recycles_not_restarts(tmp_path):
+    out = tmp_path / "c"
+    r = subprocess.run([sys.executable, "-m", "fuzzer", "fuzz", "--exporter", "torchscript", "--cases", "5", "--workers", "1",
+                        "--max-nodes", "3", "--recycle-after", "2", "--minimize-seconds", "0", "--out", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["cases"] == 5
+    assert summary["workers_recycled"] == 2 and summary["worker_restarts"] == 0  # after tasks 2 and 4
+    assert json.loads((out / "campaign.json").read_text())["config"]["recycle_after"] == 2

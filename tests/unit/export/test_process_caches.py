@@ -39,3 +39,25 @@ def test_an_oversized_fake_tensor_cache_is_emptied_and_refills_with_the_same_res
     with FakeTensorMode() as mode:
         x = mode.from_tensor(torch.zeros(2, 3))
         assert [torch.sin(x[:, :k]).shape for k in range(1, 4)] == before
+
+
+def test_a_finished_exports_shape_env_is_not_kept_alive_by_torchs_method_caches():
+    """ShapeEnv's lru_caches are class-level and keyed by the instance: without the trim, every
+    ShapeEnv that used them stays alive for the life of the worker."""
+    import gc
+    import weakref
+
+    import sympy
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
+
+    env = ShapeEnv()
+    x = sympy.Symbol("s0", positive=True, integer=True)
+    assert env.simplify(x + x) == 2 * x  # fills ShapeEnv.simplify's cache with a key holding env
+    ref = weakref.ref(env)
+    del env
+    gc.collect()
+    assert ref() is not None  # the cache holds it
+    dropped = trim_process_caches()
+    gc.collect()
+    assert dropped["shape_env_entries"] >= 1 and ref() is None
+    assert ShapeEnv().simplify(x + x) == 2 * x  # the caches work again after the clear
