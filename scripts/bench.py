@@ -286,7 +286,10 @@ def main() -> None:
     ap.add_argument("--warm-graphs", type=int, default=48, help="dynamo: other graphs that warm the crash memory first, as a running worker's is")
     ap.add_argument("--check-identical", type=int, default=0, metavar="N",
                     help="dynamo: also check on N graphs that the cached and batched paths export the plain call's models")
+    quiet_out, quiet_err = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = _OUT  # --help and usage errors must reach the user
     a = ap.parse_args()
+    sys.stdout, sys.stderr = quiet_out, quiet_err
     torch.set_num_threads(1)
     silence_loggers()
     gen = GeneratorOptions(min_nodes=a.nodes, max_nodes=a.nodes, **({"ops": tuple(a.ops.split(","))} if a.ops else {}),
