@@ -3,6 +3,7 @@
 Usage: python scripts/memory_soak.py [--minutes 30] [--exporter both|torchscript|dynamo]
                                      [--batch 8] [--sample 5] [--max-nodes 10]
                                      [--max-slope 0.5] [--max-growth 0.05]
+                                     [--env KEY=VALUE ...] [--recycle-after N]
 
 Feeds one worker (``fuzzer.campaign.worker`` through ``WorkerPool``, as the campaign does) an
 endless sequence of seeds; with ``both`` the exporters share the worker's time equally, as in a
@@ -14,18 +15,25 @@ restarted worker starts afresh; so that one worker lives long enough to show a t
 operators of the graphs in a request that killed it are left out of later graphs
 (``--keep-crashing-ops`` turns this off). Seeds are never repeated.
 
-Prints one row per minute (RSS, peak, cases per exporter) and the verdict. The trend is the
+Prints a progress line per minute while it runs (to stderr), then one row per minute (RSS, peak,
+cases per exporter) and the verdict. The trend is the
 least-squares slope of RSS over the second half of the run (the first half holds the warm-up:
 imports, caches, first exports of each operator), in MiB/min, and the growth it projects over
-that half as a fraction of the RSS the half starts at. FLAT when the slope is at most
+that half as a fraction of the RSS the half starts at; growth per 1,000 cases is printed too
+(per minute depends on the machine's speed, per case does not). FLAT when the slope is at most
 ``--max-slope`` MiB/min and the projected growth at most ``--max-growth``; exit code 1 otherwise.
 The trend is taken on the longest-lived worker process: a crashing seed restarts the worker, and a
 restarted worker starts afresh (the restarts are reported).
+
+``--env KEY=VALUE`` sets a variable in the worker (over ``WORKER_ENV_DEFAULTS``), to compare
+allocator or cache settings; ``--recycle-after N`` replaces the worker every N requests, as
+``onnxfuzz fuzz --recycle-after`` does.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -55,6 +63,7 @@ class Trend:
     growth: float  # slope x duration of the half / RSS at its start
     start: float  # fitted RSS at the start of the half (MiB)
     minutes: float  # length of the half
+    per_kcase: float | None = None  # MiB per 1,000 cases over the half (None: no case finished in it)
 
     def flat(self, max_slope: float, max_growth: float) -> bool:
         return self.slope <= max_slope and self.growth <= max_growth
@@ -81,7 +90,9 @@ def trend(samples: list[Sample]) -> Trend | None:
     slope, intercept = np.polyfit(t, rss, 1)
     start = float(intercept + slope * t[0])
     minutes = float(t[-1] - t[0])
-    return Trend(float(slope), float(slope) * minutes / start, start, minutes)
+    done = sum(half[-1].cases) - sum(half[0].cases)
+    per_kcase = float(slope) * minutes / done * 1000 if done > 0 else None
+    return Trend(float(slope), float(slope) * minutes / start, start, minutes, per_kcase)
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -104,7 +115,14 @@ def main() -> int:
     ap.add_argument("--max-slope", type=float, default=0.5, help="MiB/min tolerated over the second half")
     ap.add_argument("--max-growth", type=float, default=0.05, help="projected growth over the second half, fraction of its start")
     ap.add_argument("--keep-crashing-ops", action="store_true", help="do not leave out the operators of graphs that killed the worker")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="set in the worker's environment (repeatable)")
+    ap.add_argument("--recycle-after", type=int, default=None, metavar="N", help="replace the worker every N requests")
     a = ap.parse_args()
+    if any("=" not in kv for kv in a.env):
+        ap.error("--env takes KEY=VALUE")
+    if a.recycle_after is not None and a.recycle_after < 1:
+        ap.error("--recycle-after takes a positive integer")
+    env = dict(kv.split("=", 1) for kv in a.env)
     console = Console()
     avoided: set[str] = set()
 
@@ -119,7 +137,7 @@ def main() -> int:
     samples: list[Sample] = []
     seed, incidents = 0, Counter()
     deadline = time.monotonic() + a.minutes * 60
-    with WorkerPool(1, case_timeout=300) as pool:
+    with WorkerPool(1, case_timeout=300, env=env, recycle_after=a.recycle_after) as pool:
         t0 = time.monotonic()
         last = 0.0
         while time.monotonic() < deadline:
@@ -153,6 +171,9 @@ def main() -> int:
                 except OSError:
                     continue
                 samples.append(Sample(now - t0, pid, st.get("VmRSS", 0), st.get("VmHWM", 0), tuple(cases)))
+                if len(samples) == 1 or int(samples[-1].t // 60) > int(samples[-2].t // 60):
+                    print(f"soak {samples[-1].t / 60:5.1f} min  pid {pid}  RSS {samples[-1].rss} MiB  peak {samples[-1].peak} MiB  "
+                          f"cases {sum(cases)}  restarts {pool.restarts}  recycled {pool.recycled}", file=sys.stderr, flush=True)
         restarts, recycled = pool.restarts, pool.recycled
     if not samples:
         console.print("no samples")
@@ -179,7 +200,7 @@ def main() -> int:
         return 0
     ok = tr.flat(a.max_slope, a.max_growth)
     console.print(f"second half ({tr.minutes:.1f} min from {tr.start:.0f} MiB): RSS slope {tr.slope:+.3f} MiB/min "
-                  f"({tr.slope * 60:+.1f} MiB/h), projected growth {tr.growth:+.2%} of the start "
+                  f"({tr.slope * 60:+.1f} MiB/h" + (f", {tr.per_kcase:+.2f} MiB per 1,000 cases" if tr.per_kcase is not None else "") + f"), projected growth {tr.growth:+.2%} of the start "
                   f"(tolerated {a.max_slope:g} MiB/min, {a.max_growth:.0%}): [bold]{'FLAT' if ok else 'GROWING'}[/]")
     return 0 if ok else 1
 
