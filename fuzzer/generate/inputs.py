@@ -49,7 +49,11 @@ def make_value(
 ) -> np.ndarray:
     shape, dtype = spec.shape, spec.dtype
     if domain == "index":
-        return np.array(np.asarray(rng.integers(0, max(1, bound or 1), size=shape, dtype=np.int64)).astype(dtype), order="C")
+        top = max(1, bound or 1)
+        x = np.asarray(rng.integers(0, top, size=shape, dtype=np.int64))
+        if x.size:  # the largest index always occurs: one_hot without num_classes sizes its output by it
+            x.flat[rng.integers(0, x.size)] = top - 1
+        return np.array(x.astype(dtype), order="C")
     if dtype == "bool":
         return np.array(np.asarray(rng.random(size=shape) < 0.5), order="C")
     if dtype in FLOAT_DTYPES:

@@ -32,3 +32,21 @@ def test_domains_hold_in_normal_mode():
 def test_rank0_and_empty():
     assert make_value(TensorSpec((), "bool"), "any", None, input_rng(0, "x", "normal")).shape == ()
     assert make_value(TensorSpec((0, 3), "float16"), "any", None, input_rng(0, "x", "special"), "special").shape == (0, 3)
+
+
+def test_an_index_input_always_holds_its_largest_index_so_one_hot_infers_the_same_width():
+    """one_hot without num_classes sizes its output by the largest index: the generator's shape
+    probe and the case's inputs come from different streams and must agree on it."""
+    import torch
+
+    from fuzzer.generate import GeneratorOptions, generate, make_inputs
+    from fuzzer.generate.generator import evaluate
+
+    for seed in range(200):
+        v = make_value(TensorSpec((2, 3), "int64"), "index", 4, input_rng(seed, "x", "normal"))
+        assert v.min() >= 0 and v.max() == 3
+        assert torch.nn.functional.one_hot(torch.from_numpy(v)).shape == (2, 3, 4)
+    assert make_value(TensorSpec((0,), "int64"), "index", 4, input_rng(0, "x", "normal")).shape == (0,)
+    g = generate(939, GeneratorOptions(max_nodes=16))  # one_hot_inferred on 6 indices below 4, into a matmul
+    assert "one_hot_inferred" in g.ops()
+    evaluate(g, make_inputs(g, 939), 939)  # raised EagerRejected when the drawn indices missed 3
