@@ -8,7 +8,7 @@ test become verdicts; an exception escaping from here is our own bug.
 from __future__ import annotations
 
 import hashlib
-import io
+import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -24,7 +24,7 @@ from fuzzer.execute.oracles import OracleConfig, run_oracles
 from fuzzer.execute.trace import eager_values
 from fuzzer.export import ExportOptions, ExportOutcome, export
 from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many
-from fuzzer.ir import Graph, graph_to_json
+from fuzzer.ir import Graph, graph_to_dict
 from fuzzer.materialize import build_module
 from fuzzer.versions import stack_versions
 
@@ -56,8 +56,8 @@ class CaseResult:
     # -- trustworthiness (issue 5); every field has a default so older callers keep working ----------
     outputs: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)  # ORT's outputs; not serialized (see output_digests)
     output_digests: tuple[str, ...] = ()  # one per ORT output: sha256 of dtype, shape and bytes (16 hex)
-    graph_digest: str | None = None  # sha256 of the graph's JSON: same digest = same test case
-    inputs_digest: str | None = None  # sha256 of the inputs' .npz bytes
+    graph_digest: str | None = None  # see graph_digest(): same digest = same test case
+    inputs_digest: str | None = None  # see inputs_digest()
     tolerances: tuple[Tolerance, ...] = ()  # the policy's tolerance per output (when compared)
     ambiguities: tuple[Ambiguity, ...] = ()  # why an AMBIGUOUS case is not a bug
     blame: Blame | None = None  # extra oracles and the culprit, when they ran
@@ -130,7 +130,7 @@ def run_graph(
     oracles = oracles if oracles is not None else OracleConfig()
     common = dict(
         seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}), versions=stack_versions(),
-        graph_digest=_sha(graph_to_json(graph).encode()), inputs_digest=_sha(_npz(inputs)),
+        graph_digest=graph_digest(graph), inputs_digest=inputs_digest(inputs),
     )
     t0 = time.perf_counter()
     module = build_module(graph)
@@ -155,10 +155,19 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _npz(inputs: Mapping[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in inputs.items()})
-    return buf.getvalue()
+def graph_digest(graph: Graph) -> str:
+    """sha256 (16 hex digits) of the graph's compact JSON: equal for equal graphs."""
+    return _sha(json.dumps(graph_to_dict(graph), separators=(",", ":"), allow_nan=False).encode())
+
+
+def inputs_digest(inputs: Mapping[str, np.ndarray]) -> str:
+    """sha256 (16 hex digits) over each input's name, dtype, shape and bytes, in order."""
+    h = hashlib.sha256()
+    for name, value in inputs.items():
+        a = np.ascontiguousarray(value)
+        h.update(f"{name}|{a.dtype.str}|{list(a.shape)}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
 
 
 def output_digest(a: np.ndarray) -> str:
@@ -203,7 +212,7 @@ def run_graphs_batched(
         base = dict(
             seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}),
             versions=stack_versions(), exporter=ex.exporter.value, opset_requested=ex.opset,
-            graph_digest=_sha(graph_to_json(graph).encode()), inputs_digest=_sha(_npz(inputs)),
+            graph_digest=graph_digest(graph), inputs_digest=inputs_digest(inputs),
         )
         t0 = time.perf_counter()
         module = build_module(graph)
