@@ -44,7 +44,7 @@ from fuzzer.store_util import atomic_write_text
 from fuzzer.versions import stack_versions
 
 from .artifacts import load_inputs, mutant_dirname, save_case
-from fuzzer.ir import load_graph
+from fuzzer.ir import Graph, load_graph
 from .buckets import rough_key
 from .feedback import Feedback, mutant_key
 from .case import CaseResult
@@ -279,6 +279,16 @@ def run_campaign(
         atomic_write_text(out_dir / "summary.json", json.dumps(stats.to_dict(), indent=1) + "\n")
 
 
+@dataclass
+class _DeadCase:
+    """A case whose worker died, hung or ran out of memory, waiting for its graph to be rebuilt."""
+
+    completion: Completion
+    exporter: str
+    key: int | str  # seed, or "m<slot>" for a mutant
+    mutant: dict | None  # the results line's mutant record
+
+
 class _Loop:
     def __init__(self, config, out_dir: Path, observers, stats: CampaignStats, done: set, pool_env, inject):
         self.config = config
@@ -293,6 +303,8 @@ class _Loop:
         self.inflight: dict[int, tuple[str, int]] = {}
         self.partners: dict[int, dict[str, CaseResult]] = {}
         self.singles: deque = deque()  # (export, [seed]) to run alone after their batch died
+        self.dead: deque[_DeadCase] = deque()  # cases that took their worker down, to rebuild by a worker
+        self.rebuilding: dict[int, _DeadCase] = {}  # pool task id -> its case, being rebuilt
         self.feedback = None
         if config.feedback:
             try:
@@ -362,6 +374,7 @@ class _Loop:
     def _run(self) -> Iterator[CaseResult]:
         cfg = self.config
         self.recorder.refile(self.out / "cases")
+        shutil.rmtree(self.out / ".rebuild", ignore_errors=True)  # left by a killed run
         with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", self.pool_env,
                         recycle_after=cfg.recycle_after) as pool, \
                 open(self.out / "results.jsonl", "a", encoding="utf-8") as log:
@@ -373,6 +386,9 @@ class _Loop:
                     break
                 if self._disk_low():
                     break
+                while self.dead and pool.idle() > 0:  # rebuild a dead worker's case first (a few ms)
+                    d = self.dead.popleft()
+                    self.rebuilding[pool.submit(self._rebuild_request(d)).id] = d
                 while not exhausted and pool.idle() > 0:
                     if self.singles:  # seeds of a batch whose worker died: one by one, to find the culprit
                         ex, seeds = self.singles.popleft()
@@ -399,7 +415,7 @@ class _Loop:
                         payload["inject"] = self.inject[(ex.exporter.value, seeds[0])]
                     task = pool.submit(payload)
                     self.inflight[task.id] = (ex.exporter.value, seeds)
-                if exhausted and pool.busy() == 0:
+                if exhausted and pool.busy() == 0 and not self.dead:
                     self.stats.stop_reason = "all cases done"
                     break
                 self.stats.minimizing = self.recorder.pending
@@ -417,6 +433,15 @@ class _Loop:
                             o.on_result(r, self.stats)
                         yield r
                 self._maybe_sample()
+            # cases that killed their worker and are not rebuilt yet: rebuild them here, not lose them
+            for d in [*self.rebuilding.values(), *self.dead]:
+                graph, inputs = self._regenerate(d)
+                r = self._account_one(d.exporter, d.key, *self._failure_case(d, graph, inputs), None, d.completion.seconds, log, None, d.mutant)
+                for o in self.observers:
+                    o.on_result(r, self.stats)
+                yield r
+            self.rebuilding.clear()
+            self.dead.clear()
             self._maybe_sample(force=True)
 
     # -- bookkeeping ----------------------------------------------------------------------------
@@ -434,6 +459,15 @@ class _Loop:
         return out
 
     def _account(self, c: Completion, log) -> list[CaseResult]:
+        if c.task.id in self.rebuilding:  # a dead worker's case is rebuilt (or its rebuild died too)
+            d = self.rebuilding.pop(c.task.id)
+            graph = inputs = None
+            where = Path(c.reply["regenerated"]) if c.kind == "ok" and c.reply.get("regenerated") else None
+            if where is not None:
+                graph = load_graph(where / "graph.json")
+                inputs = load_inputs(where / "inputs.npz", graph)
+            shutil.rmtree(self._rebuild_dir(d), ignore_errors=True)
+            return [self._account_one(d.exporter, d.key, *self._failure_case(d, graph, inputs), None, d.completion.seconds, log, None, d.mutant)]
         exporter, seeds = self.inflight.pop(c.task.id)
         gen = c.reply.get("generation") if c.reply else None
         if gen:
@@ -461,8 +495,10 @@ class _Loop:
             if mutant is not None and graph is not None:
                 mutant["mutations"] = graph.get("meta", {}).get("mutations", [])
             return [self._account_one(exporter, seeds[0], r, c.reply.get("case_dir"), c.reply.get("confirmation"), c.seconds, log, graph, mutant)]
-        r, case_dir = self._process_failure(c, exporter, seeds[0])
-        return [self._account_one(exporter, seeds[0], r, case_dir, None, c.seconds, log, None, mutant)]
+        # the worker died, hung or blew its memory on this case: the case is rebuilt by a worker
+        # (generation is deterministic) and recorded when that answers (see _run)
+        self.dead.append(_DeadCase(c, exporter, seeds[0], mutant))
+        return []
 
     def _account_one(self, exporter: str, key: int | str, r: CaseResult, case_dir: str | None, confirmation: dict | None, seconds: float, log,
                      graph_doc: dict | None = None, mutant: dict | None = None) -> CaseResult:
@@ -555,19 +591,25 @@ class _Loop:
             self.stats.one_wrong[cross.wrong] += 1
         return cross
 
-    def _process_failure(self, c: Completion, exporter: str, key: int | str) -> tuple[CaseResult, str | None]:
-        """The worker died, hung or blew its memory on this case: rebuild the case in a
-        subprocess (generation and mutation are deterministic) and keep it like any other
-        failing case."""
-        verdict = {"crash": Verdict.PROCESS_CRASH, "hang": Verdict.HANG, "oom": Verdict.OUT_OF_MEMORY}[c.kind]
-        cfg = self.config
-        p = c.task.payload
+    def _rebuild_dir(self, d: "_DeadCase") -> Path:
+        return self.out / ".rebuild" / f"{d.exporter}-{d.completion.task.id}"
+
+    def _rebuild_request(self, d: "_DeadCase") -> dict:
+        p = d.completion.task.payload
         mutant = {"parent": p["parent"], "donor": p["donor"]} if p["kind"] == "mutant" else None
-        seed = p["mutation_seed"] if mutant else key
-        graph, inputs = self._regenerate(seed, mutant)
-        export = next(e for e in self.exports if e.exporter.value == exporter)
+        return {"kind": "regen", "seed": p["mutation_seed"] if mutant else d.key, "export": p["export"], "generator": self.config.to_dict()["generator"],
+                "input_mode": self.config.input_mode, "out": str(self._rebuild_dir(d)), "mutant": mutant}
+
+    def _failure_case(self, d: "_DeadCase", graph: Graph | None, inputs) -> tuple[CaseResult, str | None]:
+        """The result of a case that took its worker down, and its kept case directory (None when
+        the case could not be rebuilt)."""
+        c, cfg = d.completion, self.config
+        verdict = {"crash": Verdict.PROCESS_CRASH, "hang": Verdict.HANG, "oom": Verdict.OUT_OF_MEMORY}[c.kind]
+        p = c.task.payload
+        seed = p["mutation_seed"] if p["kind"] == "mutant" else d.key
+        export = next(e for e in self.exports if e.exporter.value == d.exporter)
         r = CaseResult(
-            seed=seed, exporter=exporter, opset_requested=export.opset, opset=None, verdict=verdict, input_mode=cfg.input_mode,
+            seed=seed, exporter=d.exporter, opset_requested=export.opset, opset=None, verdict=verdict, input_mode=cfg.input_mode,
             error_type=c.detail.split()[0] if c.kind == "crash" else c.kind, error_head=f"worker {c.kind}: {c.detail}",
             error_message=f"the worker process running this case ended with: {c.detail}", timings={"total": c.seconds},
             n_nodes=len(graph) if graph else 0, ops=tuple(graph.ops()) if graph else (), options={"generator": cfg.to_dict()["generator"]},
@@ -575,30 +617,33 @@ class _Loop:
         )
         if graph is None:
             return r, None
-        path = save_case(self.out / "incoming", graph, inputs, r, mutant_dirname(p["slot"], r) if mutant else None)
+        path = save_case(self.out / "incoming", graph, inputs, r, mutant_dirname(p["slot"], r) if p["kind"] == "mutant" else None)
         return r, str(path)
 
-    def _regenerate(self, seed: int, mutant: dict | None = None):
-        """The case's graph and inputs, rebuilt in a subprocess (if generation itself is what
-        killed the worker, it must not kill the campaign). (None, None) if that dies too.
-        ``mutant``: the parent and donor graphs of a mutant case (``seed``: its mutation seed)."""
+    def _regenerate(self, d: "_DeadCase"):
+        """The case's graph and inputs, rebuilt in a subprocess of its own (when the campaign ends
+        before a worker could rebuild it). (None, None) if that dies too."""
         import subprocess
         import sys
-        import tempfile
 
-        with tempfile.TemporaryDirectory(prefix="onnxfuzz-regen-") as tmp:
-            cmd = [sys.executable, "-m", "fuzzer.campaign.regen", str(seed), json.dumps(self.config.to_dict()["generator"]), self.config.input_mode, tmp + "/case"]
-            if mutant is not None:
-                Path(tmp, "mutant.json").write_text(json.dumps(mutant), encoding="utf-8")
-                cmd.append(str(Path(tmp, "mutant.json")))
+        req = self._rebuild_request(d)
+        out = Path(req["out"])
+        cmd = [sys.executable, "-m", "fuzzer.campaign.regen", str(req["seed"]), json.dumps(req["generator"]), req["input_mode"], str(out / "case")]
+        try:
+            if req["mutant"] is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "mutant.json").write_text(json.dumps(req["mutant"]), encoding="utf-8")
+                cmd.append(str(out / "mutant.json"))
             try:
                 rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=self.config.case_timeout + 60).returncode
             except subprocess.TimeoutExpired:
                 return None, None
             if rc != 0:
                 return None, None
-            graph = load_graph(Path(tmp) / "case" / "graph.json")
-            return graph, load_inputs(Path(tmp) / "case" / "inputs.npz", graph)
+            graph = load_graph(out / "case" / "graph.json")
+            return graph, load_inputs(out / "case" / "inputs.npz", graph)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
 
     def _maybe_sample(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -622,6 +667,8 @@ class _Loop:
 
 def _task_label(t) -> str:
     p = t.payload
+    if p["kind"] == "regen":
+        return f"rebuilding a dead worker's case (seed {p['seed']})"
     if p["kind"] == "mutant":
         return f"{p['export']['exporter']} mutant {p['slot']}"
     seeds = p.get("seeds")

@@ -14,6 +14,13 @@ when it has run ``recycle_after`` tasks: memory that torch or ONNX Runtime keep 
 then never reach the hard limit in the middle of an innocent case and be recorded as its
 ``out_of_memory`` (the fuzzer counterpart of libFuzzer's ``-rss_limit_mb`` / ``-runs``).
 
+Starting a worker costs about two seconds of CPU (importing torch, onnx, onnxscript,
+onnxruntime), and fuzz cases kill workers often. So the pool starts a fork server
+(:mod:`fuzzer.campaign.zygote`) that sets up once and forks every worker, first ones included, in
+about 10 ms. If the fork server cannot start or dies, workers are started as processes of their
+own (``python -m fuzzer.campaign.worker``), as they are with ``fork_server=False`` or
+``ONNXFUZZ_NO_FORK_SERVER=1``.
+
 Invariant: every submitted task yields exactly one Completion (unless the pool is closed first).
 Messages are JSON lines over pipes; nothing is pickled.
 """
@@ -30,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .zygote import ForkServer, ForkServerError
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -72,6 +81,7 @@ class _Worker:
     restarts: int = 0
     started: float = field(default_factory=time.monotonic)
     tasks: int = 0  # tasks answered by this process
+    log: Path | None = None  # where the process writes its output
 
     @property
     def state(self) -> str:
@@ -99,6 +109,7 @@ class WorkerPool:
         env: dict[str, str] | None = None,
         recycle_fraction: float = 0.9,
         recycle_after: int | None = None,
+        fork_server: bool = True,
     ):
         if workers < 1:
             raise ValueError("workers must be >= 1")
@@ -113,18 +124,38 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self._next_id = 0
         self.restarts = 0
+        self.fork_server: ForkServer | None = None
+        self.forked = 0  # workers started by the fork server
+        if fork_server and os.environ.get("ONNXFUZZ_NO_FORK_SERVER") != "1":
+            try:
+                self.fork_server = ForkServer(self.env, None if log_dir is None else self._log_path("fork-server.log"))
+            except ForkServerError:
+                self.fork_server = None  # workers start as processes of their own
         for k in range(workers):
             self.workers.append(self._spawn(k))
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def _log_path(self, name: str) -> Path:
+        assert self.log_dir is not None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.log_dir / name
+
     def _spawn(self, index: int, restarts: int = 0) -> _Worker:
+        log = None if self.log_dir is None else self._log_path(f"worker-{index}.log")
+        if self.fork_server is not None and self.fork_server.alive:
+            try:
+                proc = self.fork_server.spawn(log)
+            except ForkServerError:
+                pass  # gone: start this worker and the next ones from scratch
+            else:
+                self.forked += 1
+                return self._watch(_Worker(index, proc, restarts=restarts, log=log))
         env = dict(self.env)
         stderr: int | object = subprocess.DEVNULL
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            env["ONNXFUZZ_WORKER_LOG"] = str(self.log_dir / f"worker-{index}.log")
+        if log is not None:
+            env["ONNXFUZZ_WORKER_LOG"] = str(log)
             # until the worker redirects its own fds, what it prints (an import error) goes to the log too
-            stderr = open(env["ONNXFUZZ_WORKER_LOG"], "ab")
+            stderr = open(log, "ab")
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "fuzzer.campaign.worker"],
@@ -134,10 +165,12 @@ class WorkerPool:
         finally:
             if stderr is not subprocess.DEVNULL:
                 stderr.close()
-        assert proc.stdout is not None
-        os.set_blocking(proc.stdout.fileno(), False)
-        w = _Worker(index, proc, restarts=restarts)
-        self.sel.register(proc.stdout, selectors.EVENT_READ, w)
+        return self._watch(_Worker(index, proc, restarts=restarts, log=log))
+
+    def _watch(self, w: _Worker) -> _Worker:
+        assert w.proc.stdout is not None
+        os.set_blocking(w.proc.stdout.fileno(), False)
+        self.sel.register(w.proc.stdout, selectors.EVENT_READ, w)
         return w
 
     def _replace(self, w: _Worker) -> None:
@@ -174,9 +207,11 @@ class WorkerPool:
                 pass
 
     def close(self) -> None:
-        """Stop every worker (in-flight tasks are abandoned)."""
+        """Stop every worker and the fork server (in-flight tasks are abandoned)."""
         for w in self.workers:
             self._kill(w)
+        if self.fork_server is not None:
+            self.fork_server.close()
         self.sel.close()
 
     def __enter__(self) -> "WorkerPool":
@@ -247,7 +282,7 @@ class WorkerPool:
                     w.task = None
                     self._replace(w)
             elif not w.ready and now - w.started > 120:
-                raise InternalError(f"worker {w.index} did not start within 120s (see its log)")
+                raise InternalError(f"worker {w.index} did not start within 120s{self._log_tail(w)}")
         return done
 
     def _on_message(self, w: _Worker, msg: dict) -> Completion | None:
@@ -272,17 +307,17 @@ class WorkerPool:
         task = w.task
         w.task = None
         if task is None and not w.ready:  # read the log before a replacement writes to it
-            raise InternalError(f"worker {w.index} died while starting ({signal_name(rc)}){self._log_tail(w.index)}")
+            raise InternalError(f"worker {w.index} died while starting ({signal_name(rc)}){self._log_tail(w)}")
         self._replace(w)
         if task is None:
             return None
         return Completion(task, "crash", detail=signal_name(rc), seconds=time.monotonic() - task.submitted, worker=w.index)
 
-    def _log_tail(self, index: int, lines: int = 8) -> str:
+    def _log_tail(self, w: _Worker, lines: int = 8) -> str:
         """The end of a worker's log, for errors that end the pool (its directory may be temporary)."""
-        if self.log_dir is None:
+        if w.log is None:
             return ""
-        path = self.log_dir / f"worker-{index}.log"
+        path = w.log
         try:
             tail = path.read_text(errors="replace").splitlines()[-lines:]
         except OSError:

@@ -1,6 +1,6 @@
 """A worker process: runs cases on request, one at a time, isolated from the campaign.
 
-Started as ``python -m fuzzer.campaign.worker``. Protocol: JSON lines. The worker's original stdout
+Started as ``python -m fuzzer.campaign.worker``, or forked by the fork server. Protocol: JSON lines. The worker's original stdout
 carries only protocol messages; fd 1 and fd 2 are redirected to a log file before anything else
 runs, so exporter or runtime chatter (including C++ writes) can never corrupt the protocol.
 
@@ -25,6 +25,14 @@ parent, donor, seed and options), runs it like a seed and adds ``"graph": {...}`
 to the reply; its case directory is named ``m<slot>-<exporter>-<verdict>``. ``"return_graph":
 true`` on a seed or seeds request adds the generated graph(s) the same way.
 
+Rebuilding the graph and inputs of a case whose worker died (:mod:`fuzzer.campaign.regen`)::
+
+    {"id": 11, "kind": "regen", "seed": 42, "generator": {...}, "input_mode": "special",
+     "out": "/path/dir", "mutant": {"parent": ..., "donor": ...} | null}
+
+Reply: ``{"id": 11, "regenerated": "/path/dir" | null, "elapsed": s}`` (null, with ``"error"``, if
+generation raised).
+
 Several seeds in one request (for the dynamo exporter, whose exports are batched, see
 :func:`fuzzer.campaign.case.run_graphs_batched`; TorchScript seeds are simply run one after the
 other)::
@@ -40,7 +48,9 @@ to find which one kills the worker.
 Process set-up (once, at start): torch runs single-threaded (the pool runs one worker per core;
 intra-op threads fighting over the same cores made tiny eager ops up to 50x slower); the dynamo
 exporter's per-call set-up is cached (:mod:`fuzzer.export.dynamo_cache`; set
-``ONNXFUZZ_NO_EXPORT_CACHE=1`` to turn it off); exporter loggers are silenced once.
+``ONNXFUZZ_NO_EXPORT_CACHE=1`` to turn it off); exporter loggers are silenced once. That is
+:func:`prepare`; the pool normally runs it once in a fork server (:mod:`fuzzer.campaign.zygote`)
+and forks workers from it (:func:`run_forked`), so a dead worker is replaced in milliseconds.
 
 A request may carry ``"inject": "abort" | "hang" | "oom" | "segv"``: honoured only when the
 environment has ``ONNXFUZZ_TEST_HOOKS=1`` (tests use it to exercise crash isolation for real).
@@ -112,37 +122,65 @@ def _confirm(graph, inputs, r) -> dict | None:
     return confirm_mismatch(graph, inputs, r).to_dict()
 
 
-def main() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    proto = _setup_fds(os.environ.get("ONNXFUZZ_WORKER_LOG"))
-    out = os.fdopen(proto, "w", buffering=1, encoding="utf-8")
-
-    # heavy imports after the fds are private: their warnings go to the log
-    from pathlib import Path
-
+def prepare(warm: bool = False) -> None:
+    """Import and set up everything a worker needs, once per process. ``warm``: also build the
+    torchlib registry into the export cache (the fork server does, so every worker it forks has it)."""
     import torch
 
-    from fuzzer.campaign.artifacts import load_inputs, save_case
-    from fuzzer.campaign.case import run_graph, run_graphs_batched
-    from fuzzer.compare import Verdict
-    from fuzzer.export import ExportOptions, Exporter
-    from fuzzer.export.batch import BatchStats, CrashMemory
+    import fuzzer.campaign.case  # noqa: F401  (the harness and everything it imports)
     from fuzzer.export.dynamo_cache import install_dynamo_caches
     from fuzzer.export.quiet import silence_loggers
-    from fuzzer.campaign.artifacts import mutant_dirname
-    from fuzzer.generate import GenerationStats, GeneratorOptions, generate, make_inputs
-    from fuzzer.generate.corpus import mutant_case
-    from fuzzer.ir import graph_from_dict, graph_to_dict
 
     torch.set_num_threads(1)
     silence_loggers()
     if os.environ.get("ONNXFUZZ_NO_EXPORT_CACHE") != "1":
         install_dynamo_caches()
+        if warm:
+            from torch.onnx._internal.exporter import _registration
+
+            _registration.ONNXRegistry.from_torchlib()
+
+
+def main() -> int:
+    """A worker started as its own process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    proto = _setup_fds(os.environ.get("ONNXFUZZ_WORKER_LOG"))
+    out = os.fdopen(proto, "w", buffering=1, encoding="utf-8")
+    prepare()  # after the fds are private: import warnings go to the log
+    return serve(sys.stdin, out)
+
+
+def run_forked(log: str | None) -> int:
+    """A worker forked by the fork server (:mod:`fuzzer.campaign.zygote`), stdin/stdout already its pipes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if log is None:
+        os.environ.pop("ONNXFUZZ_WORKER_LOG", None)
+    else:
+        os.environ["ONNXFUZZ_WORKER_LOG"] = log
+    proto = _setup_fds(log)
+    out = os.fdopen(proto, "w", buffering=1, encoding="utf-8")
+    return serve(os.fdopen(0, "r", encoding="utf-8", closefd=False), out)
+
+
+def serve(inp, out) -> int:
+    """Answer requests from ``inp`` on ``out`` (JSON lines) until ``inp`` ends."""
+    from pathlib import Path
+
+    from fuzzer.campaign.artifacts import load_inputs, mutant_dirname, save_case
+    from fuzzer.campaign.case import run_graph, run_graphs_batched
+    from fuzzer.campaign.regen import rebuild_case
+    from fuzzer.compare import Verdict
+    from fuzzer.export import ExportOptions, Exporter
+    from fuzzer.export.batch import BatchStats, CrashMemory
+    from fuzzer.generate import GenerationStats, GeneratorOptions, generate, make_inputs
+    from fuzzer.generate.corpus import mutant_case
+    from fuzzer.ir import graph_from_dict, graph_to_dict
+
     memory = CrashMemory()  # which operators crashed the dynamo exporter in this worker (batching hint)
     batch_stats = BatchStats()
 
     out.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
-    for line in sys.stdin:
+    for line in inp:
         if not line.strip():
             continue
         req = json.loads(line)
@@ -151,6 +189,14 @@ def main() -> int:
         try:
             if req.get("inject"):
                 _inject(req["inject"])
+            if req["kind"] == "regen":  # rebuild a case whose worker died (fuzzer.campaign.regen)
+                try:
+                    rebuild_case(req["seed"], req["generator"], req.get("input_mode", "normal"), Path(req["out"]), req.get("mutant"))
+                    done = {"regenerated": req["out"]}
+                except Exception as e:  # the case is still recorded, without its graph
+                    done = {"regenerated": None, "error": f"{type(e).__name__}: {e}"[:500]}
+                out.write(json.dumps({"id": rid, **done, "elapsed": time.perf_counter() - t0}) + "\n")
+                continue
             ex = req["export"]
             export = ExportOptions(Exporter(ex["exporter"]), ex.get("opset"), ex.get("optimize", True))
             mode = req.get("input_mode", "normal")

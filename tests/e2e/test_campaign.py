@@ -38,6 +38,7 @@ def test_abort_hang_and_memory_blowup_are_recorded_and_the_pool_survives(tmp_pat
     for seed, v in ((3, "process_crash"), (5, "hang"), (7, "out_of_memory")):
         assert f"{seed}-torchscript-{v}" in kept
         assert (tmp_path / "cases" / f"{seed}-torchscript-{v}" / "graph.json").exists()
+    assert not any((tmp_path / ".rebuild").glob("*"))  # the rebuilt copies are gone
 
 
 def _campaign_proc(args, env=None):

@@ -1,10 +1,12 @@
-"""Worker recycling: real worker processes are replaced between tasks (after N tasks, or above the
-soft memory limit), every task still gets its one answer, and a recycle is not a restart."""
+"""Worker replacement: real worker processes are recycled between tasks (after N tasks, or above
+the soft memory limit) and every task still gets its one answer; a worker rebuilds a dead
+worker's case."""
 
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from fuzzer.campaign import WorkerPool
@@ -67,3 +69,28 @@ def test_a_campaign_with_recycle_after_records_recycles_not_restarts(tmp_path):
     assert summary["cases"] == 5
     assert summary["workers_recycled"] == 2 and summary["worker_restarts"] == 0  # after tasks 2 and 4
     assert json.loads((out / "campaign.json").read_text())["config"]["recycle_after"] == 2
+
+
+def _answer(pool: WorkerPool, task):
+    while True:
+        for c in pool.poll(0.05):
+            assert c.task is task
+            return c
+
+
+def test_a_worker_rebuilds_a_case_identical_to_the_generated_one(tmp_path):
+    from fuzzer.campaign.artifacts import load_inputs
+    from fuzzer.generate import generate, make_inputs
+    from fuzzer.ir import graph_to_json, load_graph
+
+    with WorkerPool(1, case_timeout=120) as pool:
+        while not pool.idle():
+            pool.poll(0.05)
+        c = _answer(pool, pool.submit({"kind": "regen", "seed": 17, "generator": GEN, "input_mode": "special", "out": str(tmp_path / "case")}))
+    assert c.kind == "ok" and c.reply["regenerated"] == str(tmp_path / "case")
+    expected = generate(17, GeneratorOptions(max_nodes=2))
+    graph = load_graph(tmp_path / "case" / "graph.json")
+    assert graph_to_json(graph) == graph_to_json(expected)
+    got, want = load_inputs(tmp_path / "case" / "inputs.npz", graph), make_inputs(expected, 17, "special")
+    assert list(got) == list(want)
+    assert all(got[k].dtype == want[k].dtype and np.array_equal(got[k], want[k], equal_nan=True) for k in want)
