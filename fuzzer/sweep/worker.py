@@ -62,22 +62,10 @@ def main() -> int:
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints of the stack go to stderr, never into the protocol
     sys.stdout = sys.stderr
-    import torch
+    from fuzzer.campaign.worker import prepare
 
-    torch.set_num_threads(1)
-    import onnxruntime  # noqa: F401 - warm imports, shared by every forked child
-    import onnxscript  # noqa: F401
-    import torch.onnx._internal.exporter._core  # noqa: F401
-
-    import fuzzer.campaign  # noqa: F401
+    prepare(warm=True)  # the campaign workers' set-up: imports, export caches, torchlib registry, once
     import fuzzer.generate  # noqa: F401
-
-    if os.environ.get("ONNXFUZZ_NO_EXPORT_CACHE") != "1":  # as the campaign's workers do
-        from fuzzer.export.dynamo_cache import install_dynamo_caches
-        from torch.onnx._internal.exporter import _registration
-
-        install_dynamo_caches()
-        _registration.ONNXRegistry.from_torchlib()  # built once here, inherited by every forked child
 
     def emit(msg: dict) -> None:
         proto.write(json.dumps(msg, allow_nan=False, default=str) + "\n")
