@@ -10,8 +10,10 @@ Layout of a store root::
 Invariants:
 
 - The directories are the truth; ``finding.json`` holds the hit count and status. The index mirrors
-  them and is re-synchronized on open (new, changed or vanished directories), so a process killed
-  between a write and the index update loses nothing.
+  them and is re-synchronized on open (new, changed or vanished directories) and at most every
+  ``SYNC_INTERVAL`` seconds while one store object keeps writing (a rescan stats every finding);
+  each write indexes what it wrote at once. A process killed between a write and the index update
+  loses nothing.
 - A finding directory appears whole or not at all: it is built under a hidden ``.<id>.*.partial``
   name and published with one rename. A smaller reproduction replaces a bucket's files the same
   way (old directory moved aside, new one renamed in, old removed; an interrupted swap is undone
@@ -47,6 +49,8 @@ from fuzzer.versions import stack_versions
 
 from .repro import render_repro
 from .report import blame, call_summary, gather_evidence, render_report, title
+
+SYNC_INTERVAL = 5.0  # seconds between two full rescans of the directories by one store object (see _locked)
 
 if TYPE_CHECKING:
     from fuzzer.campaign import CaseResult
@@ -116,6 +120,7 @@ class FindingStore:
         self.root = Path(root)
         self.problems: list[str] = []  # corrupt or unreadable finding directories, one line each
         self._db: sqlite3.Connection | None = None
+        self._synced_at = float("-inf")  # time.monotonic() of the last full rescan
 
     # -- index ------------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -142,6 +147,7 @@ class FindingStore:
     def sync(self) -> None:
         """Bring the index in line with the directories; collect corrupt ones in ``problems``."""
         db = self._db if self._db is not None else self._conn()
+        self._synced_at = time.monotonic()
         self.problems = []
         self._recover_swaps()
         on_disk = {p.name: p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")} if self.root.exists() else {}
@@ -207,7 +213,12 @@ class FindingStore:
             fcntl.flock(lf, fcntl.LOCK_EX)
             try:
                 db = self._conn()
-                self.sync()
+                # a full rescan costs a stat per finding: in a campaign that is per failing case,
+                # so at most every SYNC_INTERVAL s; what this process writes it indexes at once
+                # (_reindex), other processes write through this class too, and a removed finding
+                # is checked on disk where it matters (knows, _record, _file)
+                if time.monotonic() - self._synced_at >= SYNC_INTERVAL:
+                    self.sync()
                 yield db
                 db.commit()
             finally:
@@ -298,6 +309,15 @@ class FindingStore:
                 self._replace(path, case, doc)
                 return
         atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        self._reindex(path, doc)
+
+    def _reindex(self, path: Path, doc: dict | None = None) -> None:
+        """Bring one finding's index row and aliases in line with what was just written to ``path``."""
+        doc = read_finding(path) if doc is None else doc
+        db = self._conn()
+        self._upsert(db, path, doc, (path / "finding.json").stat().st_mtime)
+        for raw in doc.get("raw_signatures", []):
+            db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw, path.name))
 
     def _write_new(self, path: Path, case: "_Case", raw_key: str) -> dict:
         t = now()
@@ -312,6 +332,7 @@ class FindingStore:
             carry["status"] = case.status
         carry["history"] = doc.get("history", []) + [{"replaced": now(), "n_ops_before": doc.get("n_ops")}]
         self._stage(path, case, carry, replace=True)
+        self._reindex(path)
 
     def _stage(self, path: Path, case: "_Case", carry: dict, replace: bool) -> dict:
         """Write all files of ``case`` into a staging directory, then publish it at ``path``."""

@@ -138,3 +138,21 @@ def test_repro_py_reproduces_alone_and_says_fixed_when_outputs_agree(tmp_path):
     (ok / "inputs.npz").write_bytes(npz_bytes(make_inputs(g, 0)))
     r = subprocess.run([sys.executable, str(ok / "repro.py")], capture_output=True, text=True)
     assert r.returncode == 0 and "FIXED" in r.stdout, r.stdout + r.stderr
+
+
+def test_one_store_object_indexes_its_hits_at_once_without_rescanning_every_finding(tmp_path):
+    """A campaign asks the store about every failing case: a full rescan (a stat per finding) runs
+    at most every SYNC_INTERVAL seconds, and what the store writes is indexed when written."""
+    store = FindingStore(tmp_path)
+    g, x, r = case("sin", [TensorSpec((3,), "int64")])
+    fid, new = store.record(g, x, r)
+    other = store.record(*case("cosh", [TensorSpec((3,), "float32")]))[0]
+    rescanned = store._synced_at
+    for _ in range(3):
+        assert store.record(g, x, r) == (fid, False)
+        assert store.knows(r)
+    assert store._synced_at == rescanned  # no rescan in between
+    assert {i.id: i.hits for i in store.list()} == {fid: 4, other: 1}  # the index is current anyway
+    os.rename(tmp_path / fid, tmp_path / ".removed-by-hand")  # a user deletes a finding
+    assert not store.knows(r)  # seen at once: checked on disk, not in the index
+    assert store.record(g, x, r) == (fid, True)  # filed again as new
