@@ -8,15 +8,20 @@ Usage: python scripts/memory_soak.py [--minutes 30] [--exporter both|torchscript
 Feeds one worker (``fuzzer.campaign.worker`` through ``WorkerPool``, as the campaign does) an
 endless sequence of seeds; with ``both`` the exporters share the worker's time equally, as in a
 campaign (TorchScript one seed per request, dynamo in batched "seeds" requests). Every
-``--sample`` seconds it reads the worker's VmRSS and VmHWM (peak resident memory) from /proc.
+``--sample`` seconds it reads the worker's VmRSS, RssAnon and VmHWM (peak resident memory) from
+/proc. RssAnon is the worker's private memory, what a leak grows; the rest of RSS is mostly pages
+of the shared libraries (libtorch alone is hundreds of MiB), mapped in as code paths are first
+used: bounded, shared between workers, and, in a worker forked from the fork server, paged in
+lazily, so total RSS keeps creeping while the private part is flat.
 
 A case that kills the worker (a real bug of the stack: segfault, abort...) restarts it, and a
 restarted worker starts afresh; so that one worker lives long enough to show a trend, the
 operators of the graphs in a request that killed it are left out of later graphs
 (``--keep-crashing-ops`` turns this off). Seeds are never repeated.
 
-Prints a progress line per minute while it runs (to stderr), then one row per minute (RSS, peak,
-cases per exporter) and the verdict. The trend is the
+Prints a progress line per minute while it runs (to stderr), then one row per minute (RSS, private,
+peak, cases per exporter) and the verdict, on the private memory (the RSS trend is printed too).
+The trend is the
 least-squares slope of RSS over the second half of the run (the first half holds the warm-up:
 imports, caches, first exports of each operator), in MiB/min, and the growth it projects over
 that half as a fraction of the RSS the half starts at; growth per 1,000 cases is printed too
@@ -53,6 +58,7 @@ class Sample:
     t: float  # seconds since start
     pid: int
     rss: int  # MiB
+    anon: int  # MiB (RssAnon: private anonymous memory)
     peak: int  # MiB (VmHWM: the process's highest RSS so far)
     cases: tuple[int, ...]  # finished cases per exporter
 
@@ -77,8 +83,8 @@ def longest_life(samples: list[Sample]) -> list[Sample]:
     return max(lives.values(), key=lambda life: (life[-1].t - life[0].t, life[-1].t), default=[])
 
 
-def trend(samples: list[Sample]) -> Trend | None:
-    """Least-squares RSS trend over the second half of one worker process's samples."""
+def trend(samples: list[Sample], field: str = "anon") -> Trend | None:
+    """Least-squares trend of ``field`` (MiB) over the second half of one worker process's samples."""
     if not samples:
         return None
     mid = (samples[0].t + samples[-1].t) / 2
@@ -86,7 +92,7 @@ def trend(samples: list[Sample]) -> Trend | None:
     if len(half) < 3 or half[-1].t <= half[0].t:
         return None
     t = np.array([s.t for s in half]) / 60
-    rss = np.array([s.rss for s in half], dtype=float)
+    rss = np.array([getattr(s, field) for s in half], dtype=float)
     slope, intercept = np.polyfit(t, rss, 1)
     start = float(intercept + slope * t[0])
     minutes = float(t[-1] - t[0])
@@ -99,7 +105,7 @@ def _status(pid: int) -> dict[str, int]:
     out = {}
     with open(f"/proc/{pid}/status", encoding="ascii") as f:
         for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
+            if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                 k, v = line.split(":", 1)
                 out[k] = int(v.split()[0]) // 1024  # MiB
     return out
@@ -170,9 +176,9 @@ def main() -> int:
                     st = _status(pid)
                 except OSError:
                     continue
-                samples.append(Sample(now - t0, pid, st.get("VmRSS", 0), st.get("VmHWM", 0), tuple(cases)))
+                samples.append(Sample(now - t0, pid, st.get("VmRSS", 0), st.get("RssAnon", 0), st.get("VmHWM", 0), tuple(cases)))
                 if len(samples) == 1 or int(samples[-1].t // 60) > int(samples[-2].t // 60):
-                    print(f"soak {samples[-1].t / 60:5.1f} min  pid {pid}  RSS {samples[-1].rss} MiB  peak {samples[-1].peak} MiB  "
+                    print(f"soak {samples[-1].t / 60:5.1f} min  pid {pid}  RSS {samples[-1].rss} MiB  private {samples[-1].anon} MiB  peak {samples[-1].peak} MiB  "
                           f"cases {sum(cases)}  restarts {pool.restarts}  recycled {pool.recycled}", file=sys.stderr, flush=True)
         restarts, recycled = pool.restarts, pool.recycled
     if not samples:
@@ -180,13 +186,13 @@ def main() -> int:
         return 0
 
     table = Table(title=f"worker memory over time (MiB), one row per minute; sample every {a.sample:g} s", title_justify="left")
-    for col in ("minute", "pid", "RSS", "peak RSS", *(f"{ex.value} cases" for ex in exporters)):
+    for col in ("minute", "pid", "RSS", "private", "peak RSS", *(f"{ex.value} cases" for ex in exporters)):
         table.add_column(col, justify="right")
     shown = -1
     for s in samples:
         if int(s.t // 60) > shown or s is samples[-1]:
             shown = int(s.t // 60)
-            table.add_row(f"{s.t / 60:.1f}", str(s.pid), str(s.rss), str(s.peak), *map(str, s.cases))
+            table.add_row(f"{s.t / 60:.1f}", str(s.pid), str(s.rss), str(s.anon), str(s.peak), *map(str, s.cases))
     console.print(table)
     if avoided:
         console.print(f"operators left out after crashes: {', '.join(sorted(avoided))}")
@@ -194,12 +200,17 @@ def main() -> int:
     tr = trend(life)
     console.print(f"{sum(cases)} cases ({', '.join(f'{ex.value} {n}' for ex, n in zip(exporters, cases))}) in {samples[-1].t / 60:.1f} min; "
                   f"worker restarts {restarts} ({dict(incidents) or 'no crashing seed'}), recycled {recycled}; longest-lived worker (pid {life[0].pid}, "
-                  f"{(life[-1].t - life[0].t) / 60:.1f} min): RSS {life[0].rss} -> {life[-1].rss} MiB, peak {max(s.peak for s in life)} MiB")
+                  f"{(life[-1].t - life[0].t) / 60:.1f} min): RSS {life[0].rss} -> {life[-1].rss} MiB, private {life[0].anon} -> {life[-1].anon} MiB, "
+                  f"peak {max(s.peak for s in life)} MiB")
+    whole = trend(life, "rss")
     if tr is None:
         console.print("too few samples of one worker for a trend")
         return 0
     ok = tr.flat(a.max_slope, a.max_growth)
-    console.print(f"second half ({tr.minutes:.1f} min from {tr.start:.0f} MiB): RSS slope {tr.slope:+.3f} MiB/min "
+    if whole is not None:
+        console.print(f"RSS (private + shared library pages), second half: {whole.slope:+.3f} MiB/min"
+                      + (f", {whole.per_kcase:+.2f} MiB per 1,000 cases" if whole.per_kcase is not None else ""))
+    console.print(f"private memory, second half ({tr.minutes:.1f} min from {tr.start:.0f} MiB): slope {tr.slope:+.3f} MiB/min "
                   f"({tr.slope * 60:+.1f} MiB/h" + (f", {tr.per_kcase:+.2f} MiB per 1,000 cases" if tr.per_kcase is not None else "") + f"), projected growth {tr.growth:+.2%} of the start "
                   f"(tolerated {a.max_slope:g} MiB/min, {a.max_growth:.0%}): [bold]{'FLAT' if ok else 'GROWING'}[/]")
     return 0 if ok else 1
