@@ -387,4 +387,13 @@ def campaign_summary(a, summary: list[tuple]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        _OUT.write("bench: interrupted\n")
+        raise SystemExit(130)
+    except Exception:  # fds 1 and 2 go to /dev/null: report our own failure on the channel we kept
+        import traceback
+
+        _OUT.write(traceback.format_exc())
+        raise SystemExit(1)
