@@ -101,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: number of cores)")
     f.add_argument("--case-timeout", type=_positive_float, default=60.0, help="seconds before a case counts as a hang (default: 60)")
     f.add_argument("--memory-limit-mb", type=_positive_int, default=4096, help="resident memory per worker before a case counts as out of memory (default: 4096)")
-    f.add_argument("--recycle-after", type=_positive_int, default=None, metavar="N",
-                   help="replace each worker after N tasks, between cases (default: only when it holds 90%% of --memory-limit-mb)")
+    f.add_argument("--recycle-after", type=_nonneg_int, default=None, metavar="N",
+                   help="replace each worker after N tasks, between cases (default: 2000; 0: only when it holds 90%% of --memory-limit-mb)")
     f.add_argument("--keep-per-bucket", type=_nonneg_int, default=5, help="raw failing cases kept on disk per bucket; the rest are counted (default: 5)")
     f.add_argument("--min-free-mb", type=_nonneg_int, default=1024, help="stop cleanly when the disk has less free space (default: 1024)")
     f.add_argument("--minimize-seconds", type=_nonneg_float, default=60.0, help="minimization budget per new bug, in the background; 0 files raw cases (default: 60)")
@@ -241,6 +241,7 @@ def cmd_fuzz(args) -> int:
     from rich.console import Console
 
     from fuzzer.campaign import CampaignConfig, CampaignError, CampaignStats, InternalError, load_config, run_campaign, with_budget
+    from fuzzer.campaign.loop import RECYCLE_AFTER
     from fuzzer.coverage import CoverageTracker
     from fuzzer.ui import StatusObserver, summary_table
 
@@ -271,7 +272,7 @@ def cmd_fuzz(args) -> int:
         if args.workers is not None:
             config = replace(config, workers=args.workers)
         if args.recycle_after is not None:  # how workers are run, not what is tested: may change on resume
-            config = replace(config, recycle_after=args.recycle_after)
+            config = replace(config, recycle_after=args.recycle_after or None)
     else:
         out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -285,7 +286,7 @@ def cmd_fuzz(args) -> int:
             exporters=_exporters(args.exporter), opset=args.opset, seconds=seconds, cases=args.cases, seed=args.seed,
             input_mode=args.input_mode, generator=_generator_options(args),
             workers=args.workers or os.cpu_count() or 1, case_timeout=args.case_timeout,
-            memory_limit_mb=args.memory_limit_mb, recycle_after=args.recycle_after, keep_per_bucket=args.keep_per_bucket, min_free_mb=args.min_free_mb,
+            memory_limit_mb=args.memory_limit_mb, recycle_after=RECYCLE_AFTER if args.recycle_after is None else (args.recycle_after or None), keep_per_bucket=args.keep_per_bucket, min_free_mb=args.min_free_mb,
             minimize_seconds=args.minimize_seconds or None, feedback=args.feedback,
             **({"mutate_share": args.mutate_share} if args.mutate_share is not None else {}),
         )

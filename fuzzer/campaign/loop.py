@@ -52,6 +52,9 @@ from .pool import Completion, WorkerPool
 from .recorder import FindingRecorder
 
 
+RECYCLE_AFTER = 2000
+
+
 @dataclass(frozen=True)
 class CampaignConfig:
     exporters: tuple[Exporter, ...] = (Exporter.TORCHSCRIPT, Exporter.DYNAMO)
@@ -64,7 +67,11 @@ class CampaignConfig:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     case_timeout: float = 60.0
     memory_limit_mb: int = 4096
-    recycle_after: int | None = None  # replace a worker after this many tasks (None: only above 90% of the memory limit)
+    # replace each worker after this many tasks (None: only above 90% of the memory limit). A worker
+    # forked from the fork server costs ~10 ms plus a slower first case (TorchScript +60 ms, a dynamo
+    # batch +1 s), so a worker's life is bounded cheaply: torch's caches and allocator keep growing
+    # a long-lived worker's private memory by ~0.3-0.8 MiB per 1,000 cases (scripts/memory_soak.py)
+    recycle_after: int | None = RECYCLE_AFTER
     keep_per_bucket: int = 5  # raw cases kept on disk per bucket; the rest are counted
     min_free_mb: int = 1024  # stop cleanly when the disk has less free space than this
     stats_period: float = 5.0

@@ -62,7 +62,7 @@ def test_fuzz_stores_non_pass_cases_and_check_reproduces_them(tmp_path):
         (["fuzz", "--seconds", "5", "--cases", "3"], "not allowed with"),
         (["check", "/nonexistent/graph.json"], "no such file"),
         (["gen", "--max-nodes", "zero"], "positive integer"),
-        (["fuzz", "--recycle-after", "0"], "positive integer"),
+        (["fuzz", "--recycle-after", "-1"], "integer"),
         (["frobnicate"], "invalid choice"),
     ],
 )
