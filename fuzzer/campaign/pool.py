@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .zygote import ForkServer, ForkServerError
+from .zygote import ForkServer, ForkServerError, kill_group
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -191,15 +191,7 @@ class WorkerPool:
             self.sel.unregister(w.proc.stdout)
         except (KeyError, ValueError):
             pass
-        if w.proc.poll() is None:
-            try:
-                os.killpg(w.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            w.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        kill_group(w.proc)
         for f in (w.proc.stdin, w.proc.stdout):
             try:
                 f.close()

@@ -150,15 +150,21 @@ class ForkServer:
             self.sock.close()
         except OSError:
             pass
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_group(self.proc)
+
+
+def kill_group(proc) -> None:
+    """SIGKILL the process group ``proc`` leads (a Popen or ForkedProcess started in a session of
+    its own) and reap it, waiting up to 10 s."""
+    if proc.poll() is None:
         try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
             pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def main() -> int:
