@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .zygote import ForkServer, ForkServerError, kill_group
+from .zygote import ForkedProcess, ForkServer, ForkServerError, kill_group
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -74,7 +74,7 @@ class Completion:
 @dataclass
 class _Worker:
     index: int
-    proc: subprocess.Popen
+    proc: "subprocess.Popen | ForkedProcess"  # forked by the fork server, or started from scratch
     buf: bytes = b""
     ready: bool = False
     task: Task | None = None
