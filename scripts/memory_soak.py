@@ -32,7 +32,8 @@ restarted worker starts afresh (the restarts are reported).
 
 ``--env KEY=VALUE`` sets a variable in the worker (over ``WORKER_ENV_DEFAULTS``), to compare
 allocator or cache settings; ``--recycle-after N`` replaces the worker every N requests, as
-``onnxfuzz fuzz --recycle-after`` does.
+campaigns do (``onnxfuzz fuzz --recycle-after``, 2000 by default), and then the trend is fitted to
+the highest sample of each minute over all workers instead of one worker's life.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def longest_life(samples: list[Sample]) -> list[Sample]:
     for s in samples:
         lives.setdefault(s.pid, []).append(s)
     return max(lives.values(), key=lambda life: (life[-1].t - life[0].t, life[-1].t), default=[])
+
+
+def minute_peaks(samples: list[Sample]) -> list[Sample]:
+    """Per minute, the sample with the most private memory (whatever worker it is from)."""
+    best: dict[int, Sample] = {}
+    for s in samples:
+        m = int(s.t // 60)
+        if m not in best or s.anon > best[m].anon:
+            best[m] = s
+    return [best[m] for m in sorted(best)]
 
 
 def trend(samples: list[Sample], field: str = "anon") -> Trend | None:
@@ -197,12 +208,15 @@ def main() -> int:
     if avoided:
         console.print(f"operators left out after crashes: {', '.join(sorted(avoided))}")
     life = longest_life(samples)
-    tr = trend(life)
+    # with --recycle-after every worker lives briefly: judge the highest sample of each minute, over
+    # all workers (the peaks of the sawtooth), instead of one worker's life
+    series = minute_peaks(samples) if a.recycle_after else life
+    tr = trend(series)
     console.print(f"{sum(cases)} cases ({', '.join(f'{ex.value} {n}' for ex, n in zip(exporters, cases))}) in {samples[-1].t / 60:.1f} min; "
                   f"worker restarts {restarts} ({dict(incidents) or 'no crashing seed'}), recycled {recycled}; longest-lived worker (pid {life[0].pid}, "
                   f"{(life[-1].t - life[0].t) / 60:.1f} min): RSS {life[0].rss} -> {life[-1].rss} MiB, private {life[0].anon} -> {life[-1].anon} MiB, "
                   f"peak {max(s.peak for s in life)} MiB")
-    whole = trend(life, "rss")
+    whole = trend(series, "rss")
     if tr is None:
         console.print("too few samples of one worker for a trend")
         return 0
@@ -210,7 +224,8 @@ def main() -> int:
     if whole is not None:
         console.print(f"RSS (private + shared library pages), second half: {whole.slope:+.3f} MiB/min"
                       + (f", {whole.per_kcase:+.2f} MiB per 1,000 cases" if whole.per_kcase is not None else ""))
-    console.print(f"private memory, second half ({tr.minutes:.1f} min from {tr.start:.0f} MiB): slope {tr.slope:+.3f} MiB/min "
+    what = "per-minute peaks of private memory" if a.recycle_after else "private memory"
+    console.print(f"{what}, second half ({tr.minutes:.1f} min from {tr.start:.0f} MiB): slope {tr.slope:+.3f} MiB/min "
                   f"({tr.slope * 60:+.1f} MiB/h" + (f", {tr.per_kcase:+.2f} MiB per 1,000 cases" if tr.per_kcase is not None else "") + f"), projected growth {tr.growth:+.2%} of the start "
                   f"(tolerated {a.max_slope:g} MiB/min, {a.max_growth:.0%}): [bold]{'FLAT' if ok else 'GROWING'}[/]")
     return 0 if ok else 1
