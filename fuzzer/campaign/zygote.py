@@ -173,6 +173,13 @@ def main() -> int:
     from fuzzer.campaign import worker
 
     worker.prepare(warm=True)
+    try:
+        return _serve(sock, worker)
+    except OSError:  # the pool's end of the socket is gone (the campaign was killed): just end
+        return 0
+
+
+def _serve(sock: socket.socket, worker) -> int:
     sock.send(json.dumps({"ready": True}).encode())
     while True:
         readable = select.select([sock], [], [], 0.05)[0]
