@@ -47,10 +47,11 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from fuzzer.campaign import CampaignConfig, WorkerPool, run_campaign, run_graph  # noqa: E402
-from fuzzer.campaign.case import run_graphs_batched  # noqa: E402
+from fuzzer.workers import WorkerPool
+from fuzzer.campaign import CampaignConfig, run_campaign, run_graph  # noqa: E402
+from fuzzer.case import run_graphs_batched  # noqa: E402
 from fuzzer.export import ExportOptions, Exporter  # noqa: E402
-from fuzzer.campaign.case import operator_keys  # noqa: E402
+from fuzzer.case import operator_keys  # noqa: E402
 from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many  # noqa: E402
 from fuzzer.export.exporters import export_dynamo_proto  # noqa: E402
 from fuzzer.export.split import canonical_form  # noqa: E402
@@ -259,7 +260,7 @@ def breakdown(title: str, n: int, rows: list[tuple[str, float, Counter]]) -> Non
 # -- campaign ------------------------------------------------------------------------------------
 def campaign_rate(exporter: Exporter, workers: int, seconds: float) -> tuple[float, float, int]:
     """(cases/s over the whole run incl. worker start, cases/s from the first result on, cases)."""
-    cfg = CampaignConfig(exporters=(exporter,), seconds=seconds, workers=workers)
+    cfg = CampaignConfig(exporters=(exporter,), seconds=seconds, workers=workers, input_mode="normal")
     with tempfile.TemporaryDirectory(prefix="onnxfuzz-bench-") as d:
         t0 = time.monotonic()
         stamps = [time.monotonic() for _ in run_campaign(cfg, Path(d) / "c")]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 
 def child(args: argparse.Namespace) -> int:
-    from fuzzer.campaign.false_positives import KNOWN_GOOD_OPS, rerun_known_good
+    from fuzzer.case.false_positives import KNOWN_GOOD_OPS, rerun_known_good
     from fuzzer.export import ExportOptions, Exporter
     from fuzzer.generate import GeneratorOptions
 

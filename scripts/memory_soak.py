@@ -5,7 +5,7 @@ Usage: python scripts/memory_soak.py [--minutes 30] [--exporter both|torchscript
                                      [--max-slope 0.5] [--max-growth 0.05]
                                      [--env KEY=VALUE ...] [--recycle-after N]
 
-Feeds one worker (``fuzzer.campaign.worker`` through ``WorkerPool``, as the campaign does) an
+Feeds one worker (``fuzzer.workers.worker`` through ``WorkerPool``, as the campaign does) an
 endless sequence of seeds; with ``both`` the exporters share the worker's time equally, as in a
 campaign (TorchScript one seed per request, dynamo in batched "seeds" requests). Every
 ``--sample`` seconds it reads the worker's VmRSS, RssAnon and VmHWM (peak resident memory) from
@@ -48,7 +48,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from fuzzer.campaign import WorkerPool
+from fuzzer.workers import WorkerPool
 from fuzzer.catalog import CATALOG
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions, generate

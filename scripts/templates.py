@@ -30,7 +30,7 @@ from fuzzer.export import Exporter  # noqa: E402
 from fuzzer.generate.generator import GenerationError, template_graph  # noqa: E402
 from fuzzer.generate.templates import TABLE_PATH, Chain, Template, derive, find_paper_file, load_templates, table_to_json  # noqa: E402
 from fuzzer.ir import graph_to_json  # noqa: E402
-from fuzzer.store_util import atomic_write_text  # noqa: E402
+from fuzzer.atomic import atomic_write_text  # noqa: E402
 
 
 def main() -> int:

@@ -1,12 +1,6 @@
-"""Stage 6: cases end to end, and the campaign that runs them in isolated worker processes."""
+"""Stage: the campaign loop (seeds and mutants through the worker pool, fair time shares between
+exporters, resume), coverage feedback, filing findings as they come, and the timeline."""
 
-from .artifacts import InputsFormatError, load_inputs, save_case
-from .case import CaseResult, run_graph
 from .loop import CampaignConfig, CampaignError, CampaignStats, load_config, read_results, run_campaign, with_budget
-from .isolated import IsolatedRunner, run_isolated
-from .pool import InternalError, WorkerPool
 
-__all__ = [
-    "InputsFormatError", "load_inputs", "save_case", "CaseResult", "run_graph", "CampaignConfig", "CampaignError",
-    "CampaignStats", "load_config", "read_results", "run_campaign", "with_budget", "InternalError", "WorkerPool", "IsolatedRunner", "run_isolated",
-]
+__all__ = ["CampaignConfig", "CampaignError", "CampaignStats", "load_config", "read_results", "run_campaign", "with_budget"]

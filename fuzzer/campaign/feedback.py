@@ -85,7 +85,7 @@ class Feedback:
             parent = self.corpus.pick(rng)
             donor = self.corpus.pick_donor(rng)
         return {
-            "kind": "mutant", "slot": slot, "mutation_seed": mseed,
+            "slot": slot, "mutation_seed": mseed,
             "parent": graph_to_dict(parent.graph) if parent else None, "donor": graph_to_dict(donor.graph) if donor else None,
             "parent_key": _key_of(self.corpus, parent), "donor_key": _key_of(self.corpus, donor),
         }

@@ -17,23 +17,17 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     store_root, exports_json, seconds, input_mode, *case_dirs = argv
-    from fuzzer.campaign.artifacts import load_inputs
-    from fuzzer.campaign.case import CaseResult
-    from fuzzer.campaign.isolated import IsolatedRunner
-    from fuzzer.export import ExportOptions, Exporter
-    from fuzzer.ir import load_graph
+    from fuzzer.case import load_case_dir
+    from fuzzer.export import ExportOptions
     from fuzzer.minimize import minimize
     from fuzzer.store import FindingStore
+    from fuzzer.workers import IsolatedRunner
 
-    exports = {k: ExportOptions(Exporter(v["exporter"]), v.get("opset"), v.get("optimize", True)) for k, v in json.loads(exports_json).items()}
+    exports = {k: ExportOptions.from_dict(v) for k, v in json.loads(exports_json).items()}
     store = FindingStore(Path(store_root))
     with IsolatedRunner() as runner:
         for case_dir in case_dirs:
-            d = Path(case_dir)
-            graph = load_graph(d / "graph.json")
-            inputs = load_inputs(d / "inputs.npz", graph)
-            model = (d / "model.onnx").read_bytes() if (d / "model.onnx").exists() else None
-            result = CaseResult.from_dict(json.loads((d / "result.json").read_text()), model=model)
+            graph, inputs, result = load_case_dir(Path(case_dir))
             export = exports[result.exporter]
 
             def run(g, x, export=export):

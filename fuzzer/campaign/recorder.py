@@ -23,10 +23,10 @@ import numpy as np
 
 from fuzzer.compare import Verdict
 from fuzzer.export import ExportOptions
-from fuzzer.ir import Graph, load_graph
+from fuzzer.ir import Graph
 
-from .artifacts import load_inputs
-from .case import CaseResult
+from fuzzer.case import CaseResult, load_case_dir
+from fuzzer.workers import kill_group, start_helper
 
 
 def case_key(result: CaseResult) -> str:
@@ -99,10 +99,10 @@ class FindingRecorder:
                 doc = json.loads((d / "result.json").read_text())
                 if not Verdict(doc["verdict"]).is_failure or self.store.recorded(f"{doc['exporter']}/{doc['seed']}"):
                     continue
-                graph = load_graph(d / "graph.json")
-                self.submit(graph, load_inputs(d / "inputs.npz", graph), CaseResult.from_dict(doc))
+                graph, inputs, result = load_case_dir(d)  # with model.onnx: a mismatch is signed from it
+                self.submit(graph, inputs, result)
                 n += 1
-            except (OSError, ValueError, KeyError) as e:  # a damaged kept case: say so, keep going
+            except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged kept case: say so, keep going
                 self._log(f"cannot re-file {d}: {e}")
         return n
 
@@ -123,11 +123,8 @@ class FindingRecorder:
             self._thread.join(timeout=wait)
             if self._thread.is_alive():
                 self._abandoning = True
-                if self._proc is not None and self._proc.poll() is None:
-                    import os
-                    import signal
-
-                    os.killpg(self._proc.pid, signal.SIGKILL)  # the kept case is re-filed by --resume
+                if self._proc is not None:
+                    kill_group(self._proc)  # the kept case is re-filed by --resume
                 self._thread.join(timeout=10)
         self.store.close()
 
@@ -172,7 +169,7 @@ class FindingRecorder:
             tmp.cleanup()
 
     def _process(self, batch: list, store, tmp: Path) -> None:
-        from .artifacts import save_case
+        from fuzzer.case import save_case
 
         firsts = [(g, x, r, save_case(tmp, g, x, r, name=f"case-{k}-{r.seed}-{r.exporter}")) for k, (g, x, r, first) in enumerate(batch) if first]
         later = [(g, x, r) for g, x, r, first in batch if not first]
@@ -185,21 +182,12 @@ class FindingRecorder:
             self.stats.filed += 1
 
     def _minimize(self, firsts: list, store) -> None:
-        import subprocess
-        import sys
+        from fuzzer.workers.helpers import finish_helper
+        from fuzzer.workers.pool import signal_name
 
-        from .pool import signal_name
-
-        cmd = [sys.executable, "-m", "fuzzer.campaign.minimize_one", str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}),
-               str(self.minimize_seconds), self.input_mode, *[str(c) for *_, c in firsts]]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = self._proc.communicate(timeout=(self.minimize_seconds * 3 + 60) * len(firsts) + 60)
-            rc = self._proc.returncode
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            out, err = self._proc.communicate()
-            rc = None
+        args = [str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}), str(self.minimize_seconds), self.input_mode, *[str(c) for *_, c in firsts]]
+        self._proc = start_helper("fuzzer.campaign.minimize_one", args)
+        out, err, rc = finish_helper(self._proc, (self.minimize_seconds * 3 + 60) * len(firsts) + 60)
         if self._abandoning:
             return
         done = set(out.decode(errors="replace").split())  # the process prints each case it filed

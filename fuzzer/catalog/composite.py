@@ -75,8 +75,17 @@ def _nll_loss(ctx: BuildContext) -> Choice:
 
 
 def _bce(ctx: BuildContext) -> Choice:
+    """The input is always a fresh ``probability`` graph input, never an existing value: eager
+    ``binary_cross_entropy`` raises unless every input element lies in [0, 1] (NaN included), a
+    condition on *values*, not specs. A computed value that passed the generator's probe (a
+    ``sigmoid``, a ``layer_norm`` that happened to land in range) fails on other inputs (NaN from
+    ``special`` mode) or once the minimizer bypasses the op that kept it in range. Like the
+    index-domain ops, the precondition is held by the input's domain instead."""
     params = [ctx.param(ctx.spec.shape[-1:] if ctx.spec.rank else (), ctx.spec.dtype, "positive")]
-    return Choice(extra=[NewInput(ctx.spec, "probability")], attrs={"reduction": _reduction(ctx)}, params=params)
+    return Choice(
+        primary=NewInput(ctx.spec, "probability"), extra=[NewInput(ctx.spec, "probability")],
+        attrs={"reduction": _reduction(ctx)}, params=params,
+    )
 
 
 def _bce_logits(ctx: BuildContext) -> Choice:

@@ -14,7 +14,7 @@ flips the choice. So:
 - ``tie_upstream``: a mismatching output that depends on the index output of such an op whose
   input has (near-)ties along the reduced dim. The propagated difference cannot be checked
   elementwise; the case is recorded as ambiguous, and the confirmation replay with fresh inputs
-  (:func:`fuzzer.campaign.confirm.confirm_mismatch`) is what still finds a real bug there.
+  (:func:`fuzzer.case.confirm.confirm_mismatch`) is what still finds a real bug there.
 
 Exact halves are *not* an ambiguity: ONNX ``Round`` rounds half to even, as ``torch.round`` does.
 

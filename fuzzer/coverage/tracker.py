@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fuzzer.store_util import atomic_write_text
+from fuzzer.atomic import atomic_write_text
 
 from .metrics import Coverage
 

@@ -43,6 +43,14 @@ class ExportOptions:
     def to_dict(self) -> dict:
         return {"exporter": self.exporter.value, "opset": self.opset, "optimize": self.optimize}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExportOptions":
+        """Inverse of :meth:`to_dict`; raises ValueError/KeyError/TypeError on a malformed record."""
+        opset = d.get("opset")
+        if opset is not None and (isinstance(opset, bool) or not isinstance(opset, int)):
+            raise ValueError(f"opset must be an integer or null, got {opset!r}")
+        return cls(Exporter(d["exporter"]), opset, bool(d.get("optimize", True)))
+
 
 @dataclass(frozen=True)
 class ExportOutcome:

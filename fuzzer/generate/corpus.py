@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzer.ir import Graph, GraphFormatError, graph_from_json, graph_to_json
-from fuzzer.store_util import atomic_write_text
+from fuzzer.atomic import atomic_write_text
 
 from .generator import GenerationStats, GeneratorOptions, generate
 from .mutate import MUTATIONS, replay

@@ -92,6 +92,12 @@ class GeneratorOptions:
             "ops": tuple(self.ops), "bias": self.bias,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "GeneratorOptions":
+        """Inverse of :meth:`to_dict` (lists from JSON become tuples); unknown keys and bad values
+        raise TypeError/ValueError."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
 
 @dataclass
 class GenerationStats:

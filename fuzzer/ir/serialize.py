@@ -57,7 +57,7 @@ def graph_to_json(graph: Graph, indent: int | None = 1) -> str:
 
 def save_graph(graph: Graph, path: str | Path) -> None:
     """Write atomically: a reader never sees a half-written graph file."""
-    from fuzzer.store_util import atomic_write_text
+    from fuzzer.atomic import atomic_write_text
 
     atomic_write_text(Path(path), graph_to_json(graph) + "\n")
 

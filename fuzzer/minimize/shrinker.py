@@ -43,7 +43,7 @@ from .order import is_simpler, simplicity_key
 from .passes import PASSES
 
 if TYPE_CHECKING:
-    from fuzzer.campaign import CaseResult
+    from fuzzer.case import CaseResult
 
 Runner = Callable[[Graph, Mapping[str, np.ndarray]], "CaseResult"]
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import io
 import json
 import os
 import shutil
@@ -43,17 +42,18 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 import numpy as np
 
 from fuzzer.ir import Graph, GraphFormatError, graph_to_json, load_graph
-from fuzzer.store_util import StagedDir, atomic_write_text
+from fuzzer.atomic import StagedDir, atomic_write_text
+from fuzzer.case import InputsFormatError, load_inputs, npz_bytes
 from fuzzer.triage.signature import PROCESS_VERDICTS, Signature, signature_of
 from fuzzer.versions import stack_versions
 
 from .repro import render_repro
-from .report import blame, call_summary, gather_evidence, render_report, title
+from .report import blame, gather_evidence, render_report, title
 
 SYNC_INTERVAL = 5.0  # seconds between two full rescans of the directories by one store object (see _locked)
 
 if TYPE_CHECKING:
-    from fuzzer.campaign import CaseResult
+    from fuzzer.case import CaseResult
     from fuzzer.minimize import MinimizeResult
 
 FORMAT, VERSION = "onnxfuzz-finding", 1
@@ -95,22 +95,13 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def npz_bytes(inputs: Mapping[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in inputs.items()})
-    return buf.getvalue()
-
-
 def load_npz(path: Path, graph: Graph) -> dict[str, np.ndarray]:
+    """A finding's inputs, checked against its graph (:func:`fuzzer.case.load_inputs`); a bad file
+    is a :class:`FindingError`."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as e:
-        raise FindingError(f"{path}: not a readable .npz file ({e})") from None
-    missing = [i.name for i in graph.inputs if i.name not in data]
-    if missing:
-        raise FindingError(f"{path}: has no array for inputs {missing}")
-    return {i.name: data[i.name] for i in graph.inputs}
+        return load_inputs(path, graph)
+    except InputsFormatError as e:
+        raise FindingError(str(e)) from None
 
 
 class FindingStore:

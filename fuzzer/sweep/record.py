@@ -1,11 +1,10 @@
 """Where sweep findings go: one function, :meth:`SweepRecorder.record` (graph, inputs, result).
 
-Until the shared findings store exists, findings are filed into buckets by a stand-in signature
-(:func:`stand_in_bucket`): exporter, verdict, exception type, and the first line of the message
-with numbers and quoted names replaced by ``#``, plus the differential label when an option is to
-blame (or the opset drift). The first ``keep_per_bucket`` cases of each bucket are written as case
-directories (``fuzzer.campaign.save_case``); later ones are only counted. To switch to the findings
-store, pass its ``record`` function to :func:`fuzzer.sweep.run.run_sweep` instead.
+Results are grouped by the coarse bucket key every part of onnxfuzz uses
+(:func:`fuzzer.triage.buckets.bucket_key`: exporter, verdict, error type, normalized first line,
+plus the export options blamed by a differential and any opset drift). The first
+``keep_per_bucket`` cases of each bucket are written as case directories; every failure is filed
+into the findings store (unminimized: sweep cases are single operators already).
 
 The progress file (``progress.txt``) lists finished job keys, one a line, appended and flushed
 after the job's results are in ``results.jsonl``: a job is either listed (done) or re-run whole.
@@ -13,50 +12,21 @@ after the job's results are in ``results.jsonl``: a job is either listed (done) 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
-from fuzzer.campaign import CaseResult, save_case
+from fuzzer.case import CaseResult, save_case
 from fuzzer.compare import Verdict
 from fuzzer.ir import Graph
-
-from .wire import ProcessCrash, verdict_text
-
-_NORMALIZE = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![A-Za-z_0-9.])\d+(\.\d+)?(e[-+]?\d+)?")
-
-
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def normalize_head(head: str | None, limit: int = 120) -> str:
-    """The first line of a message without terminal colour codes, digits and quoted names
-    replaced by ``#`` (digits inside names such as ``float16`` are kept)."""
-    text = ANSI_ESCAPE.sub("", head or "").strip()
-    first = text.splitlines()[0] if text else ""
-    return _NORMALIZE.sub("#", first)[:limit]
-
-
-def stand_in_bucket(result: CaseResult | ProcessCrash) -> tuple:
-    """Stand-in for the findings store's failure signature (see module docstring)."""
-    opts = result.options or {}
-    labels = tuple(sorted({a["label"] for a in opts.get("differential", ())}))
-    drift = opts.get("opset_drift")
-    drift_key = f"opset drift {drift['requested']}->{drift['actual']}" if drift else None
-    return (result.exporter, verdict_text(result), result.error_type, normalize_head(result.error_head), labels, drift_key)
-
-
-def bucket_id(key: tuple) -> str:
-    return hashlib.sha1(json.dumps(key, default=str).encode()).hexdigest()[:10]
+from fuzzer.triage.buckets import bucket_id, bucket_key
 
 
 class SweepRecorder:
-    """Files findings into stand-in buckets under ``out_dir/cases``; counts per bucket. State is
+    """Files findings into buckets under ``out_dir/cases``; counts per bucket. State is
     rebuilt from ``buckets.jsonl`` when a sweep resumes."""
 
     def __init__(self, out_dir: Path, keep_per_bucket: int = 3, store_root: Path | None = None):
@@ -70,40 +40,34 @@ class SweepRecorder:
         self.new_bugs = 0
         self.keep = keep_per_bucket
         self.counts: Counter = Counter()
-        self.keys: dict[str, tuple] = {}
+        self.keys: dict[str, str] = {}
         self._log_path = out_dir / "buckets.jsonl"
         if self._log_path.exists():
             for line in self._log_path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     d = json.loads(line)
                     self.counts[d["bucket"]] += 1
-                    self.keys[d["bucket"]] = tuple(d["key"])
+                    self.keys[d["bucket"]] = d["key"]
         self._log = open(self._log_path, "a", encoding="utf-8")
 
-    def record(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult | ProcessCrash) -> str:
-        key = stand_in_bucket(result)
+    def record(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult) -> str:
+        key = bucket_key(result)
         bid = bucket_id(key)
         self.counts[bid] += 1
         self.keys[bid] = key
         n = self.counts[bid]
         case = None
         if n <= self.keep:
-            name = f"{bid}-{n}-{verdict_text(result)}-{result.exporter}-{result.opset_requested}"
+            name = f"{bid}-{n}-{result.verdict.value}-{result.exporter}-{result.opset_requested}"
             case = str(save_case(self.out_dir / "cases", graph, inputs, result, name=name).relative_to(self.out_dir))
         job = (result.options or {}).get("sweep", {}).get("key")
-        self._file(graph, inputs, result, f"sweep/{job}/{result.exporter}/{result.opset_requested}")
-        self._log.write(json.dumps({"bucket": bid, "key": list(key), "case": case, "job": job}, default=str) + "\n")
+        noopt = "/noopt" if (result.options or {}).get("export", {}).get("optimize") is False else ""
+        self._file(graph, inputs, result, f"sweep/{job}/{result.exporter}/{result.opset_requested}{noopt}")
+        self._log.write(json.dumps({"bucket": bid, "key": key, "case": case, "job": job}, default=str) + "\n")
         self._log.flush()
         return bid
 
-    def _file(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult | ProcessCrash, key: str) -> None:
-        if isinstance(result, ProcessCrash):
-            verdict = Verdict.HANG if result.error_type == "timeout" else Verdict.PROCESS_CRASH
-            result = CaseResult(
-                seed=result.seed, exporter=result.exporter, opset_requested=result.opset_requested, opset=None, verdict=verdict,
-                input_mode=result.input_mode, error_type=result.error_type.removeprefix("signal "), error_head=result.error_head,
-                error_message=result.error_head, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(result.options),
-            )
+    def _file(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult, key: str) -> None:
         if not result.verdict.is_failure:
             return  # an option-blame or opset-drift record of a passing variant: reported, not a bug of its own
         if result.verdict in (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH) and result.model is None:

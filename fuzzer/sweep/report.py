@@ -18,7 +18,7 @@ from typing import Iterable
 
 from fuzzer.ir import DTYPES
 
-from .record import ANSI_ESCAPE
+from fuzzer.triage.buckets import ANSI_ESCAPE
 
 #: Report categories, from best to worst. Severity decides a cell's colour.
 CATEGORIES = ("pass", "missing kernel", "invalid model", "crash", "mismatch")
@@ -196,7 +196,7 @@ def heatmap(rows: list[dict], path: Path, title: str = "onnxfuzz sweep", exports
 def write_report(sweep_dir: Path, md_path: Path | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.png`` into the sweep directory (and the Markdown also to
     ``md_path`` when given, with the PNG beside it). Returns the Markdown and PNG paths written last."""
-    from fuzzer.store_util import atomic_write_text
+    from fuzzer.atomic import atomic_write_text
 
     rows = load_rows(sweep_dir / "results.jsonl")
     title = f"onnxfuzz sweep {sweep_dir.name}"

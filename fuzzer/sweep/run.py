@@ -1,5 +1,6 @@
-"""The sweep driver: plan the jobs, skip the finished ones, run the rest through a runner,
-annotate differentials, record findings, log every result, mark progress.
+"""The sweep driver: plan the jobs, skip the finished ones, run the rest (:mod:`.execute`: on the
+shared worker pool, or in process), annotate differentials, record findings, log every result,
+mark progress.
 
 :func:`run_sweep` is a generator of :class:`JobOutcome` (annotated) the CLI consumes; it writes
 ``sweep.json`` (the config), ``results.jsonl`` (one line per export variant of every job) and
@@ -14,11 +15,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
-from fuzzer.campaign.variants import annotate
+from fuzzer.case import CaseResult
+from fuzzer.case.variants import annotate
 from fuzzer.generate import make_inputs
 from fuzzer.ir import Graph
 from fuzzer.versions import stack_versions
@@ -26,11 +28,12 @@ from fuzzer.versions import stack_versions
 from .errors import SweepStateError
 from .plan import PlanStats, SweepConfig, SweepJob, enumerate_jobs
 from .record import Progress
-from .runner import JobOutcome, Runner
-from .wire import verdict_text
+from .execute import JobOutcome
 
 #: Where findings go: (graph, inputs, annotated result) -> bucket id (or None).
-RecordFn = Callable[[Graph, Mapping[str, np.ndarray], Any], "str | None"]
+RecordFn = Callable[[Graph, Mapping[str, np.ndarray], CaseResult], "str | None"]
+#: How jobs run: jobs -> one outcome per job (any order).
+ExecuteFn = Callable[[list[SweepJob]], Iterator[JobOutcome]]
 
 
 @dataclass
@@ -63,8 +66,8 @@ class SweepStats:
         }
 
 
-def is_finding(r: Any) -> bool:
-    v = verdict_text(r)
+def is_finding(r: CaseResult) -> bool:
+    v = r.verdict.value
     opts = r.options or {}
     return v not in ("pass", "eager_error") or bool(opts.get("differential")) or "opset_drift" in opts
 
@@ -83,18 +86,18 @@ def prepare_dir(out_dir: Path, config: SweepConfig, resume: bool) -> None:
             raise SweepStateError(f"{out_dir} was made by a sweep with other options; resume it with the same options")
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    from fuzzer.store_util import atomic_write_text
+    from fuzzer.atomic import atomic_write_text
 
     atomic_write_text(meta, json.dumps(doc, indent=1) + "\n")
 
 
-def result_row(job: SweepJob, r: Any, bucket: str | None, seconds: float) -> dict:
+def result_row(job: SweepJob, r: CaseResult, bucket: str | None, seconds: float) -> dict:
     opts = r.options or {}
     ex = opts.get("export", {})
     return {
         "key": job.key, "ops": list(job.ops), "dtype": job.dtype, "shape": list(job.shape), "mode": job.mode,
         "exporter": r.exporter, "opset_requested": r.opset_requested, "opset": r.opset, "optimize": ex.get("optimize"),
-        "verdict": verdict_text(r), "error_type": r.error_type, "error_head": r.error_head, "bucket": bucket,
+        "verdict": r.verdict.value, "error_type": r.error_type, "error_head": r.error_head, "bucket": bucket,
         "differential": [a["summary"] for a in opts.get("differential", ())],
         "differential_labels": [a["label"] for a in opts.get("differential", ())],
         "opset_drift": opts.get("opset_drift"), "job_seconds": round(seconds, 4),
@@ -104,7 +107,7 @@ def result_row(job: SweepJob, r: Any, bucket: str | None, seconds: float) -> dic
 def run_sweep(
     config: SweepConfig,
     out_dir: Path,
-    runner: Runner,
+    execute: ExecuteFn,
     record: RecordFn,
     stats: SweepStats | None = None,
     on_planned: Callable[[SweepStats], None] | None = None,
@@ -129,7 +132,7 @@ def run_sweep(
     baselines = config.baselines()
     try:
         with open(out_dir / "results.jsonl", "a", encoding="utf-8") as log:
-            for outcome in runner.run(todo):
+            for outcome in execute(todo):
                 job = outcome.job
                 results = annotate(outcome.results, job.exports, baselines)
                 inputs = None
@@ -143,7 +146,7 @@ def run_sweep(
                         stats.findings += 1
                     rows.append(result_row(job, r, bucket, outcome.seconds))
                     stats.cases += 1
-                    stats.verdicts[(r.exporter, verdict_text(r))] += 1
+                    stats.verdicts[(r.exporter, r.verdict.value)] += 1
                     for a in (r.options or {}).get("differential", ()):
                         stats.attributions[(r.exporter, a["label"])] += 1
                     d = (r.options or {}).get("opset_drift")
@@ -159,4 +162,4 @@ def run_sweep(
         (out_dir / "summary.json").write_text(json.dumps(stats.to_dict(), indent=1) + "\n", encoding="utf-8")
 
 
-__all__ = ["RecordFn", "SweepStateError", "SweepStats", "is_finding", "prepare_dir", "run_sweep"]
+__all__ = ["ExecuteFn", "RecordFn", "SweepStateError", "SweepStats", "is_finding", "prepare_dir", "run_sweep"]

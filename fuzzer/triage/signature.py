@@ -44,7 +44,7 @@ import onnx
 from fuzzer.compare import Verdict
 
 if TYPE_CHECKING:  # a type only: triage sits after campaign.case in the pipeline, never imports it
-    from fuzzer.campaign import CaseResult
+    from fuzzer.case import CaseResult
 
 CRASH_VERDICTS = frozenset({Verdict.EXPORT_CRASH, Verdict.INVALID_MODEL, Verdict.ORT_LOAD_FAILURE, Verdict.ORT_RUN_CRASH})
 MISMATCH_VERDICTS = frozenset({Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH})

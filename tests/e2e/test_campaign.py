@@ -21,7 +21,7 @@ TS = (Exporter.TORCHSCRIPT,)
 
 def test_abort_hang_and_memory_blowup_are_recorded_and_the_pool_survives(tmp_path):
     config = CampaignConfig(exporters=TS, seconds=None, cases=14, seed=0, workers=2, case_timeout=20.0,
-                            memory_limit_mb=700, generator=GeneratorOptions(max_nodes=4), minimize_seconds=None)
+                            memory_limit_mb=700, generator=GeneratorOptions(max_nodes=4), minimize_seconds=None, input_mode="normal")
     inject = {("torchscript", 3): "abort", ("torchscript", 5): "hang", ("torchscript", 7): "oom", ("torchscript", 9): "segv"}
     stats = CampaignStats()
     results = {r.seed: r for r in run_campaign(config, tmp_path, [], stats, pool_env={"ONNXFUZZ_TEST_HOOKS": "1"}, inject=inject)}
@@ -100,7 +100,7 @@ def test_disk_floor_stops_the_campaign_with_a_message(tmp_path):
 
 
 def test_stats_summary_and_plot(tmp_path):
-    config = CampaignConfig(exporters=TS, seconds=None, cases=30, workers=1, stats_period=0.2, generator=GeneratorOptions(max_nodes=5))
+    config = CampaignConfig(exporters=TS, seconds=None, cases=30, workers=1, stats_period=0.2, input_mode="normal", generator=GeneratorOptions(max_nodes=5))
     list(run_campaign(config, tmp_path / "c", []))
     r = subprocess.run([sys.executable, "-m", "fuzzer", "stats", str(tmp_path / "c"), "--plot", str(tmp_path / "p.png")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -124,7 +124,7 @@ def test_stats_summary_and_plot(tmp_path):
 def test_a_worker_that_cannot_start_reports_why(tmp_path):
     # a broken install (here: an onnxruntime that fails to import, first on PYTHONPATH) kills the
     # worker before it can talk; the error must carry the worker's own traceback, not just a code
-    from fuzzer.campaign import InternalError, WorkerPool
+    from fuzzer.workers import InternalError, WorkerPool
 
     (tmp_path / "shadow" / "onnxruntime").mkdir(parents=True)
     (tmp_path / "shadow" / "onnxruntime" / "__init__.py").write_text('raise ImportError("onnxruntime is broken here")\n')

@@ -12,8 +12,8 @@ import onnx
 import pytest
 import torch
 
-from fuzzer.campaign import WorkerPool
-from fuzzer.campaign.case import operator_keys, run_graph, run_graphs_batched
+from fuzzer.workers import WorkerPool
+from fuzzer.case import operator_keys, run_graph, run_graphs_batched
 from fuzzer.compare import Verdict
 from fuzzer.execute import run_eager, to_torch
 from fuzzer.export import ExportOptions, Exporter

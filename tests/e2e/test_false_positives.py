@@ -5,7 +5,7 @@ semantic difference, not numeric noise."""
 
 import pytest
 
-from fuzzer.campaign.false_positives import KNOWN_GOOD_OPS, FalsePositiveReport, rerun_known_good
+from fuzzer.case.false_positives import KNOWN_GOOD_OPS, FalsePositiveReport, rerun_known_good
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions
 

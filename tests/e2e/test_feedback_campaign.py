@@ -21,7 +21,7 @@ def _key(line: dict):
 def test_feedback_campaign_grows_its_corpus_runs_mutants_and_resumes_exactly(tmp_path):
     cases = 40
     config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=None, cases=cases, seed=0, workers=1, case_timeout=30.0,
-                            generator=GeneratorOptions(max_nodes=5), minimize_seconds=None, feedback=True)
+                            generator=GeneratorOptions(max_nodes=5), minimize_seconds=None, feedback=True, input_mode="normal")
     share = config.mutate_share
     first_mutant = next(i for i in range(cases) if is_mutant_slot(0, share, i))
     stats = CampaignStats()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from fuzzer.campaign import run_graph
+from fuzzer.case import run_graph
 from fuzzer.cli import main
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions, generate, make_inputs

@@ -5,7 +5,7 @@ driver on a generated 30-operator case."""
 import numpy as np
 import pytest
 
-from fuzzer.campaign import run_graph
+from fuzzer.case import run_graph
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions, generate, make_inputs, reinfer, single_op_graph
 from fuzzer.ir import Graph, Input, Node, Param, TensorSpec, Value

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from fuzzer.campaign import run_graph
-from fuzzer.campaign.confirm import confirm_mismatch
-from fuzzer.campaign.cross import cross_exporter
+from fuzzer.case import run_graph
+from fuzzer.case.confirm import confirm_mismatch
+from fuzzer.case.cross import cross_exporter
 from fuzzer.compare import Verdict
 from fuzzer.compare.blame import Culprit
 from fuzzer.execute.oracles import OracleConfig

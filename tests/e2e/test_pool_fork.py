@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from fuzzer.campaign import WorkerPool
+from fuzzer.workers import WorkerPool
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions
 

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from fuzzer.campaign import WorkerPool
-from fuzzer.campaign.pool import WORKER_ENV_DEFAULTS
+from fuzzer.workers import WorkerPool
+from fuzzer.workers.pool import WORKER_ENV_DEFAULTS
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions
 
@@ -79,7 +79,7 @@ def _answer(pool: WorkerPool, task):
 
 
 def test_a_worker_rebuilds_a_case_identical_to_the_generated_one(tmp_path):
-    from fuzzer.campaign.artifacts import load_inputs
+    from fuzzer.case.files import load_inputs
     from fuzzer.generate import generate, make_inputs
     from fuzzer.ir import graph_to_json, load_graph
 

@@ -4,7 +4,7 @@ values signs the same; different bugs sign differently."""
 import numpy as np
 import pytest
 
-from fuzzer.campaign import run_graph
+from fuzzer.case import run_graph
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import make_inputs, single_op_graph
 from fuzzer.ir import TensorSpec

@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fuzzer.campaign import run_graph
+from fuzzer.case import run_graph
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import make_inputs, reinfer, single_op_graph
 from fuzzer.ir import Graph, Input, Node, TensorSpec, Value
 from fuzzer.minimize import minimize
 from fuzzer.store import FindingStore
 from fuzzer.store.repro import render_repro
-from fuzzer.store.store import SLEEP_ENV, npz_bytes
+from fuzzer.case import npz_bytes
+from fuzzer.store.store import SLEEP_ENV
 
 pytestmark = pytest.mark.e2e
 TS = ExportOptions(Exporter.TORCHSCRIPT)
@@ -70,7 +71,7 @@ def test_mismatches_are_filed_by_their_minimized_signature(tmp_path):
 
 WRITER = """
 import sys
-from fuzzer.campaign import run_graph
+from fuzzer.case import run_graph
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import make_inputs, single_op_graph
 from fuzzer.ir import TensorSpec

@@ -1,5 +1,6 @@
-"""Real exports through the sweep machinery: worker isolation against a real process-killing
-case, the exporter-option differentials on real current defects, the CLI end to end."""
+"""Real exports through the sweep machinery: the shared worker pool against a real process-killing
+case, batched dynamo sweeps against the plain export, the exporter-option differentials on real
+current defects, the CLI end to end."""
 
 import json
 import subprocess
@@ -8,14 +9,14 @@ import sys
 import numpy as np
 import pytest
 
-from fuzzer.campaign.variants import run_variants
+from fuzzer.case.variants import run_variants
 from fuzzer.compare.differential import LABEL_OPSET_CONVERSION
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import make_inputs, single_op_graph
 from fuzzer.ir import TensorSpec
-from fuzzer.sweep.plan import SweepJob
-from fuzzer.sweep.runner import InProcessRunner, SubprocessRunner
-from fuzzer.sweep.wire import ProcessCrash, result_from_wire, result_to_wire
+from fuzzer.sweep.execute import run_in_process, run_on_pool
+from fuzzer.sweep.plan import SweepConfig, SweepJob, enumerate_jobs
+from fuzzer.workers import WorkerPool
 
 pytestmark = pytest.mark.e2e
 TS20, TS7 = ExportOptions(Exporter.TORCHSCRIPT, 20), ExportOptions(Exporter.TORCHSCRIPT, 7)
@@ -30,25 +31,33 @@ def test_worker_isolation_records_a_sigfpe_and_carries_on():
     # TorchScript export of flatten(x, 2, -1) on an empty float64 tensor dies with SIGFPE (torch 2.13)
     crash = single_op_graph("flatten", [TensorSpec((5, 0, 5), "float64")], {"start": 2, "end": -1})
     fine = single_op_graph("sin", [TensorSpec((3,), "float32")])
-    runner = SubprocessRunner(workers=1, timeout=120)
-    try:
-        outs = {o.job.key: o for o in runner.run([_job("crash", crash, [TS20, TS7]), _job("fine", fine, [TS20])])}
-    finally:
-        runner.close()
+    jobs = [_job("crash", crash, [TS20, TS7]), _job("fine", fine, [TS20, TS7])]
+    with WorkerPool(1, 120) as pool:
+        outs = {o.job.key: o for o in run_on_pool(jobs, pool, batch=2)}
+        restarts = pool.restarts
     first, second = outs["crash"].results
-    assert isinstance(first, ProcessCrash) and first.error_type == "signal SIGFPE" and first.opset_requested == 20
-    assert not isinstance(second, ProcessCrash) and second.opset_requested == 7  # went on in a fresh child (opset 7 does not crash)
-    assert outs["fine"].results[0].verdict.value == "pass"
-    assert runner.stats.crashes == {"signal SIGFPE": 1}
+    assert first.verdict.value == "process_crash" and first.error_type == "SIGFPE" and first.opset_requested == 20
+    assert first.ops == ("flatten",) and first.options["sweep"]["key"] == "crash"
+    assert second.verdict.value != "process_crash" and second.opset_requested == 7  # went on in a fresh worker (opset 7 does not crash)
+    assert [r.verdict.value for r in outs["fine"].results] == ["pass", "pass"]  # its batch died with it, then it ran alone
+    assert restarts == 2  # the batch of two jobs, then the crashing variant alone
 
 
-def test_results_cross_the_process_boundary_unchanged():
-    g = single_op_graph("silu", [TensorSpec((), "float64")])  # a real dtype mismatch on TorchScript
-    (o,) = InProcessRunner().run([_job("silu", g, [TS20])])
-    (r,) = o.results
-    assert r.verdict.value == "shape_or_dtype_mismatch" and r.model
-    back = result_from_wire(json.loads(json.dumps(result_to_wire(r))))
-    assert back == r and back.model == r.model  # model is excluded from ==, so compare it too
+def test_batched_dynamo_sweep_gives_the_plain_call_verdicts():
+    # a dynamo sweep exports the graphs of a batch in one call; every variant's verdict, error type
+    # and declared opset must equal those of each graph exported alone with the public call
+    config = SweepConfig(ops=("split", "pad", "abs", "argmax", "isnan"), dtypes=("float16", "int32"), exporters=(DYN,), opsets=(17, 20),
+                         modes=("special",), attr_variants=1, attr_tries=8, max_shapes=2)
+    jobs = list(enumerate_jobs(config))
+    assert 8 <= len(jobs) <= 40
+    with WorkerPool(2, 300) as pool:
+        batched = {o.job.key: o.results for o in run_on_pool(jobs, pool, batch=8)}
+    plain = {o.job.key: o.results for o in run_in_process(jobs)}
+    assert batched.keys() == plain.keys() == {j.key for j in jobs}
+    views = lambda rs: [(r.options.get("export", {}).get("opset", r.opset_requested), r.verdict.value, r.error_type, r.opset, r.output_digests) for r in rs]  # noqa: E731
+    for key in plain:
+        assert views(batched[key]) == views(plain[key]), key
+    assert any(r.options.get("export_batch", 1) > 1 for rs in batched.values() for r in rs)  # batching did happen
 
 
 def test_dynamo_opset_conversion_only_divergence_is_attributed_to_opset_conversion():

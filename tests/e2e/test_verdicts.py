@@ -5,7 +5,7 @@ fixture, and record the fix."""
 import numpy as np
 import pytest
 
-from fuzzer.campaign import run_graph
+from fuzzer.case import run_graph
 from fuzzer.compare import Verdict
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import make_inputs, single_op_graph

@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 
-from fuzzer.campaign.case import CaseResult, output_digest
-from fuzzer.campaign.cross import cross_exporter
+from fuzzer.case import CaseResult, output_digest
+from fuzzer.case.cross import cross_exporter
 from fuzzer.compare import Verdict
 
 GOOD = (np.array([1.0, 2.0], np.float32),)

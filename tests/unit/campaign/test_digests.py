@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from fuzzer.campaign.case import graph_digest, inputs_digest
+from fuzzer.case import graph_digest, inputs_digest
 from fuzzer.generate import GeneratorOptions, generate, make_inputs
 
 

@@ -7,8 +7,10 @@ import pytest
 
 from fuzzer.campaign import CampaignConfig, CampaignStats
 from fuzzer.campaign.feedback import MUTATION_SEED_BASE, Feedback, is_mutant_slot, mutant_key
-from fuzzer.campaign.loop import _Loop, restore_stats
-from fuzzer.campaign import regen
+from fuzzer.campaign.feedback import Feedback
+from fuzzer.campaign.scheduler import Scheduler
+from fuzzer.campaign.stats import restore_stats
+from fuzzer.case.rebuild import rebuild_case
 from fuzzer.cli import main
 from fuzzer.coverage import Coverage
 from fuzzer.export import Exporter
@@ -34,7 +36,7 @@ def test_requests_are_reproducible_from_the_persisted_corpus(tmp_path):
     b = Feedback(0, 0.5, OPT, tmp_path / "corpus")  # resume: reloads the same state
     for slot in (1, 2, 7):
         ra, rb = a.request("torchscript", slot), b.request("torchscript", slot)
-        assert ra == rb and ra["kind"] == "mutant" and ra["mutation_seed"] >= MUTATION_SEED_BASE
+        assert ra == rb and ra["slot"] == slot and ra["mutation_seed"] >= MUTATION_SEED_BASE
         assert graph_key(graph_from_dict(ra["parent"])) == ra["parent_key"] and ra["parent_key"] in a.corpus.entries
     assert a.request("torchscript", 9) != a.request("dynamo", 9)  # exporters draw their own mutants
 
@@ -74,27 +76,27 @@ def test_config_keeps_feedback_options_and_resume_keys_mutants_by_slot():
 def test_slot_schedule_hands_out_every_slot_once_and_batches_only_fresh_seeds(tmp_path):
     cases = 60
     config = CampaignConfig(exporters=(Exporter.DYNAMO,), cases=cases, seed=0, generator=OPT, feedback=True, workers=1, minimize_seconds=None)
-    loop = _Loop(config, tmp_path, [], CampaignStats(), {("dynamo", mutant_key(5)) if is_mutant_slot(0, 0.5, 5) else ("dynamo", 5)}, None, {})
+    feedback = Feedback(0, config.mutate_share, OPT, tmp_path / "corpus", 50)
+    sched = Scheduler(config, {("dynamo", mutant_key(5)) if is_mutant_slot(0, 0.5, 5) else ("dynamo", 5)}, feedback, tmp_path / "incoming")
     handed = []
     while True:
-        i = loop._next_slot("dynamo")
+        i = sched.next_slot("dynamo")
         if i is None:
             break
         handed.append(i)
         if not is_mutant_slot(0, 0.5, i):
-            batch = loop._take(loop.exports[0], 7)
+            batch = sched.take(sched.exports[0], 7)
             assert not any(is_mutant_slot(0, 0.5, j) for j in batch)
             handed += batch
     assert sorted(handed) == [i for i in range(cases) if i != 5]
-    assert loop.stats.corpus == len(loop.feedback.corpus) > 0
+    assert len(feedback.corpus) > 0
 
 
 def test_regen_rebuilds_the_mutant_a_worker_would_have_run(tmp_path):
     parent, donor = generate(2, OPT), generate(3, GeneratorOptions(max_nodes=3))
     mseed = MUTATION_SEED_BASE + 17
-    (tmp_path / "mutant.json").write_text(json.dumps({"parent": graph_to_dict(parent), "donor": graph_to_dict(donor)}))
-    gen_json = json.dumps(CampaignConfig(generator=OPT).to_dict()["generator"])
-    assert regen.main([str(mseed), gen_json, "normal", str(tmp_path / "case"), str(tmp_path / "mutant.json")]) == 0
+    gen = CampaignConfig.from_dict(json.loads(json.dumps(CampaignConfig(generator=OPT).to_dict()))).generator  # as it crosses the pipe
+    rebuild_case(mseed, gen, "normal", tmp_path / "case", {"parent": graph_to_dict(parent), "donor": graph_to_dict(donor)})
     got = load_graph(tmp_path / "case" / "graph.json")
     assert got.meta.get("mutations") and graph_to_json(got) == graph_to_json(mutant_case(parent, donor, mseed, OPT))
     assert (tmp_path / "case" / "inputs.npz").exists()

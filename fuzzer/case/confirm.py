@@ -39,7 +39,7 @@ from fuzzer.ir import FLOAT_DTYPES, Graph
 from fuzzer.ir.widen import has_floats, widen_floats
 from fuzzer.materialize import build_module
 
-from .case import CaseResult
+from .result import CaseResult
 
 MISMATCHES = (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from fuzzer.compare import OutputDiff, Verdict, compare_outputs
 
-from .case import CaseResult
+from .result import CaseResult
 
 
 @dataclass(frozen=True)

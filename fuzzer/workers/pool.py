@@ -1,6 +1,6 @@
 """A pool of long-lived worker processes with watchdogs.
 
-Each worker (:mod:`fuzzer.campaign.worker`) runs one case at a time. The pool turns every way a
+Each worker (:mod:`fuzzer.workers.worker`) runs one case at a time. The pool turns every way a
 case can take a worker down into a :class:`Completion`, restarts the worker, and goes on:
 
 - the worker dies (segfault, abort, SIGFPE...): ``kind="crash"`` with the signal name;
@@ -16,13 +16,14 @@ then never reach the hard limit in the middle of an innocent case and be recorde
 
 Starting a worker costs about two seconds of CPU (importing torch, onnx, onnxscript,
 onnxruntime), and fuzz cases kill workers often. So the pool starts a fork server
-(:mod:`fuzzer.campaign.zygote`) that sets up once and forks every worker, first ones included, in
+(:mod:`fuzzer.workers.forkserver`) that sets up once and forks every worker, first ones included, in
 about 10 ms. If the fork server cannot start or dies, workers are started as processes of their
-own (``python -m fuzzer.campaign.worker``), as they are with ``fork_server=False`` or
+own (``python -m fuzzer.workers.worker``), as they are with ``fork_server=False`` or
 ``ONNXFUZZ_NO_FORK_SERVER=1``.
 
 Invariant: every submitted task yields exactly one Completion (unless the pool is closed first).
-Messages are JSON lines over pipes; nothing is pickled.
+Requests and replies are the typed messages of :mod:`.protocol`, JSON lines over pipes; nothing is
+pickled.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .zygote import ForkedProcess, ForkServer, ForkServerError, kill_group
+from .forkserver import ForkedProcess, ForkServer, ForkServerError, kill_group
+from .protocol import ProtocolError, Reply, Request, reply_from_wire
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -50,6 +51,13 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 WORKER_ENV_DEFAULTS = {"LRU_CACHE_CAPACITY": "64"}
 
 
+#: Replace each worker after this many tasks by default. A worker forked from the fork server costs
+#: ~10 ms plus a slower first case (TorchScript +60 ms, a dynamo batch +1 s), so a worker's life is
+#: bounded cheaply: torch's caches and allocator keep growing a long-lived worker's private memory
+#: by ~0.3-0.8 MiB per 1,000 cases (scripts/memory_soak.py).
+RECYCLE_AFTER = 2000
+
+
 class InternalError(RuntimeError):
     """A bug of onnxfuzz itself, raised inside a worker: the campaign stops loudly."""
 
@@ -57,15 +65,15 @@ class InternalError(RuntimeError):
 @dataclass
 class Task:
     id: int
-    payload: dict[str, Any]
+    request: Request
     submitted: float = 0.0
 
 
 @dataclass(frozen=True)
 class Completion:
     task: Task
-    kind: str  # "ok" | "crash" | "hang" | "oom"
-    reply: dict[str, Any] | None = None  # for "ok"
+    kind: str  # "ok" | "crash" | "hang" | "oom" (see fuzzer.case.result.DEATH_VERDICTS)
+    reply: Reply | None = None  # for "ok": the decoded reply to task.request
     detail: str = ""  # for the failures: signal name, limit...
     seconds: float = 0.0
     worker: int = -1
@@ -158,7 +166,7 @@ class WorkerPool:
             stderr = open(log, "ab")
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "fuzzer.campaign.worker"],
+                [sys.executable, "-m", "fuzzer.workers.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
                 start_new_session=True,  # Ctrl-C in the terminal reaches the campaign only
             )
@@ -224,21 +232,33 @@ class WorkerPool:
         now = time.monotonic()
         return [(w.state if w.restarts == 0 or w.ready else "restarting", w.task, now - (w.task.submitted if w.task else w.started)) for w in self.workers]
 
-    def submit(self, payload: dict[str, Any]) -> Task:
-        """Send ``payload`` to an idle worker. Call only when :meth:`idle` > 0."""
+    def submit(self, request: Request) -> Task:
+        """Send ``request`` to an idle worker. Call only when :meth:`idle` > 0."""
         w = next((w for w in self.workers if w.ready and w.task is None), None)
         if w is None:
             raise RuntimeError("no idle worker")
         self._next_id += 1
-        task = Task(self._next_id, payload, time.monotonic())
+        task = Task(self._next_id, request, time.monotonic())
         w.task = task
         assert w.proc.stdin is not None
         try:
-            w.proc.stdin.write((json.dumps({"id": task.id, **payload}, allow_nan=False) + "\n").encode())
+            w.proc.stdin.write((json.dumps({"id": task.id, **request.to_wire()}, allow_nan=False) + "\n").encode())
             w.proc.stdin.flush()
         except BrokenPipeError:
             pass  # the worker died; poll() reports it
         return task
+
+    def call(self, request: Request) -> Completion:
+        """Run one request and wait for its completion (the pool must have nothing else in flight)."""
+        while self.idle() == 0:
+            if self.poll(0.05):
+                raise RuntimeError("call() on a pool with tasks in flight")
+        task = self.submit(request)
+        while True:
+            for c in self.poll(0.05):
+                if c.task is task:
+                    return c
+                raise RuntimeError("call() on a pool with tasks in flight")
 
     def poll(self, timeout: float = 0.1) -> list[Completion]:
         """Wait up to ``timeout`` seconds for replies; enforce the watchdogs; restart dead workers."""
@@ -264,7 +284,7 @@ class WorkerPool:
         for w in list(self.workers):
             if w.task is not None:
                 elapsed = now - w.task.submitted
-                limit = w.task.payload.get("timeout") or self.case_timeout  # a batch task carries its own
+                limit = w.task.request.timeout or self.case_timeout  # a batch request carries its own
                 if elapsed > limit:
                     done.append(Completion(w.task, "hang", detail=f"no answer after {limit:g}s", seconds=elapsed, worker=w.index))
                     w.task = None
@@ -287,12 +307,16 @@ class WorkerPool:
         w.task = None
         seconds = time.monotonic() - task.submitted
         if "internal_error" in msg:
-            raise InternalError(f"worker {w.index} failed on {task.payload}:\n{msg['internal_error']}")
+            raise InternalError(f"worker {w.index} failed on {task.request.label()}:\n{msg['internal_error']}")
         if msg.get("memory_error"):
             self._replace(w)
             return Completion(task, "oom", detail="MemoryError raised in the worker", seconds=seconds, worker=w.index)
+        try:
+            reply = reply_from_wire(msg, task.request)
+        except ProtocolError as e:
+            raise InternalError(f"worker {w.index}: {e}") from None
         self._maybe_recycle(w)
-        return Completion(task, "ok", reply=msg, seconds=seconds, worker=w.index)
+        return Completion(task, "ok", reply=reply, seconds=seconds, worker=w.index)
 
     def _on_death(self, w: _Worker) -> Completion | None:
         rc = w.proc.wait()

@@ -12,8 +12,9 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from fuzzer.campaign import CampaignStats, CaseResult
-from fuzzer.campaign.buckets import rough_key
+from fuzzer.case import CaseResult
+from fuzzer.campaign import CampaignStats
+from fuzzer.triage.buckets import bucket_key
 from fuzzer.compare import Verdict
 
 VERDICT_STYLE = {
@@ -140,7 +141,7 @@ class StatusObserver:
     def on_result(self, result: CaseResult, stats: CampaignStats) -> None:
         self.stats = stats
         if result.verdict.is_failure:
-            key = rough_key(result)
+            key = bucket_key(result)
             if key not in self.seen:
                 self.seen.add(key)
                 style = VERDICT_STYLE[result.verdict]

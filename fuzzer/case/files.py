@@ -11,10 +11,10 @@ from typing import Mapping
 
 import numpy as np
 
-from fuzzer.ir import Graph, graph_to_json
-from fuzzer.store_util import StagedDir, atomic_write_bytes
+from fuzzer.ir import Graph, graph_to_json, load_graph
+from fuzzer.atomic import StagedDir, atomic_write_bytes
 
-from .case import CaseResult
+from .result import CaseResult
 
 
 class InputsFormatError(ValueError):
@@ -49,6 +49,22 @@ def load_inputs(path: Path, graph: Graph) -> dict[str, np.ndarray]:
             raise InputsFormatError(f"{path}: {i.name} is {a.dtype}{list(a.shape)}, the graph wants {i.spec.dtype}{list(i.spec.shape)}")
         out[i.name] = a
     return out
+
+
+def load_case_dir(path: Path) -> tuple[Graph, dict[str, np.ndarray], CaseResult]:
+    """Read a case directory back: its graph, inputs (checked against the graph) and result, with
+    the model bytes when ``model.onnx`` is there (a mismatch's signature walks the model).
+    Raises :class:`GraphFormatError`, :class:`InputsFormatError` or ValueError (a bad result.json)."""
+    graph = load_graph(path / "graph.json")
+    inputs = load_inputs(path / "inputs.npz", graph)
+    try:
+        doc = json.loads((path / "result.json").read_text(encoding="utf-8"))
+        model = (path / "model.onnx").read_bytes() if (path / "model.onnx").exists() else None
+        return graph, inputs, CaseResult.from_dict(doc, model=model)
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the case ({e.strerror or e})") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path / 'result.json'}: not a case record ({type(e).__name__}: {e})") from None
 
 
 def case_dirname(result: CaseResult) -> str:

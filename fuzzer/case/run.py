@@ -7,109 +7,26 @@ test become verdicts; an exception escaping from here is our own bug.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from fuzzer.compare import OutputDiff, Verdict, compare_outputs
+from fuzzer.compare import STAGE_VERDICTS, Verdict, compare_outputs, mismatch_head, verdict_of_diffs
 from fuzzer.compare.ambiguity import Ambiguity, explain_mismatches
 from fuzzer.compare.blame import Blame, OracleRun, attribute_blame
-from fuzzer.compare.tolerance import Tolerance, output_tolerances
+from fuzzer.compare.tolerance import output_tolerances
 from fuzzer.execute import RunOutcome, run_eager, run_onnxruntime, to_torch
 from fuzzer.execute.oracles import OracleConfig, run_oracles
 from fuzzer.execute.trace import eager_values
 from fuzzer.export import ExportOptions, ExportOutcome, export
 from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many
-from fuzzer.ir import Graph, graph_to_dict
+from fuzzer.ir import Graph
 from fuzzer.materialize import build_module
 from fuzzer.versions import stack_versions
 
-if TYPE_CHECKING:  # cross.py imports this module
-    from .cross import CrossExporter
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """The record of one (graph, inputs, exporter) case. JSON-able via :meth:`to_dict`."""
-
-    seed: int | None
-    exporter: str
-    opset_requested: int | None
-    opset: int | None
-    verdict: Verdict
-    input_mode: str
-    error_type: str | None = None
-    error_head: str | None = None  # first line of the error message (<= 300 chars)
-    error_message: str | None = None
-    diffs: tuple[OutputDiff, ...] = ()
-    timings: Mapping[str, float] = field(default_factory=dict)
-    n_nodes: int = 0
-    ops: tuple[str, ...] = ()
-    options: Mapping[str, Any] = field(default_factory=dict)
-    versions: Mapping[str, str] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    model: bytes | None = field(default=None, repr=False, compare=False)  # not serialized in to_dict
-    # -- trustworthiness (issue 5); every field has a default so older callers keep working ----------
-    outputs: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)  # ORT's outputs; not serialized (see output_digests)
-    output_digests: tuple[str, ...] = ()  # one per ORT output: sha256 of dtype, shape and bytes (16 hex)
-    graph_digest: str | None = None  # see graph_digest(): same digest = same test case
-    inputs_digest: str | None = None  # see inputs_digest()
-    tolerances: tuple[Tolerance, ...] = ()  # the policy's tolerance per output (when compared)
-    ambiguities: tuple[Ambiguity, ...] = ()  # why an AMBIGUOUS case is not a bug
-    blame: Blame | None = None  # extra oracles and the culprit, when they ran
-    cross: "CrossExporter | None" = None  # the other exporter's view of the same case, when both ran
-    coverage_items: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)  # of the exported model (worker-extracted)
-
-    @property
-    def worst(self) -> OutputDiff | None:
-        bad = [d for d in self.diffs if not d.ok]
-        if not bad:
-            return None
-        return max(bad, key=lambda d: (d.structural, d.kind in ("nan", "inf"), d.max_abs))
-
-    def to_dict(self) -> dict:
-        w = self.worst
-        return {
-            "seed": self.seed, "exporter": self.exporter, "opset_requested": self.opset_requested, "opset": self.opset,
-            "verdict": self.verdict.value, "input_mode": self.input_mode, "error_type": self.error_type,
-            "error_head": self.error_head, "error_message": self.error_message,
-            "worst": w.to_dict() if w else None, "diffs": [d.to_dict() for d in self.diffs],
-            "timings": {k: round(v, 6) for k, v in self.timings.items()}, "n_nodes": self.n_nodes,
-            "ops": list(self.ops), "options": dict(self.options), "versions": dict(self.versions),
-            "warnings": list(self.warnings),
-            "output_digests": list(self.output_digests), "graph_digest": self.graph_digest, "inputs_digest": self.inputs_digest,
-            "tolerances": [{"rtol": t.rtol, "atol": t.atol, "reason": t.reason} for t in self.tolerances],
-            "ambiguities": [a.to_dict() for a in self.ambiguities],
-            "blame": self.blame.to_dict() if self.blame else None,
-            "cross_exporter": self.cross.to_dict() if self.cross is not None else None,
-        }
-
-
-    @classmethod
-    def from_dict(cls, d: dict, model: bytes | None = None) -> "CaseResult":
-        """Inverse of :meth:`to_dict` (the model bytes travel separately)."""
-        return cls(
-            seed=d["seed"], exporter=d["exporter"], opset_requested=d["opset_requested"], opset=d["opset"],
-            verdict=Verdict(d["verdict"]), input_mode=d["input_mode"], error_type=d.get("error_type"),
-            error_head=d.get("error_head"), error_message=d.get("error_message"),
-            diffs=tuple(OutputDiff.from_dict(x) for x in d.get("diffs", ())), timings=d.get("timings", {}),
-            n_nodes=d.get("n_nodes", 0), ops=tuple(d.get("ops", ())), options=d.get("options", {}),
-            versions=d.get("versions", {}), warnings=tuple(d.get("warnings", ())), model=model,
-            output_digests=tuple(d.get("output_digests", ())), graph_digest=d.get("graph_digest"), inputs_digest=d.get("inputs_digest"),
-            blame=Blame.from_dict(d["blame"]) if d.get("blame") else None,
-        )
-
-
-def _head(msg: str | None) -> str | None:
-    if not msg:
-        return msg
-    lines = [ln.strip() for ln in msg.strip().splitlines() if ln.strip()]
-    return (lines[0] if lines else "")[:300]
-
+from .result import CaseResult, error_head, graph_digest, inputs_digest, output_digest
 
 def run_graph(
     graph: Graph,
@@ -141,7 +58,7 @@ def run_graph(
         timings = {"materialize": t_mat, "eager": eager.seconds_run}
         base = dict(common, exporter=ex.exporter.value, opset_requested=ex.opset)
         if not eager.ok:
-            results.append(CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=_head(eager.error_message), error_message=eager.error_message, timings=timings, **base))
+            results.append(CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=error_head(eager.error_message), error_message=eager.error_message, timings=timings, **base))
             continue
         results.append(_run_export(module, graph, inputs, ex, eager, timings, base, oracles))
     if cross_exporter and len(results) >= 2:
@@ -149,30 +66,6 @@ def run_graph(
 
         results = [replace(r, cross=_cross(r, results[1] if k == 0 else results[0])) for k, r in enumerate(results)]
     return results
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:16]
-
-
-def graph_digest(graph: Graph) -> str:
-    """sha256 (16 hex digits) of the graph's compact JSON: equal for equal graphs."""
-    return _sha(json.dumps(graph_to_dict(graph), separators=(",", ":"), allow_nan=False).encode())
-
-
-def inputs_digest(inputs: Mapping[str, np.ndarray]) -> str:
-    """sha256 (16 hex digits) over each input's name, dtype, shape and bytes, in order."""
-    h = hashlib.sha256()
-    for name, value in inputs.items():
-        a = np.ascontiguousarray(value)
-        h.update(f"{name}|{a.dtype.str}|{list(a.shape)}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:16]
-
-
-def output_digest(a: np.ndarray) -> str:
-    a = np.ascontiguousarray(a)
-    return _sha(f"{a.dtype.str}{list(a.shape)}".encode() + a.tobytes())
 
 
 def _oracle_run(r: RunOutcome) -> OracleRun:
@@ -220,7 +113,7 @@ def run_graphs_batched(
         eager = run_eager(module, inputs)
         timings["eager"] = eager.seconds_run
         if not eager.ok:
-            results[k] = CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=_head(eager.error_message), error_message=eager.error_message, timings=timings, **base)
+            results[k] = CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=error_head(eager.error_message), error_message=eager.error_message, timings=timings, **base)
             continue
         pending.append((k, module, eager, timings, base))
     members = [
@@ -253,10 +146,8 @@ def _finish(module, graph: Graph, inputs, eager: RunOutcome, timings: dict, base
     """The case from its export outcome on: checker verdict, ONNX Runtime, comparison, oracles."""
     timings["export"] = out.seconds
     base = dict(base, opset=out.opset, warnings=out.warnings, model=out.model)
-    if out.stage == "export":
-        return CaseResult(verdict=Verdict.EXPORT_CRASH, error_type=out.error_type, error_head=_head(out.error_message), error_message=out.error_message, timings=timings, **base)
-    if out.stage == "checker":
-        return CaseResult(verdict=Verdict.INVALID_MODEL, error_type=out.error_type, error_head=_head(out.error_message), error_message=out.error_message, timings=timings, **base)
+    if out.stage in ("export", "checker"):
+        return CaseResult(verdict=STAGE_VERDICTS[out.stage], error_type=out.error_type, error_head=error_head(out.error_message), error_message=out.error_message, timings=timings, **base)
     assert out.model is not None
     run = run_onnxruntime(out.model, inputs, [i.name for i in graph.inputs])
     timings["ort_load"] = run.seconds_load
@@ -264,28 +155,19 @@ def _finish(module, graph: Graph, inputs, eager: RunOutcome, timings: dict, base
     tolerances = tuple(output_tolerances(graph))
     if run.stage in ("load", "run"):
         blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings) if oracles.wanted(True) else None
-        verdict = Verdict.ORT_LOAD_FAILURE if run.stage == "load" else Verdict.ORT_RUN_CRASH
-        return CaseResult(verdict=verdict, error_type=run.error_type, error_head=_head(run.error_message), error_message=run.error_message, timings=timings, blame=blame, **base)
+        return CaseResult(verdict=STAGE_VERDICTS[run.stage], error_type=run.error_type, error_head=error_head(run.error_message), error_message=run.error_message, timings=timings, blame=blame, **base)
     t0 = time.perf_counter()
     diffs = tuple(compare_outputs(eager.outputs, run.outputs, tolerances))
-    bad = [d for d in diffs if not d.ok]
     ambiguities: tuple[Ambiguity, ...] = ()
-    if not bad:
-        verdict = Verdict.PASS
-    elif any(d.structural for d in bad):
-        verdict = Verdict.SHAPE_OR_DTYPE_MISMATCH
-    else:
-        verdict = Verdict.NUMERIC_MISMATCH
+    verdict = verdict_of_diffs(diffs)
+    if verdict is Verdict.NUMERIC_MISMATCH:  # ties explain it? (needs eager's intermediate values)
         found, unexplained = explain_mismatches(graph, eager_values(graph, module, inputs), run.outputs, diffs)
         if found and not unexplained:
-            verdict, ambiguities = Verdict.AMBIGUOUS, tuple(found)
+            verdict, ambiguities = verdict_of_diffs(diffs, ambiguous=True), tuple(found)
     timings["compare"] = time.perf_counter() - t0
     base = dict(base, outputs=run.outputs, output_digests=tuple(output_digest(o) for o in run.outputs), tolerances=tolerances, ambiguities=ambiguities)
     blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings) if oracles.wanted(verdict.is_failure) else None
-    head = None
-    if bad:
-        w = max(bad, key=lambda d: (d.structural, d.max_abs))
-        head = f"output {w.index}: {w.kind} mismatch, expected {w.expected}, got {w.actual}" + (f"; {w.detail}" if w.detail else "") + (f"; max abs diff {w.max_abs:.3g}" if w.kind == "value" else "")
+    head = mismatch_head(diffs)
     if verdict is Verdict.AMBIGUOUS:
         head = "ambiguous: " + "; ".join(f"output {a.output}: {a.kind} at {a.op} (node {a.node})" for a in ambiguities)
     return CaseResult(verdict=verdict, error_head=head, diffs=diffs, timings=timings, blame=blame, **base)

@@ -7,12 +7,13 @@ terminal (new buckets printed above it), a plain line every 10 s otherwise.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import PaperDataError, SweepStateError
+from fuzzer.sweep.errors import PaperDataError, SweepStateError
 
 EXPECTED_ERRORS = (SweepStateError, PaperDataError)
 
@@ -28,13 +29,13 @@ def _csv(kind: str):
 
 
 def _opsets(s: str) -> tuple[int, ...]:
-    from fuzzer.cli import _opset
+    from .common import opset as _opset
 
     return tuple(sorted({_opset(x) for x in _csv("opsets")(s)}))
 
 
 def add_parsers(sub) -> None:
-    from fuzzer.cli import _positive_float, _positive_int
+    from .common import positive_float as _positive_float, positive_int as _positive_int
 
     s = sub.add_parser("sweep", help="sweep every catalog op x dtype x shape x attributes x input mode x opset x export option")
     s.add_argument("--ops", type=_csv("operators"), default=(), help="comma-separated catalog ops (default: all)")
@@ -47,7 +48,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--pairs", action="store_true", help="sweep op -> op pairs taken from the paper's mismatch sequences")
     s.add_argument("--pairs-limit", type=_positive_int, default=200, help="at most this many op pairs (default 200)")
     s.add_argument("--paper", type=Path, help="the paper's torch_mismatch_sequences.json for --pairs (default: shared/paper beside the checkout)")
-    s.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default 1)")
+    s.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: number of cores)")
+    s.add_argument("--batch", type=_positive_int, default=8, help="jobs sent to a worker at once; their dynamo exports are batched (default 8)")
     s.add_argument("--timeout", type=_positive_float, default=300.0, help="seconds one export variant may take before its worker is killed")
     s.add_argument("--in-process", action="store_true", help="no worker process (debugging; a crashing case ends the sweep)")
     s.add_argument("--out", type=Path, help="sweep directory (default: runs/sweep-<UTC time>)")
@@ -62,7 +64,7 @@ def _config(args):
     from fuzzer.generate import MODES
     from fuzzer.ir import DTYPES
 
-    from .plan import SweepConfig
+    from fuzzer.sweep.plan import SweepConfig
 
     exporters = (Exporter.TORCHSCRIPT, Exporter.DYNAMO) if args.exporter == "both" else (Exporter(args.exporter),)
     try:
@@ -73,7 +75,7 @@ def _config(args):
             paper_path=str(args.paper) if args.paper else None,
         )
     except ValueError as e:
-        from fuzzer.cli import UsageError
+        from .common import UsageError
 
         raise UsageError(str(e)) from None
 
@@ -82,12 +84,14 @@ def cmd_sweep(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from fuzzer.cli import UsageError
+    from .common import UsageError
 
-    from .record import SweepRecorder
-    from .report import write_report
-    from .run import SweepStats, prepare_dir, run_sweep
-    from .runner import InProcessRunner, SubprocessRunner
+    from fuzzer.sweep.execute import run_in_process, run_on_pool
+    from fuzzer.sweep.record import SweepRecorder
+    from fuzzer.sweep.report import write_report
+    from fuzzer.sweep.run import SweepStats, prepare_dir, run_sweep
+    from fuzzer.workers import WorkerPool
+    from fuzzer.workers.pool import RECYCLE_AFTER
 
     config = _config(args)
     if args.resume and args.out is None:
@@ -102,7 +106,14 @@ def cmd_sweep(args) -> int:
         raise UsageError(f"cannot create {out}: {e.strerror or e}") from None
     con = Console()
     recorder = SweepRecorder(out)
-    runner = InProcessRunner() if args.in_process else SubprocessRunner(args.workers, args.timeout, out / "workers.log")
+    pool = None
+    if args.in_process:
+        execute = run_in_process
+    else:
+        pool = WorkerPool(args.workers or os.cpu_count() or 1, args.timeout, log_dir=out / "workers", recycle_after=RECYCLE_AFTER)
+
+        def execute(jobs):
+            return run_on_pool(jobs, pool, args.batch, args.timeout)
     stats = SweepStats()
     con.print(f"onnxfuzz sweep in {out}: exporters {', '.join(e.value for e in config.exporters)}; "
               f"variants {', '.join(_variant(e) for e in config.exports())}; planning...", highlight=False)
@@ -123,14 +134,12 @@ def cmd_sweep(args) -> int:
     interrupted = False
     bar.start()
     try:
-        gen = run_sweep(config, out, runner, recorder.record, stats, planned, args.sample)
+        gen = run_sweep(config, out, execute, recorder.record, stats, planned, args.sample)
         for _ in gen:
             for b, n in recorder.counts.items():
                 if b not in seen_buckets:
                     seen_buckets.add(b)
-                    e, v, et, head, labels, drift = recorder.keys[b]
-                    extra = f" [{', '.join(labels)}]" if labels else (f" [{drift}]" if drift else "")
-                    con.print(f"new bucket {b}: {e} {v}{extra} {et or ''} {head[:90]}", highlight=False, markup=False)
+                    con.print(f"new bucket {b}: {recorder.keys[b][:160]}", highlight=False, markup=False)
             info = f"{stats.cases} cases  {stats.findings} findings  {len(recorder.counts)} buckets"
             bar.update(task, advance=1, info=info)
             if not live and time.monotonic() - last > 10:
@@ -141,10 +150,11 @@ def cmd_sweep(args) -> int:
         interrupted = True
     finally:
         bar.stop()
-        runner.close()
+        if pool is not None:
+            pool.close()
         recorder.close()
     md, png = write_report(out, args.report)
-    restarts = runner.stats.restarts if isinstance(runner, SubprocessRunner) else 0
+    restarts = pool.restarts if pool is not None else 0
     con.print(f"{stats.cases} cases ({stats.jobs_done} jobs) in {stats.elapsed:.1f}s; {stats.findings} findings in "
               f"{len(recorder.counts)} buckets; worker restarts after crashes: {restarts}", highlight=False)
     con.print(f"report: {md} and {png}; cases in {out / 'cases'}", highlight=False)

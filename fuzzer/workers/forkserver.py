@@ -3,8 +3,8 @@
 Starting a worker from scratch costs about two seconds of CPU (torch, onnx, onnxscript and
 onnxruntime imports, the dynamo export caches), and fuzz cases kill workers often: in a TorchScript
 campaign with special inputs, a worker dies every few seconds. The pool
-(:mod:`fuzzer.campaign.pool`) therefore starts this process once (``python -m
-fuzzer.campaign.zygote``); it runs :func:`fuzzer.campaign.worker.prepare` (imports, set-up, the
+(:mod:`fuzzer.workers.pool`) therefore starts this process once (``python -m
+fuzzer.workers.forkserver``); it runs :func:`fuzzer.workers.worker.prepare` (imports, set-up, the
 torchlib registry built into the export cache) and then forks a worker per request, in about 10 ms.
 The same idea as AFL's fork server and Android's zygote.
 
@@ -18,7 +18,7 @@ Protocol (a ``SOCK_SEQPACKET`` Unix socket pair, one JSON message per packet):
   negative for a signal). Only the fork server, their parent, can read a worker's exit status.
 
 A forked worker starts a session of its own (the pool kills it with its process group) and serves
-requests exactly as a spawned one (:func:`fuzzer.campaign.worker.serve`). The fork server exits
+requests exactly as a spawned one (:func:`fuzzer.workers.worker.serve`). The fork server exits
 when the pool's end of the socket closes; workers end when their stdin closes.
 Fork safety: at fork time the server has run no torch operator and holds no lock in another
 thread (numpy's and onnxruntime's idle helper threads are not carried into the child);
@@ -73,7 +73,7 @@ class ForkServer:
         stderr = open(log, "ab") if log is not None else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "fuzzer.campaign.zygote"], stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                [sys.executable, "-m", "fuzzer.workers.forkserver"], stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
                 env={**env, FD_ENV: str(theirs.fileno())}, pass_fds=[theirs.fileno()], start_new_session=True,
             )
         finally:

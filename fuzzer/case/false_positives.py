@@ -25,7 +25,7 @@ from fuzzer.export import ExportOptions
 from fuzzer.generate import GenerationError, GeneratorOptions, generate, make_inputs
 from fuzzer.materialize import build_module
 
-from .case import run_graph
+from .run import run_graph
 from .confirm import confirm_mismatch, second_seed
 
 #: Operators whose exports ONNX Runtime runs correctly on well-conditioned inputs (observed on the

@@ -154,7 +154,7 @@ def _runner(exporter: str, opset: int | None, input_mode: str = "normal"):
     its process is reported as ``process_crash`` instead of ending onnxfuzz."""
     import atexit
 
-    from fuzzer.campaign import IsolatedRunner
+    from fuzzer.workers import IsolatedRunner
     from fuzzer.export import ExportOptions, Exporter
 
     global _ISOLATED
@@ -280,7 +280,7 @@ def cmd_ingest(args) -> int:
     bridge from ``onnxfuzz fuzz`` output to a store until the loop records findings itself."""
     import time
 
-    from fuzzer.campaign import load_inputs
+    from fuzzer.case import load_inputs
     from fuzzer.ir import GraphFormatError, load_graph
     from fuzzer.minimize import minimize
 
@@ -347,7 +347,7 @@ def cmd_promote(args) -> int:
     dest = dest_root / path.name
     if dest.exists():
         raise FindingError(f"{dest} already exists (promoted before?)")
-    from fuzzer.store_util import StagedDir
+    from fuzzer.atomic import StagedDir
 
     with StagedDir(dest) as tmp:
         for f in path.iterdir():

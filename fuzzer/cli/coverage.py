@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fuzzer.cli import EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError
 
 
 class CoverageInputError(UsageError):

@@ -1,28 +1,23 @@
 """Run single cases in a worker process, so a case that kills its process becomes a verdict
 (``process_crash`` with the signal, ``hang``, ``out_of_memory``) instead of killing the caller.
 
-Used by ``onnxfuzz check`` and by everything that replays stored cases.
+Used by ``onnxfuzz check``, the minimizer and everything that replays stored cases.
 """
 
 from __future__ import annotations
 
-import base64
 import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from fuzzer.compare import Verdict
+from fuzzer.case import CaseResult, save_inputs, worker_death_result
 from fuzzer.export import ExportOptions
 from fuzzer.ir import Graph, graph_to_dict
-from fuzzer.versions import stack_versions
 
-from .artifacts import save_inputs
-from .case import CaseResult
 from .pool import WorkerPool
-
-_KIND_VERDICT = {"crash": Verdict.PROCESS_CRASH, "hang": Verdict.HANG, "oom": Verdict.OUT_OF_MEMORY}
+from .protocol import CaseSpec, RunGraphs
 
 
 class IsolatedRunner:
@@ -34,27 +29,18 @@ class IsolatedRunner:
         self.pool = WorkerPool(1, case_timeout, memory_limit_mb, log_dir=Path(self.tmp.name) / "logs", env=env)
 
     def run(self, graph: Graph, inputs: Mapping[str, np.ndarray], exports: Sequence[ExportOptions], input_mode: str = "normal") -> list[CaseResult]:
+        """One result per export, in order, each with its model; each export runs as a request of
+        its own, so a death is blamed on the right one."""
         path = Path(self.tmp.name) / "inputs.npz"
         save_inputs(path, inputs)
+        spec = CaseSpec(graph_to_dict(graph), graph.meta.get("seed"), str(path))
         out = []
         for ex in exports:
-            while self.pool.idle() == 0:
-                self.pool.poll(0.05)
-            self.pool.submit({"kind": "graph", "graph": graph_to_dict(graph), "inputs": str(path), "export": ex.to_dict(), "input_mode": input_mode})
-            done: list = []
-            while not done:
-                done = self.pool.poll(0.05)
-            c = done[0]
+            c = self.pool.call(RunGraphs((spec,), (ex,), input_mode, return_model=True))
             if c.kind == "ok":
-                b64 = c.reply.get("model_b64")
-                out.append(CaseResult.from_dict(c.reply["result"], model=base64.b64decode(b64) if b64 else None))
+                out.append(c.reply.cases[0].result)
             else:
-                out.append(CaseResult(
-                    seed=graph.meta.get("seed"), exporter=ex.exporter.value, opset_requested=ex.opset, opset=None,
-                    verdict=_KIND_VERDICT[c.kind], input_mode=input_mode, error_type=c.detail.split()[0] if c.kind == "crash" else c.kind,
-                    error_head=f"worker {c.kind}: {c.detail}", error_message=f"the worker process running this case ended with: {c.detail}",
-                    timings={"total": c.seconds}, n_nodes=len(graph), ops=tuple(graph.ops()), versions=stack_versions(),
-                ))
+                out.append(worker_death_result(c.kind, c.detail, c.seconds, ex, seed=graph.meta.get("seed"), input_mode=input_mode, graph=graph))
         return out
 
     def close(self) -> None:

@@ -23,7 +23,8 @@ from fuzzer.compare.differential import Attribution, VariantOutcome, attribute, 
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.ir import Graph
 
-from .case import CaseResult, run_graph
+from .result import CaseResult
+from .run import run_graph
 
 
 def _verdict(r: Any) -> str:

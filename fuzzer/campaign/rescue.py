@@ -1,0 +1,88 @@
+"""What a campaign does when a worker dies, hangs or runs out of memory on a request.
+
+A request that covers several cases (a dynamo batch) is split into requests of one case each,
+which run before anything new: one of them takes the worker down again and is the culprit, the
+others are recorded as usual. A request of one case that takes its worker down is that case's
+verdict (:func:`fuzzer.case.worker_death_result`); its graph and inputs are rebuilt by a worker
+(:class:`~fuzzer.workers.protocol.Rebuild`: generation is deterministic, and may itself be what
+kills a process) so the case is kept and filed like any other failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from fuzzer.case import CaseResult, load_inputs, save_case, worker_death_result
+from fuzzer.case.files import mutant_dirname
+from fuzzer.ir import Graph, load_graph
+from fuzzer.workers import Completion
+from fuzzer.workers.protocol import Rebuild, RebuildReply, Request, RunMutant, RunSeeds
+
+from .config import CampaignConfig
+
+
+@dataclass
+class DeadCase:
+    """A case whose worker died, hung or ran out of memory, waiting for its graph to be rebuilt."""
+
+    completion: Completion
+    exporter: str
+    key: int | str  # seed, or "m<slot>" for a mutant
+    mutant: dict | None  # the results line's mutant record
+
+
+class Rescue:
+    def __init__(self, config: CampaignConfig, out_dir: Path):
+        self.config = config
+        self.out = out_dir
+        self.retry: deque[tuple[Request, str, list]] = deque()  # (request, exporter, keys) split from a request whose worker died
+        self.dead: deque[DeadCase] = deque()  # to rebuild by a worker
+        self.rebuilding: dict[int, DeadCase] = {}  # pool task id -> its case, being rebuilt
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.retry or self.dead or self.rebuilding)
+
+    def on_death(self, c: Completion, exporter: str, keys: list, mutant: dict | None, single) -> None:
+        """Split a multi-case request (``single(export, seed)`` builds each part), or queue the
+        one case for rebuilding."""
+        if len(keys) > 1:
+            req = c.task.request
+            assert isinstance(req, RunSeeds)
+            self.retry.extend((single(req.export, s), exporter, [s]) for s in req.seeds)
+            return
+        self.dead.append(DeadCase(c, exporter, keys[0], mutant))
+
+    def rebuild_request(self, d: DeadCase) -> Rebuild:
+        req = d.completion.task.request
+        if isinstance(req, RunMutant):
+            return Rebuild(req.mutation_seed, self.config.generator, self.config.input_mode, str(self._dir(d)), True, req.parent, req.donor)
+        return Rebuild(int(d.key), self.config.generator, self.config.input_mode, str(self._dir(d)))
+
+    def finish(self, d: DeadCase, reply: RebuildReply | None) -> tuple[CaseResult, str | None]:
+        """The dead case's result and its case directory under ``incoming/`` (None when its graph
+        could not be rebuilt: ``reply`` None or without output)."""
+        graph = inputs = None
+        if reply is not None and reply.out is not None:
+            where = Path(reply.out)
+            graph = load_graph(where / "graph.json")
+            inputs = load_inputs(where / "inputs.npz", graph)
+        shutil.rmtree(self._dir(d), ignore_errors=True)
+        return self._result(d, graph, inputs)
+
+    def _result(self, d: DeadCase, graph: Graph | None, inputs) -> tuple[CaseResult, str | None]:
+        c, cfg = d.completion, self.config
+        req = c.task.request
+        mutant = isinstance(req, RunMutant)
+        r = worker_death_result(c.kind, c.detail, c.seconds, req.export, seed=req.mutation_seed if mutant else int(d.key),
+                                input_mode=cfg.input_mode, graph=graph, options={"generator": cfg.generator.to_dict()})
+        if graph is None:
+            return r, None
+        path = save_case(self.out / "incoming", graph, inputs, r, mutant_dirname(req.slot, r) if mutant else None)
+        return r, str(path)
+
+    def _dir(self, d: DeadCase) -> Path:
+        return self.out / ".rebuild" / f"{d.exporter}-{d.completion.task.id}"

@@ -1,0 +1,141 @@
+"""A campaign's counters (:class:`CampaignStats`) and its record on disk (``results.jsonl``), read
+back for resume and for ``onnxfuzz stats``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fuzzer.compare import Verdict
+from fuzzer.generate import GenerationStats
+
+from .config import CampaignError
+from .feedback import mutant_key
+
+
+@dataclass
+class CampaignStats:
+    """Counters of a campaign; ``elapsed`` includes the time of earlier runs when resumed."""
+
+    started: float = field(default_factory=time.monotonic)
+    elapsed_before: float = 0.0
+    cases: int = 0
+    verdicts: Counter = field(default_factory=Counter)  # (exporter, verdict) -> count
+    buckets: Counter = field(default_factory=Counter)  # bucket key -> hits
+    last_new_bucket: float | None = None  # campaign time of the newest bucket
+    exporter_seconds: Counter = field(default_factory=Counter)  # exporter -> worker seconds
+    stage_seconds: Counter = field(default_factory=Counter)
+    generation: GenerationStats = field(default_factory=GenerationStats)
+    kept: int = 0
+    dropped: int = 0  # non-pass cases counted but not kept (bucket already has enough)
+    stop_reason: str = ""
+    recent: list = field(default_factory=list)  # (monotonic time, cases) samples for the "now" rate
+    workers: list = field(default_factory=list)  # (state, "exporter seed", seconds) per worker, for the status
+    restarts: int = 0  # workers replaced after a crash, hang or out-of-memory
+    recycled: int = 0  # workers replaced between tasks (task count or memory), nothing lost
+    findings: object = None  # RecorderStats of the findings recorder, for the status
+    unconfirmed: Counter = field(default_factory=Counter)  # mismatches not confirmed real, by status (numeric_noise...)
+    cross: Counter = field(default_factory=Counter)  # cross-exporter status of seeds run by both exporters
+    one_wrong: Counter = field(default_factory=Counter)  # exporter -> seeds where only it was wrong
+    minimizing: int = 0  # new bugs waiting for or under minimization
+    coverage: object = None  # fuzzer.coverage.Coverage of the exported models, when tracked
+    corpus: int | None = None  # graphs in the feedback corpus (None: feedback off)
+    mutants: int = 0  # cases that ran a mutant of a corpus graph
+
+    @property
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def rate_now(self, window: float = 30.0) -> float:
+        """Cases per second over the last ``window`` seconds, measured up to now: a dynamo batch
+        that lands all at once does not read as hundreds of cases per second, and a stall reads 0."""
+        if not self.recent:
+            return 0.0
+        now = time.monotonic()
+        older = [(t, c) for t, c in self.recent if now - t > window]
+        if not older and len(self.recent) < 2:
+            return 0.0
+        t0, c0 = older[-1] if older else self.recent[0]
+        return (self.recent[-1][1] - c0) / (now - t0) if now > t0 else 0.0
+
+    def failures(self) -> int:
+        return sum(n for (_, v), n in self.verdicts.items() if Verdict(v).is_failure)
+
+    def to_dict(self) -> dict:
+        return {
+            "elapsed": round(self.elapsed, 3), "cases": self.cases,
+            "verdicts": {f"{e}/{v}": n for (e, v), n in sorted(self.verdicts.items())},
+            "buckets": len(self.buckets), "kept": self.kept, "dropped": self.dropped,
+            "exporter_seconds": {k: round(v, 3) for k, v in self.exporter_seconds.items()},
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "stop_reason": self.stop_reason, "worker_restarts": self.restarts, "workers_recycled": self.recycled,
+            "unconfirmed_mismatches": dict(self.unconfirmed),
+            "cross_exporter": dict(self.cross), "only_this_exporter_wrong": dict(self.one_wrong),
+            **({"corpus": self.corpus, "mutants": self.mutants} if self.corpus is not None else {}),
+            "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
+                          "rejected": dict(self.generation.rejected.most_common(30))},
+        }
+
+    def sample(self) -> dict:
+        """One line of the stats time series."""
+        per = {}
+        for (e, v), n in self.verdicts.items():
+            per.setdefault(e, {})[v] = n
+        out = {"t": round(self.elapsed, 2), "cases": self.cases, "buckets": len(self.buckets), "failures": self.failures(),
+               "cases_per_s_now": round(self.rate_now(), 3), "verdicts": per}
+        if self.coverage is not None:
+            out["coverage"] = {e: c.sizes() for e, c in sorted(self.coverage.by_exporter.items())}
+            out["paper_sequences"] = self.coverage.paper_share()[0]
+        if self.corpus is not None:
+            out["corpus"] = self.corpus
+            out["mutants"] = self.mutants
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# campaign directory state
+# ---------------------------------------------------------------------------------------------
+def read_results(path: Path) -> list[dict]:
+    """The finished cases. A torn last line (``kill -9`` mid-write) is cut off the file."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    out = []
+    for k, line in enumerate(data[:end].splitlines()):
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise CampaignError(f"{path}: line {k + 1} is not JSON; the campaign record is damaged") from None
+    return out
+
+
+def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, int | str]]:
+    """Rebuild the counters from results.jsonl lines; returns the case keys done:
+    (exporter, seed) for generated cases, (exporter, "m<slot>") for mutants."""
+    done = set()
+    for r in results:
+        if r.get("mutant"):
+            done.add((r["exporter"], mutant_key(r["mutant"]["slot"])))
+            stats.mutants += 1
+        else:
+            done.add((r["exporter"], r["seed"]))
+        stats.cases += 1
+        stats.verdicts[(r["exporter"], r["verdict"])] += 1
+        stats.exporter_seconds[r["exporter"]] += r.get("seconds", 0.0)
+        if r.get("bucket"):
+            stats.buckets[r["bucket"]] += 1
+        if r.get("kept"):
+            stats.kept += 1
+        elif r["verdict"] != "pass":
+            stats.dropped += 1
+        stats.elapsed_before = max(stats.elapsed_before, r.get("t", 0.0))
+    return done
+
+

@@ -1,0 +1,132 @@
+"""How a sweep's jobs run: through the shared worker pool (:class:`fuzzer.workers.WorkerPool`, the
+same fork server, isolation, recycling and dynamo batching as campaigns), or in this process.
+
+Jobs are sent ``batch`` at a time (same input mode) as one :class:`~fuzzer.workers.protocol.RunGraphs`
+request with every export variant, so the dynamo variants of those graphs are exported in one
+call each. When a worker dies on a request, the request is split (per graph, then per variant,
+:meth:`RunGraphs.split`) and the parts run first; the death of a request of one graph and one
+variant is that variant's verdict (:func:`fuzzer.case.worker_death_result`).
+
+Invariant: every job yields exactly one :class:`JobOutcome` with one result per export variant,
+in the job's export order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from fuzzer.case import CaseResult, run_graph, worker_death_result
+from fuzzer.generate import make_inputs
+from fuzzer.ir import graph_to_dict
+from fuzzer.workers import WorkerPool
+from fuzzer.workers.protocol import CaseSpec, RunGraphs
+
+from .plan import SweepJob
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: SweepJob
+    results: tuple[CaseResult, ...]
+    seconds: float
+
+
+def run_in_process(jobs: Iterable[SweepJob]) -> Iterator[JobOutcome]:
+    """Each job here, in order; no isolation (a case that kills the process ends the sweep)."""
+    for job in jobs:
+        t0 = time.perf_counter()
+        inputs = make_inputs(job.graph, job.seed, job.mode)
+        results = []
+        for ex in job.exports:
+            (r,) = run_graph(job.graph, inputs, [ex], seed=job.seed, input_mode=job.mode, options=job.context())
+            results.append(r)
+        yield JobOutcome(job, tuple(results), time.perf_counter() - t0)
+
+
+@dataclass
+class _Part:
+    """What a request in flight covers: jobs, and export indices of each."""
+
+    jobs: list[SweepJob]
+    exports: list[int]
+
+
+def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, timeout: float = 300.0) -> Iterator[JobOutcome]:
+    """Run ``jobs`` on ``pool`` (see the module docstring). ``timeout``: seconds one export
+    variant of one graph may take; a request of several gets the sum."""
+    it = iter(jobs)
+    buffers: dict[str, list[SweepJob]] = {}
+    queue: deque[tuple[RunGraphs, _Part]] = deque()
+    inflight: dict[int, tuple[RunGraphs, _Part]] = {}
+    table: dict[str, list[CaseResult | None]] = {}
+    seconds: dict[str, float] = {}
+    exhausted = False
+
+    def request(part: _Part) -> RunGraphs:
+        job0 = part.jobs[0]
+        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, None, j.context()) for j in part.jobs)
+        exports = tuple(job0.exports[k] for k in part.exports)
+        return RunGraphs(cases, exports, job0.mode, return_model=True, max_batch=batch, timeout=timeout * len(cases) * len(exports))
+
+    def refill() -> bool:
+        """Queue the next batch of one input mode; False when the jobs are used up."""
+        for job in it:
+            table[job.key] = [None] * len(job.exports)
+            seconds[job.key] = 0.0
+            buf = buffers.setdefault(job.mode, [])
+            buf.append(job)
+            if len(buf) >= batch:
+                del buffers[job.mode]
+                part = _Part(buf, list(range(len(job.exports))))
+                queue.append((request(part), part))
+                return True
+        for mode in list(buffers):  # the rest, partial batches
+            buf = buffers.pop(mode)
+            part = _Part(buf, list(range(len(buf[0].exports))))
+            queue.append((request(part), part))
+        return bool(queue)
+
+    def finished(part: _Part) -> Iterator[JobOutcome]:
+        for job in part.jobs:
+            row = table.get(job.key)
+            if row is not None and all(r is not None for r in row):
+                del table[job.key]
+                yield JobOutcome(job, tuple(row), seconds.pop(job.key))  # type: ignore[arg-type]
+
+    while True:
+        while pool.idle() > 0:
+            if not queue and not exhausted:
+                exhausted = not refill()
+            if not queue:
+                break
+            req, part = queue.popleft()
+            inflight[pool.submit(req).id] = (req, part)
+        if not inflight and not queue and exhausted:
+            return
+        for c in pool.poll(0.05):
+            req, part = inflight.pop(c.task.id)
+            share = c.seconds / max(1, len(part.jobs))
+            for job in part.jobs:
+                seconds[job.key] += share
+            if c.kind == "ok":
+                answers = iter(c.reply.cases)
+                for job in part.jobs:
+                    for k in part.exports:
+                        table[job.key][k] = next(answers).result
+            else:
+                parts = req.split()
+                if parts is not None:
+                    if len(part.jobs) > 1:
+                        subs = [_Part([j], part.exports) for j in part.jobs]
+                    else:
+                        subs = [_Part(part.jobs, [k]) for k in part.exports]
+                    queue.extendleft(reversed(list(zip(parts, subs))))
+                    continue
+                (job,), (k,) = part.jobs, part.exports
+                ex = job.exports[k]
+                table[job.key][k] = worker_death_result(c.kind, c.detail, c.seconds, ex, seed=job.seed, input_mode=job.mode, graph=job.graph,
+                                                        options=job.context())
+            yield from finished(part)

@@ -1,0 +1,15 @@
+"""Stage: process isolation. The only package that starts, forks, kills or reaps processes.
+
+A :class:`WorkerPool` of long-lived worker processes (forked from a fork server that sets up once)
+answers typed requests (:mod:`.protocol`) and turns every way a case can take its process down
+(signal, hang, memory limit) into a :class:`Completion`. :class:`IsolatedRunner` runs single
+graphs in a one-worker pool; :func:`start_helper` starts the other helper processes (the
+campaign's minimizer) in a process group of their own, killed with :func:`kill_group`.
+"""
+
+from .isolated import IsolatedRunner, run_isolated
+from .pool import Completion, InternalError, WorkerPool
+from .forkserver import kill_group
+from .helpers import start_helper
+
+__all__ = ["IsolatedRunner", "run_isolated", "Completion", "InternalError", "WorkerPool", "kill_group", "start_helper"]
