@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from fuzzer.coverage.verify import describe_miss, verify_chain  # noqa: E402
 from fuzzer.export import Exporter  # noqa: E402
 from fuzzer.generate.generator import GenerationError, template_graph  # noqa: E402
-from fuzzer.generate.templates import TABLE_PATH, Chain, Template, derive, find_paper_file, load_templates, table_to_json  # noqa: E402
+from fuzzer.generate.templates import TABLE_PATH, Chain, Template, derive, load_templates, paper_sequences_path, table_to_json  # noqa: E402
 from fuzzer.ir import graph_to_json  # noqa: E402
 from fuzzer.atomic import atomic_write_text  # noqa: E402
 
@@ -49,7 +49,7 @@ def main() -> int:
 
     for ex in exporters_of(args.exporter):  # warm the exporters up once, so forked children start warm
         export_instance(Chain((Step("sin"),)), ("Sin",), 0, ex)
-    paper = args.paper or find_paper_file(ROOT)
+    paper = args.paper or paper_sequences_path()
     if paper is None or not paper.exists():
         print("templates: shared/paper/torch_mismatch_sequences.json not found (pass --paper)", file=sys.stderr)
         return 2

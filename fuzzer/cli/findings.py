@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from fuzzer.store import FindingError, FindingStore, load_case, read_finding
+from fuzzer.store.replay import expected_state, open_store, replay_state
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (FindingError,)
 
@@ -55,7 +56,7 @@ def add_parsers(sub) -> None:
     p.add_argument("refs", nargs="+", metavar="ID|DIR", help="finding ids, finding directories, or a whole store directory")
     p.add_argument("--check-status", action="store_true",
                    help="regression watch: exit 1 if a finding behaves otherwise than its status says "
-                        "(open/new/filed/wontfix: still failing with its signature; fixed: passes)")
+                        "(new/flaky/filed/wontfix: still failing with its signature; fixed: passes)")
     p.set_defaults(run=cmd_replay)
 
     p = with_store(fs.add_parser("minimize", help="minimize a finding again (replaces it if a smaller case is found)"))
@@ -91,12 +92,7 @@ def add_parsers(sub) -> None:
 
 
 def _store(args, explicit: Path | None = None) -> FindingStore:
-    root = explicit or args.store or _default_store()
-    if (root / "findings").is_dir() and not (root / "index.sqlite").exists():
-        root = root / "findings"  # a campaign directory
-    if not root.is_dir():
-        raise FindingError(f"{root}: no such store directory")
-    return FindingStore(root)
+    return open_store(explicit or args.store or _default_store())
 
 
 def _warn_problems(store: FindingStore) -> None:
@@ -196,23 +192,6 @@ def _loadable_cases(args):
             yield None
 
 
-def replay_state(doc: dict, graph, inputs) -> str:
-    """Re-run a finding against the installed versions: "still failing", "fixed",
-    "changed signature: ..." or "not a failure now (...)"."""
-    from fuzzer.triage.signature import NotAFailure, signature_of
-
-    result = _runner(doc["exporter"], doc.get("opset_requested"), doc.get("input_mode", "normal"))(graph, inputs)
-    try:
-        sig = signature_of(result)
-    except NotAFailure:
-        return "fixed" if result.verdict.value == "pass" else f"not a failure now ({result.verdict.value})"
-    return "still failing" if sig.key == doc["signature"]["key"] else f"changed signature: {sig.key}"
-
-
-#: What a finding with this status must do on replay (the regression watch of --check-status).
-EXPECTED_STATE = {"new": "still failing", "open": "still failing", "filed": "still failing", "wontfix": "still failing", "fixed": "fixed"}
-
-
 def cmd_replay(args) -> int:
     """Exit 1 if any finding still fails (same or changed signature), else 2 if any could not be
     loaded, else 0 (all fixed). With --check-status: exit 1 if any finding behaves otherwise than
@@ -223,11 +202,11 @@ def cmd_replay(args) -> int:
             skipped += 1
             continue
         path, doc, graph, inputs = case
-        state = replay_state(doc, graph, inputs)
+        state = replay_state(doc, graph, inputs, _runner)
         still += state != "fixed" and not state.startswith("not a failure")
         note = ""
         if args.check_status:
-            want = EXPECTED_STATE.get(doc.get("status", "new"), "still failing")
+            want = expected_state(doc)
             if state != want:
                 disagree += 1
                 note = f"  <-- status is {doc.get('status')!r}, expected {want!r}: update it (onnxfuzz findings mark) or investigate"

@@ -47,7 +47,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--no-optimize-diff", action="store_true", help="dynamo: do not also export with optimize=False")
     s.add_argument("--pairs", action="store_true", help="sweep op -> op pairs taken from the paper's mismatch sequences")
     s.add_argument("--pairs-limit", type=_positive_int, default=200, help="at most this many op pairs (default 200)")
-    s.add_argument("--paper", type=Path, help="the paper's torch_mismatch_sequences.json for --pairs (default: shared/paper beside the checkout)")
+    s.add_argument("--paper", type=Path, help="the paper's torch_mismatch_sequences.json for --pairs (default: the copy in fuzzer/generate/paper_sequences.json)")
     s.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: number of cores)")
     s.add_argument("--batch", type=_positive_int, default=8, help="jobs sent to a worker at once; their dynamo exports are batched (default 8)")
     s.add_argument("--timeout", type=_positive_float, default=300.0, help="seconds one export variant may take before its worker is killed")

@@ -1,7 +1,7 @@
 """Sequence templates: PyTorch call chains that export to the paper's mismatch sequences.
 
 The ISSTA 2024 paper lists ONNX op sequences seen only in wrongly converted models
-(``shared/paper/torch_mismatch_sequences.json``). A :class:`Template` pairs one such sequence with
+(``fuzzer/generate/paper_sequences.json``, a copy of the paper's ``torch_mismatch_sequences.json``). A :class:`Template` pairs one such sequence with
 one or more :class:`Chain` s of catalog operators, each step feeding its output to the next as
 primary input, whose export should contain the sequence as a path (see
 :mod:`fuzzer.coverage.paths` for what "contains" tolerates).
@@ -288,10 +288,11 @@ def load_templates() -> tuple[Template, ...]:
     return tuple(templates_from_json(TABLE_PATH.read_text(encoding="utf-8"), str(TABLE_PATH)))
 
 
-def find_paper_file(start: Path) -> Path | None:
-    """``shared/paper/torch_mismatch_sequences.json`` beside the checkout containing ``start``."""
-    for parent in [start] + list(start.parents):
-        p = parent / "shared" / "paper" / "torch_mismatch_sequences.json"
-        if p.exists():
-            return p
-    return None
+#: The paper's data (ISSTA 2024 artifact: ONNX op sequences seen only in mismatching PyTorch
+#: models), shipped with the package so a clone needs nothing beside it.
+PAPER_PATH = Path(__file__).with_name("paper_sequences.json")
+
+
+def paper_sequences_path() -> Path:
+    """The paper's ``torch_mismatch_sequences.json`` (a copy in the package)."""
+    return PAPER_PATH

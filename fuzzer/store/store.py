@@ -28,6 +28,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import enum
 import fcntl
 import json
 import os
@@ -57,7 +58,35 @@ if TYPE_CHECKING:
     from fuzzer.minimize import MinimizeResult
 
 FORMAT, VERSION = "onnxfuzz-finding", 1
-STATUSES = ("new", "filed", "wontfix", "flaky")
+
+
+class Status(str, enum.Enum):
+    """Where a finding stands. Stored as its value in ``finding.json``."""
+
+    NEW = "new"  # filed by the fuzzer, not triaged yet
+    FLAKY = "flaky"  # did not reproduce while being minimized: filed raw, to look at
+    FILED = "filed"  # reported upstream (``filed_url``)
+    WONTFIX = "wontfix"  # will not be reported (``wontfix_reason``)
+    FIXED = "fixed"  # fixed upstream (``fixed_in``): a replay must pass
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: What a finding of each status must do when replayed on the installed stack (the regression
+#: watch of ``findings replay --check-status``). Total over Status (tested).
+EXPECTED_ON_REPLAY: dict[Status, str] = {
+    Status.NEW: "still failing", Status.FLAKY: "still failing", Status.FILED: "still failing",
+    Status.WONTFIX: "still failing", Status.FIXED: "fixed",
+}
+
+
+def status_of(doc: Mapping[str, Any]) -> Status:
+    """A finding's status (``new`` when absent); a value this build does not know is a FindingError."""
+    try:
+        return Status(doc.get("status", Status.NEW.value))
+    except ValueError:
+        raise FindingError(f"unknown finding status {doc.get('status')!r} (known: {', '.join(x.value for x in Status)})") from None
 #: Test hook: seconds to sleep inside the staging step (after some files are written), so a test
 #: can kill the process mid-write. Never set outside tests.
 SLEEP_ENV = "ONNXFUZZ_TEST_SLEEP_IN_STAGING"
@@ -262,13 +291,13 @@ class FindingStore:
             if row and (self.root / row[0] / "finding.json").exists():
                 self._hit(self.root / row[0], raw.key, None)
                 return row[0], False
-        case = _Case(graph, dict(inputs), result, raw, None, "new")
+        case = _Case(graph, dict(inputs), result, raw, None, Status.NEW.value)
         if minimize is not None:
             m = minimize(graph, inputs, result)
             if m.reproduced:
-                case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), "new")
+                case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), Status.NEW.value)
             else:
-                case = _Case(graph, dict(inputs), result, raw, m.stats(), "flaky")
+                case = _Case(graph, dict(inputs), result, raw, m.stats(), Status.FLAKY.value)
         case = case.with_original(graph, result)
         return self._file(case, raw.key)
 
@@ -291,7 +320,7 @@ class FindingStore:
         doc["last_seen"] = now()
         if raw_key not in doc.setdefault("raw_signatures", []):
             doc["raw_signatures"].append(raw_key)
-        if case is not None and doc["status"] in ("new", "flaky"):
+        if case is not None and doc["status"] in (Status.NEW.value, Status.FLAKY.value):
             from fuzzer.minimize import is_simpler, simplicity_key
 
             old_graph = load_graph(path / "graph.json")
@@ -319,7 +348,7 @@ class FindingStore:
         """Publish ``case`` as the bucket's reproduction, keeping what belongs to the bucket
         (first seen, hits, status, aliases) and logging the replacement."""
         carry = {k: doc[k] for k in _BUCKET_FIELDS if k in doc}
-        if carry.get("status") == "flaky":
+        if carry.get("status") == Status.FLAKY.value:
             carry["status"] = case.status
         carry["history"] = doc.get("history", []) + [{"replaced": now(), "n_ops_before": doc.get("n_ops")}]
         self._stage(path, case, carry, replace=True)
@@ -396,11 +425,11 @@ class FindingStore:
         with self._locked():
             doc = read_finding(path)
             if filed is not None:
-                doc.update(status="filed", filed_url=filed)
+                doc.update(status=Status.FILED.value, filed_url=filed)
             elif wontfix is not None:
-                doc.update(status="wontfix", wontfix_reason=wontfix)
+                doc.update(status=Status.WONTFIX.value, wontfix_reason=wontfix)
             elif fixed is not None:
-                doc.update(status="fixed", fixed_in=fixed)
+                doc.update(status=Status.FIXED.value, fixed_in=fixed)
             atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
         return path
 
@@ -417,7 +446,7 @@ class FindingStore:
             return False
         if sig.key != doc["signature"]["key"]:
             return False
-        case = _Case(graph, inputs, result, sig, doc.get("minimization"), doc.get("status", "new"), doc.get("original"))
+        case = _Case(graph, inputs, result, sig, doc.get("minimization"), doc.get("status", Status.NEW.value), doc.get("original"))
         with self._locked():
             self._replace(path, case, doc)
         return True
@@ -477,6 +506,11 @@ def load_case(path: Path) -> tuple[dict, Graph, dict[str, np.ndarray]]:
         graph = load_graph(path / "graph.json")
     except GraphFormatError as e:
         raise FindingError(str(e)) from None
+    from fuzzer.catalog import CATALOG
+
+    unknown = sorted({n.op for n in graph.nodes} - set(CATALOG))
+    if unknown:  # a newer (or edited) build's finding: say so instead of failing to materialize it
+        raise FindingError(f"{path}: operators not in this build's catalog: {', '.join(unknown)}")
     return doc, graph, load_npz(path / "inputs.npz", graph)
 
 

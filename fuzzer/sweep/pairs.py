@@ -18,17 +18,10 @@ from fuzzer.catalog import CATALOG, NewInput
 from fuzzer.generate import GenerationError, single_op_graph
 from fuzzer.ir import Graph, TensorSpec
 
+from fuzzer.generate.templates import paper_sequences_path
+
 from .errors import PaperDataError
 from .plan import PlanStats, SweepConfig, _sample_builds, chain, shapes_for
-
-
-def default_paper_path() -> Path | None:
-    here = Path(__file__).resolve()
-    for base in here.parents[2:5]:  # beside the checkout, or beside a worktree folder
-        p = base / "shared" / "paper" / "torch_mismatch_sequences.json"
-        if p.exists():
-            return p
-    return None
 
 
 def load_sequences(path: Path) -> list[list[str]]:
@@ -66,9 +59,7 @@ def paper_op_pairs(path: Path, limit: int) -> list[tuple[str, str]]:
 
 
 def pair_graphs(config: SweepConfig, stats: PlanStats) -> Iterator[tuple[tuple[str, ...], str, tuple[int, ...], Graph]]:
-    path = Path(config.paper_path) if config.paper_path else default_paper_path()
-    if path is None:
-        raise PaperDataError("cannot find shared/paper/torch_mismatch_sequences.json; pass its path")
+    path = Path(config.paper_path) if config.paper_path else paper_sequences_path()
     for a, b in paper_op_pairs(path, config.pairs_limit):
         if config.ops and not {a, b} & set(config.ops):
             continue

@@ -81,7 +81,7 @@ class SweepConfig:
     optimize_both: bool = True  # dynamo: also export with optimize=False
     pairs: bool = False  # sweep op -> op pairs from the paper's sequences instead of single ops
     pairs_limit: int = 200
-    paper_path: str | None = None  # torch_mismatch_sequences.json (default: shared/paper beside the checkout)
+    paper_path: str | None = None  # torch_mismatch_sequences.json (default: the copy in fuzzer/generate/paper_sequences.json)
 
     def __post_init__(self) -> None:
         bad = [o for o in self.ops if o not in CATALOG]

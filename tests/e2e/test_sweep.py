@@ -40,7 +40,7 @@ def test_worker_isolation_records_a_sigfpe_and_carries_on():
     assert first.ops == ("flatten",) and first.options["sweep"]["key"] == "crash"
     assert second.verdict.value != "process_crash" and second.opset_requested == 7  # went on in a fresh worker (opset 7 does not crash)
     assert [r.verdict.value for r in outs["fine"].results] == ["pass", "pass"]  # its batch died with it, then it ran alone
-    assert restarts == 2  # the batch of two jobs, then the crashing variant alone
+    assert restarts == 3  # the batch of two jobs, the crashing job alone, then its crashing variant alone
 
 
 def test_batched_dynamo_sweep_gives_the_plain_call_verdicts():

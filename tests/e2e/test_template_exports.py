@@ -21,8 +21,7 @@ def _warm():
 
 
 def test_every_torchscript_template_exports_to_its_sequence():
-    if not TABLE:
-        pytest.skip("no template table")
+    assert TABLE, "the committed template table is missing (python scripts/templates.py writes it)"
     missing = []
     for t in TABLE:
         chains = t.usable_chains("torchscript")
@@ -38,8 +37,7 @@ def test_every_torchscript_template_exports_to_its_sequence():
 
 def test_a_sample_of_dynamo_templates():
     checked = [t for t in TABLE if t.usable_chains("dynamo")]
-    if not checked:
-        pytest.skip("no dynamo verification recorded")
+    assert checked, "no dynamo verification recorded in the template table"
     for t in checked[:: max(1, len(checked) // 3)][:3]:
         c = t.usable_chains("dynamo")[0]
         share, insts = verify_chain(t, c, Exporter.DYNAMO, 2, stop_on_hit=True, isolate=True)

@@ -7,7 +7,6 @@ import pytest
 
 from fuzzer.campaign import CampaignConfig, CampaignStats
 from fuzzer.campaign.feedback import MUTATION_SEED_BASE, Feedback, is_mutant_slot, mutant_key
-from fuzzer.campaign.feedback import Feedback
 from fuzzer.campaign.scheduler import Scheduler
 from fuzzer.campaign.stats import restore_stats
 from fuzzer.case.rebuild import rebuild_case

@@ -1,5 +1,6 @@
 import json
-from pathlib import Path
+
+from fuzzer.generate.templates import paper_sequences_path
 
 import pytest
 
@@ -8,7 +9,7 @@ from fuzzer.catalog.render import TemplateError, render, template_fields
 from fuzzer.ir import DTYPES
 
 # shared/ sits beside the checkout (CI: parents[4]); a worktree may sit deeper, so walk up
-PAPER = next((p / "shared" / "paper" / "torch_mismatch_sequences.json" for p in Path(__file__).resolve().parents[3:] if (p / "shared" / "paper" / "torch_mismatch_sequences.json").exists()), Path("/nonexistent"))
+PAPER = paper_sequences_path()
 
 
 def test_catalog_has_at_least_60_operators():
@@ -25,8 +26,6 @@ def test_every_entry_is_consistent():
 
 
 def test_catalog_names_every_onnx_op_of_the_paper_sequences():
-    if not PAPER.exists():
-        pytest.skip("shared/paper is not beside this checkout")
     data = json.loads(PAPER.read_text())
     wanted = {o for key in ("torch_reduced", "torch_nonoverlapping") for seq in data[key] for o in seq}
     have = {o for op in OPS for o in op.onnx}

@@ -81,3 +81,9 @@ def test_missing_paper_file_is_a_clear_error(tmp_path):
 
     with pytest.raises(PaperDataError, match="cannot read"):
         list(enumerate_jobs(SweepConfig(pairs=True, paper_path=str(tmp_path / "none.json"))))
+
+
+def test_pairs_read_the_papers_data_shipped_in_the_package():
+    # a plain clone has no shared/ beside it: the default data is the package's own copy
+    jobs = list(enumerate_jobs(SweepConfig(pairs=True, pairs_limit=3, dtypes=("float32",), modes=("normal",))))
+    assert jobs and all(len(j.ops) == 2 for j in jobs)
