@@ -18,7 +18,7 @@ For each exporter, on one fixed set of generated graphs of exactly ``--nodes`` o
 The machine may be shared: every figure is read against the limit measured in the same run
 (limit and harness are interleaved, best of ``--repeat``), and the load average is printed.
 Seeds that take a worker down (crash/hang) are screened out first, through the pool.
-Torch runs single-threaded here, as in the workers (see fuzzer/campaign/worker.py).
+Torch runs single-threaded here, as in the workers (see fuzzer/workers/worker.py).
 """
 
 from __future__ import annotations

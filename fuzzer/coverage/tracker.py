@@ -9,7 +9,7 @@ On-disk format (JSON, written atomically, at most every ``period`` seconds and o
      "history": [{"elapsed": s, "cases": N, "torchscript": {"ops": .., "triples": .., "bigrams": ..,
                   "trigrams": .., "paper": ..}, ...}, ...]}
 
-The loop calls :meth:`CoverageTracker.update` once per :class:`~fuzzer.campaign.CaseResult`
+The loop calls :meth:`CoverageTracker.update` once per :class:`~fuzzer.case.CaseResult`
 (it is also a campaign observer: ``on_result(result, stats)``) and :meth:`close` at the end.
 """
 

@@ -170,7 +170,7 @@ def kill_group(proc) -> None:
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock = socket.socket(fileno=int(os.environ.pop(FD_ENV)))
-    from fuzzer.campaign import worker
+    from fuzzer.workers import worker
 
     worker.prepare(warm=True)
     try:
