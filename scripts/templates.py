@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fuzzer.workers.helpers import call_forked  # noqa: E402
 from fuzzer.coverage.verify import describe_miss, verify_chain  # noqa: E402
 from fuzzer.export import Exporter  # noqa: E402
 from fuzzer.generate.generator import GenerationError, template_graph  # noqa: E402
@@ -67,13 +68,13 @@ def main() -> int:
             if ex is Exporter.TORCHSCRIPT:
                 misses = []
                 for j, c in enumerate(chains):
-                    share, insts = verify_chain(t, c, ex, args.samples, isolate=True)
+                    share, insts = verify_chain(t, c, ex, args.samples, isolate=call_forked)
                     chains[j] = Chain(c.steps, {**c.verified, name: round(share, 3)})
                     if not share:
                         misses.append(insts)
                 if not any(c.verified.get(name) for c in chains):  # more instantiations before giving up
                     for j, c in enumerate(chains):
-                        extra = [verify_chain(t, c, ex, args.samples + 5, isolate=True, first_seed=args.samples)[0]]
+                        extra = [verify_chain(t, c, ex, args.samples + 5, isolate=call_forked, first_seed=args.samples)[0]]
                         if extra[0]:
                             chains[j] = Chain(c.steps, {**c.verified, name: round(extra[0] * 5 / (args.samples + 5), 3)})
                 hit = any(c.verified.get(name) for c in chains)
@@ -82,7 +83,7 @@ def main() -> int:
                     continue
                 order = sorted(range(len(chains)), key=lambda j: -chains[j].verified.get("torchscript", 0.0))
                 j = order[0]
-                share, insts = verify_chain(t, chains[j], ex, args.dynamo_samples, isolate=True)
+                share, insts = verify_chain(t, chains[j], ex, args.dynamo_samples, isolate=call_forked)
                 chains[j] = Chain(chains[j].steps, {**chains[j].verified, name: round(share, 3)})
                 misses = [] if share else [insts]
                 hit = bool(share)

@@ -8,10 +8,8 @@ and are reported in the note.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import onnx
 import torch
@@ -50,46 +48,30 @@ def export_instance(chain: Chain, sequence: tuple[str, ...], seed: int, exporter
     return Instance(contains_path(dg, sequence), emitted)
 
 
-def export_instance_isolated(chain: Chain, sequence: tuple[str, ...], seed: int, exporter: Exporter) -> Instance:
-    """:func:`export_instance` in a forked child, so an exporter that kills its process (SIGFPE,
-    abort: seen on empty tensors) costs one instance, not the whole verification.
-
-    Fork safety: call only from a process whose torch never started an OpenMP thread pool
-    (``OMP_NUM_THREADS=1`` before importing torch, as the test suite and scripts/templates.py do);
-    otherwise the child can hang in its first parallel op."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(r)
-        code = 0
-        try:
-            inst = export_instance(chain, sequence, seed, exporter)
-            os.write(w, json.dumps({"hit": inst.hit, "emitted": list(inst.emitted), "error": inst.error}).encode())
-        except BaseException:  # noqa: BLE001 - reported to the parent as a failed instance
-            code = 1
-        finally:
-            os.close(w)
-            os._exit(code)
-    os.close(w)
-    chunks = []
-    while True:
-        b = os.read(r, 65536)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return Instance(False, (), f"exporter process killed by {signal.Signals(os.WTERMSIG(status)).name}")
-    if os.WEXITSTATUS(status) != 0 or not chunks:
-        raise RuntimeError(f"verification child failed for chain {chain.ops()} seed {seed} (our bug: rerun without isolation)")
-    d = json.loads(b"".join(chunks))
-    return Instance(d["hit"], tuple(d["emitted"]), d["error"])
+def _instance_doc(chain: Chain, sequence: tuple[str, ...], seed: int, exporter: Exporter) -> dict:
+    inst = export_instance(chain, sequence, seed, exporter)
+    return {"hit": inst.hit, "emitted": list(inst.emitted), "error": inst.error}
 
 
-def verify_chain(template: Template, chain: Chain, exporter: Exporter, samples: int, stop_on_hit: bool = False, isolate: bool = False, first_seed: int = 0) -> tuple[float, list[Instance]]:
-    """Share of instantiations ``first_seed..samples-1`` containing the sequence, and the instances."""
-    run = export_instance_isolated if isolate else export_instance
+#: Runs ``fn(*args)`` in isolation and returns (its JSON-able result, None), or (None, signal name)
+#: when the process died by a signal: :func:`fuzzer.workers.helpers.call_forked`.
+IsolatedCall = Callable[..., tuple[Any, "str | None"]]
+
+
+def verify_chain(template: Template, chain: Chain, exporter: Exporter, samples: int, stop_on_hit: bool = False,
+                 isolate: IsolatedCall | None = None, first_seed: int = 0) -> tuple[float, list[Instance]]:
+    """Share of instantiations ``first_seed..samples-1`` containing the sequence, and the instances.
+    ``isolate`` runs each export in a process of its own, so an exporter that kills its process
+    (SIGFPE, abort: seen on empty tensors) costs one instance, not the whole verification."""
+
+    def run(chain, sequence, seed, exporter):
+        if isolate is None:
+            return export_instance(chain, sequence, seed, exporter)
+        doc, killed = isolate(_instance_doc, chain, sequence, seed, exporter)
+        if killed is not None:
+            return Instance(False, (), f"exporter process killed by {killed}")
+        return Instance(doc["hit"], tuple(doc["emitted"]), doc["error"])
+
     insts = []
     for seed in range(first_seed, samples):
         inst = run(chain, template.sequence, seed, exporter)

@@ -6,6 +6,7 @@ TorchScript: every template (instances run in forked children, first hit wins). 
 
 import pytest
 
+from fuzzer.workers.helpers import call_forked
 from fuzzer.coverage.verify import export_instance, verify_chain
 from fuzzer.export import Exporter
 from fuzzer.generate.templates import Chain, Step, load_templates
@@ -29,7 +30,7 @@ def test_every_torchscript_template_exports_to_its_sequence():
             assert "torchscript" in t.notes
             continue
         best = max(chains, key=lambda c: c.verified["torchscript"])
-        share, _ = verify_chain(t, best, Exporter.TORCHSCRIPT, 8, stop_on_hit=True, isolate=True)
+        share, _ = verify_chain(t, best, Exporter.TORCHSCRIPT, 8, stop_on_hit=True, isolate=call_forked)
         if not share:
             missing.append((t.id, " ".join(t.sequence)))
     assert not missing, missing
@@ -40,5 +41,5 @@ def test_a_sample_of_dynamo_templates():
     assert checked, "no dynamo verification recorded in the template table"
     for t in checked[:: max(1, len(checked) // 3)][:3]:
         c = t.usable_chains("dynamo")[0]
-        share, insts = verify_chain(t, c, Exporter.DYNAMO, 2, stop_on_hit=True, isolate=True)
+        share, insts = verify_chain(t, c, Exporter.DYNAMO, 2, stop_on_hit=True, isolate=call_forked)
         assert share > 0, (t.id, t.sequence, insts)
