@@ -17,7 +17,6 @@ ID is a finding id (or a unique prefix) in ``--store`` (default: $ONNXFUZZ_STORE
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -68,7 +67,8 @@ def add_parsers(sub) -> None:
     p.add_argument("refs", nargs="+", metavar="ID|DIR", help="finding ids, finding directories, or a whole store directory")
     p.set_defaults(run=cmd_refresh)
 
-    p = with_store(fs.add_parser("ingest", help="file the stored cases of a campaign directory (re-run, minimize new buckets)"))
+    p = fs.add_parser("ingest", help="file the stored cases of a campaign directory (re-run, minimize new buckets)")
+    p.add_argument("--store", type=Path, default=None, help="store directory (default: the campaign's own DIR/findings)")
     p.add_argument("campaign", type=Path, help="a campaign directory (from 'onnxfuzz fuzz --out DIR')")
     p.add_argument("--minimize-seconds", type=float, default=30.0, help="budget per new bucket (default 30; 0: file unminimized)")
     p.set_defaults(run=cmd_ingest)
@@ -255,43 +255,24 @@ def cmd_minimize(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    """Re-run every stored case of a campaign through its exporter and file the failures: the
-    bridge from ``onnxfuzz fuzz`` output to a store until the loop records findings itself."""
+    """Re-run every stored case of a campaign through its exporter and file the failures."""
     import time
 
-    from fuzzer.case import load_inputs
-    from fuzzer.ir import GraphFormatError, load_graph
-    from fuzzer.minimize import minimize
+    from fuzzer.store.replay import ingest_cases
 
     cases = args.campaign / "cases"
     if not cases.is_dir():
         raise FindingError(f"{args.campaign}: no cases/ directory (not a campaign directory)")
     root = args.store or args.campaign / "findings"
-    store = FindingStore(root)
-    counts = {"cases": 0, "failures": 0, "new buckets": 0, "skipped": 0}
     t0 = time.monotonic()
-    for d in sorted(cases.iterdir()):
-        try:
-            graph = load_graph(d / "graph.json")
-            inputs = load_inputs(d / "inputs.npz", graph)
-            rec = json.loads((d / "result.json").read_text(encoding="utf-8"))
-        except (GraphFormatError, OSError, ValueError) as e:
-            print(f"onnxfuzz: warning: {d}: {e}; skipped", file=sys.stderr)
-            counts["skipped"] += 1
-            continue
-        counts["cases"] += 1
-        run = _runner(rec["exporter"], rec.get("opset_requested"), rec.get("input_mode", "normal"))
-        result = run(graph, inputs)
-        if not result.verdict.is_failure:
-            continue
-        counts["failures"] += 1
-        mini = None
-        if args.minimize_seconds > 0:
-            mini = lambda g, x, r: minimize(g, x, run, seconds=args.minimize_seconds)  # noqa: E731
-        fid, new = store.record(graph, inputs, result, minimize=mini, case_key=f"{result.exporter}/{rec.get('seed')}")
-        counts["new buckets"] += new
-        if new:
-            print(f"new  {fid}  {result.verdict.value:<24} {d.name}")
+
+    def on_case(name: str, fid: str | None, new: bool, verdict: str, problem: str | None) -> None:
+        if problem is not None:
+            print(f"onnxfuzz: warning: {problem}; skipped", file=sys.stderr)
+        elif new:
+            print(f"new  {fid}  {verdict:<24} {name}")
+
+    counts = ingest_cases(cases, FindingStore(root), _runner, args.minimize_seconds, on_case)
     print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f"; {time.monotonic() - t0:.1f}s; store: {root}")
     return 0
 

@@ -43,3 +43,43 @@ def replay_state(doc: Mapping[str, Any], graph: Graph, inputs: Mapping[str, np.n
 def expected_state(doc: Mapping[str, Any]) -> str:
     """What :func:`replay_state` must say for this finding's status."""
     return EXPECTED_ON_REPLAY[status_of(doc)]
+
+
+def ingest_cases(cases_dir: Path, store: FindingStore, runners: RunnerFactory, minimize_seconds: float,
+                 on_case: Callable[[str, "str | None", bool, str, "str | None"], None]) -> dict[str, int]:
+    """Re-run every case directory under ``cases_dir`` on the installed stack and file the ones
+    that still fail into ``store`` (new bugs minimized for ``minimize_seconds``; 0: filed raw).
+    ``on_case(name, finding id, new, verdict, problem)`` hears about each; an unreadable case is
+    reported with ``problem`` and skipped. Returns the counts."""
+    import json
+
+    from fuzzer.case import load_inputs
+    from fuzzer.ir import load_graph
+    from fuzzer.minimize import minimize
+
+    counts = {"cases": 0, "failures": 0, "new buckets": 0, "skipped": 0}
+    for d in sorted(p for p in cases_dir.iterdir() if p.is_dir()):
+        try:
+            graph = load_graph(d / "graph.json")
+            inputs = load_inputs(d / "inputs.npz", graph)
+            rec = json.loads((d / "result.json").read_text(encoding="utf-8"))
+            exporter, opset, mode = rec["exporter"], rec.get("opset_requested"), rec.get("input_mode", "normal")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            on_case(d.name, None, False, "", f"{d}: {e}")
+            counts["skipped"] += 1
+            continue
+        counts["cases"] += 1
+        run = runners(exporter, opset, mode)
+        result = run(graph, inputs)
+        if not result.verdict.is_failure:
+            on_case(d.name, None, False, result.verdict.value, None)
+            continue
+        counts["failures"] += 1
+        mini = None
+        if minimize_seconds > 0:
+            def mini(g, x, r, run=run):
+                return minimize(g, x, run, seconds=minimize_seconds)
+        fid, new = store.record(graph, inputs, result, minimize=mini, case_key=f"{result.exporter}/{rec.get('seed')}")
+        counts["new buckets"] += new
+        on_case(d.name, fid, new, result.verdict.value, None)
+    return counts
