@@ -47,8 +47,9 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from fuzzer.workers import WorkerPool
-from fuzzer.campaign import CampaignConfig, run_campaign, run_graph  # noqa: E402
+from fuzzer.workers import WorkerPool  # noqa: E402
+from fuzzer.campaign import CampaignConfig, run_campaign  # noqa: E402
+from fuzzer.case import run_graph  # noqa: E402
 from fuzzer.case import run_graphs_batched  # noqa: E402
 from fuzzer.export import ExportOptions, Exporter  # noqa: E402
 from fuzzer.case import operator_keys  # noqa: E402
@@ -74,21 +75,21 @@ def screen(exporter: Exporter, seeds: list[int], gen: GeneratorOptions, batch: i
     """Seeds whose case does not take a worker down, and the pool's cases/s over them (a second,
     measured pass on a warm worker). TorchScript: one "seed" request per case (as the campaign
     sends them); dynamo: "seeds" requests of ``batch`` seeds (batched exports)."""
-    payload = {"export": ExportOptions(exporter).to_dict(), "input_mode": "normal", "generator": _gen_dict(gen), "store": False}
+    from fuzzer.workers.protocol import RunSeeds
 
-    def requests(ss: list[int]) -> list[dict]:
+    def requests(ss: list[int]) -> list[RunSeeds]:
         if exporter is Exporter.DYNAMO:
-            return [{"kind": "seeds", "seeds": ss[i:i + batch], "max_batch": batch, **payload} for i in range(0, len(ss), batch)]
-        return [{"kind": "seed", "seed": s, **payload} for s in ss]
+            return [RunSeeds(tuple(ss[i:i + batch]), ExportOptions(exporter), gen, "normal") for i in range(0, len(ss), batch)]
+        return [RunSeeds((s,), ExportOptions(exporter), gen, "normal") for s in ss]
 
     good: list[int] = []
     with WorkerPool(1, case_timeout=600) as pool:
         for c in _run(pool, requests(seeds)):
             if c.kind == "ok":
-                good.extend(c.task.payload.get("seeds", [c.task.payload.get("seed")]))
+                good.extend(c.task.request.seeds)
             else:  # a batch that took the worker down: find the culprit seed by seed
-                singles = _run(pool, [{"kind": "seed", "seed": s, **payload} for s in c.task.payload.get("seeds", [])])
-                good.extend(d.task.payload["seed"] for d in singles if d.kind == "ok")
+                singles = _run(pool, c.task.request.split() or [])
+                good.extend(d.task.request.seeds[0] for d in singles if d.kind == "ok")
         good.sort()
         t0 = time.perf_counter()
         done = _run(pool, requests(good))
@@ -96,17 +97,13 @@ def screen(exporter: Exporter, seeds: list[int], gen: GeneratorOptions, batch: i
     return good, (len(good) / seconds if all(c.kind == "ok" for c in done) else float("nan"))
 
 
-def _run(pool: WorkerPool, reqs: list[dict]) -> list:
+def _run(pool: WorkerPool, reqs: list) -> list:
     done, queue = [], list(reqs)
     while queue or pool.busy():
         while queue and pool.idle():
             pool.submit(queue.pop(0))
         done.extend(pool.poll(0.05))
     return done
-
-
-def _gen_dict(gen: GeneratorOptions) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in gen.to_dict().items()}
 
 
 # -- the limit: nothing but export + session + run + eager ----------------------------------------

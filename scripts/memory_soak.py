@@ -48,7 +48,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from fuzzer.workers import WorkerPool
+from fuzzer.workers import WorkerPool  # noqa: E402
+from fuzzer.workers.protocol import RunSeeds  # noqa: E402
 from fuzzer.catalog import CATALOG
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions, generate
@@ -143,9 +144,9 @@ def main() -> int:
     console = Console()
     avoided: set[str] = set()
 
-    def generator() -> dict:
+    def generator() -> GeneratorOptions:
         ops = tuple(o for o in CATALOG if o not in avoided) if avoided else ()
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=a.max_nodes, ops=ops).to_dict().items()}
+        return GeneratorOptions(max_nodes=a.max_nodes, ops=ops)
 
     gen = generator()
     exporters = [Exporter.TORCHSCRIPT, Exporter.DYNAMO] if a.exporter == "both" else [Exporter(a.exporter)]
@@ -153,6 +154,7 @@ def main() -> int:
     cases = [0] * len(exporters)
     samples: list[Sample] = []
     seed, incidents = 0, Counter()
+    owner: dict[int, int] = {}  # task id -> exporter index
     deadline = time.monotonic() + a.minutes * 60
     with WorkerPool(1, case_timeout=300, env=env, recycle_after=a.recycle_after) as pool:
         t0 = time.monotonic()
@@ -160,24 +162,20 @@ def main() -> int:
         while time.monotonic() < deadline:
             if pool.idle():
                 i = min(range(len(exporters)), key=busy.__getitem__)
-                base = {"export": ExportOptions(exporters[i]).to_dict(), "input_mode": "normal", "generator": gen, "store": False, "soak_exporter": i}
-                if exporters[i] is Exporter.DYNAMO:
-                    pool.submit({"kind": "seeds", "seeds": list(range(seed, seed + a.batch)), "max_batch": a.batch, **base})
-                    seed += a.batch
-                else:
-                    pool.submit({"kind": "seed", "seed": seed, **base})
-                    seed += 1
+                n = a.batch if exporters[i] is Exporter.DYNAMO else 1
+                task = pool.submit(RunSeeds(tuple(range(seed, seed + n)), ExportOptions(exporters[i]), gen, "normal"))
+                owner[task.id] = i
+                seed += n
             for c in pool.poll(0.05):
-                i = c.task.payload["soak_exporter"]
+                i = owner.pop(c.task.id)
                 busy[i] += c.seconds
                 if c.kind == "ok":
-                    cases[i] += len(c.reply.get("results", [None]))
+                    cases[i] += len(c.reply.cases)
                 else:  # a crashing seed restarts the worker: its memory starts afresh
                     incidents[f"{exporters[i].value} {c.kind}" + (f" ({c.detail})" if c.kind == "crash" else "")] += 1
                     if not a.keep_crashing_ops:
-                        opts = GeneratorOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.task.payload["generator"].items()})
-                        for crashed in c.task.payload.get("seeds", [c.task.payload.get("seed")]):
-                            avoided.update(generate(crashed, opts).ops())
+                        for crashed in c.task.request.seeds:
+                            avoided.update(generate(crashed, c.task.request.generator).ops())
                         gen = generator()
             now = time.monotonic()
             if now - last >= a.sample:

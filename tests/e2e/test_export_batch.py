@@ -151,24 +151,17 @@ def test_an_export_crash_is_remembered_by_the_node_its_exception_points_to():
 
 
 def test_worker_answers_a_seeds_request_with_one_result_per_seed_in_order():
-    gen = {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=4).to_dict().items()}
-    base = {"export": ExportOptions(Exporter.TORCHSCRIPT).to_dict(), "input_mode": "normal", "generator": gen, "store": False}
+    from fuzzer.workers.protocol import RunSeeds
+
+    def request(seeds):
+        return RunSeeds(tuple(seeds), ExportOptions(Exporter.TORCHSCRIPT), GeneratorOptions(max_nodes=4), "normal")
+
     with WorkerPool(1, case_timeout=120) as pool:
-        done = []
-
-        def run(payload):
-            while not pool.idle():
-                pool.poll(0.05)
-            pool.submit(payload)
-            while not done or done[-1].task.payload is not payload:
-                done.extend(pool.poll(0.05))
-            return done[-1]
-
-        batch = run({"kind": "seeds", "seeds": [4, 2, 3], **base})
-        singles = [run({"kind": "seed", "seed": s, **base}) for s in (4, 2, 3)]
-    assert batch.kind == "ok" and [e["seed"] for e in batch.reply["results"]] == [4, 2, 3]
-    for e, single in zip(batch.reply["results"], singles):
-        assert _untimed(e["result"]) == _untimed(single.reply["result"])
+        batch = pool.call(request([4, 2, 3]))
+        singles = [pool.call(request([s])) for s in (4, 2, 3)]
+    assert batch.kind == "ok" and [e.result.seed for e in batch.reply.cases] == [4, 2, 3]
+    for e, single in zip(batch.reply.cases, singles):
+        assert _untimed(e.result.to_dict()) == _untimed(single.reply.cases[0].result.to_dict())
 
 
 def _untimed(d):

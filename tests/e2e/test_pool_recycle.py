@@ -13,10 +13,10 @@ from fuzzer.workers import WorkerPool
 from fuzzer.workers.pool import WORKER_ENV_DEFAULTS
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions
+from fuzzer.workers.protocol import Rebuild, RunSeeds
 
 pytestmark = pytest.mark.e2e
-GEN = {k: list(v) if isinstance(v, tuple) else v for k, v in GeneratorOptions(max_nodes=2).to_dict().items()}
-BASE = {"kind": "seed", "export": ExportOptions(Exporter.TORCHSCRIPT).to_dict(), "input_mode": "normal", "generator": GEN, "store": False}
+GEN = GeneratorOptions(max_nodes=2)
 
 
 def _run(pool: WorkerPool, seed: int):
@@ -24,7 +24,7 @@ def _run(pool: WorkerPool, seed: int):
     while not pool.idle():
         pool.poll(0.05)
     pid = pool.workers[0].proc.pid
-    task = pool.submit({**BASE, "seed": seed})
+    task = pool.submit(RunSeeds((seed,), ExportOptions(Exporter.TORCHSCRIPT), GEN, "normal"))
     while True:
         for c in pool.poll(0.05):
             assert c.task is task
@@ -86,8 +86,8 @@ def test_a_worker_rebuilds_a_case_identical_to_the_generated_one(tmp_path):
     with WorkerPool(1, case_timeout=120) as pool:
         while not pool.idle():
             pool.poll(0.05)
-        c = _answer(pool, pool.submit({"kind": "regen", "seed": 17, "generator": GEN, "input_mode": "special", "out": str(tmp_path / "case")}))
-    assert c.kind == "ok" and c.reply["regenerated"] == str(tmp_path / "case")
+        c = _answer(pool, pool.submit(Rebuild(17, GEN, "special", str(tmp_path / "case"))))
+    assert c.kind == "ok" and c.reply.out == str(tmp_path / "case")
     expected = generate(17, GeneratorOptions(max_nodes=2))
     graph = load_graph(tmp_path / "case" / "graph.json")
     assert graph_to_json(graph) == graph_to_json(expected)
