@@ -68,14 +68,88 @@ class CampaignConfig:
 
 
 def load_config(out_dir: Path) -> CampaignConfig:
+    """The stored configuration of the campaign in ``out_dir``, every field checked (type and
+    range); anything wrong is one :class:`CampaignError` line."""
+    from fuzzer.ir.serialize import parse_json
+
     p = out_dir / "campaign.json"
+    if not out_dir.is_dir():
+        raise CampaignError(f"{out_dir} is not a campaign directory (give the directory of 'onnxfuzz fuzz --out DIR')")
     try:
-        doc = json.loads(p.read_text())
+        if p.stat().st_size > 1024 * 1024:
+            raise CampaignError(f"{p}: larger than 1 MiB, not a campaign configuration")
+        doc = parse_json(p.read_bytes(), str(p), CampaignError)
+        if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+            raise CampaignError(f"{p}: no \"config\" object")
+        check_config_dict(doc["config"], f"{p}: config")
         return CampaignConfig.from_dict(doc["config"])
     except FileNotFoundError:
         raise CampaignError(f"{out_dir} is not a campaign directory (no campaign.json)") from None
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise CampaignError(f"{p}: unreadable campaign configuration ({e})") from None
+    except OSError as e:
+        raise CampaignError(f"{p}: cannot read ({e.strerror or e})") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise CampaignError(f"{p}: unreadable campaign configuration ({_short(str(e), 120)})") from None
+
+
+def _short(v, limit: int = 60) -> str:
+    r = v if isinstance(v, str) else repr(v)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+_BIG = 2**62
+#: key -> (kind, low, high, may be null) for every field of campaign.json's "config" this build reads
+_CONFIG_FIELDS = {
+    "opset": ("int", 1, 100, True), "seconds": ("num", 0.0, 1e9, True), "cases": ("int", 1, _BIG, True),
+    "seed": ("int", 0, _BIG, False), "workers": ("int", 1, 4096, False), "case_timeout": ("num", 0.0, 1e7, False),
+    "memory_limit_mb": ("int", 1, 2**31, False), "recycle_after": ("int", 1, _BIG, True), "keep_per_bucket": ("int", 0, _BIG, False),
+    "min_free_mb": ("int", 0, _BIG, False), "stats_period": ("num", 0.0, 1e6, False), "minimize_seconds": ("num", 0.0, 1e7, True),
+    "dynamo_batch": ("int", 1, 4096, False), "feedback": ("bool", 0, 0, False), "mutate_share": ("num", 0.0, 1.0, False),
+    "corpus_size": ("int", 1, 10**7, False),
+}
+_GENERATOR_FIELDS = {
+    "max_nodes": ("int", 1, 10**4, False), "min_nodes": ("int", 1, 10**4, False), "max_inputs": ("int", 1, 1000, False),
+    "max_outputs": ("int", 1, 1000, False), "max_rank": ("int", 0, 16, False), "max_dim": ("int", 0, 10**6, False),
+    "p_zero_dim": ("num", 0.0, 1.0, False), "max_numel": ("int", 1, 2**24, False), "bias": ("num", 0.0, 1.0, False),
+}
+
+
+def check_config_dict(d: dict, where: str) -> None:
+    """Raise :class:`CampaignError` naming the first field of a stored configuration with a wrong
+    type or a value out of range (a hand-edited or damaged campaign.json)."""
+    from fuzzer.generate import MODES
+
+    ex = d.get("exporters")
+    names = {e.value for e in Exporter}
+    if not isinstance(ex, list) or not ex or any(not isinstance(x, str) or x not in names for x in ex) or len(set(ex)) != len(ex):
+        raise CampaignError(f"{where}.exporters is {_short(ex)}, expected a list of distinct names among {', '.join(sorted(names))}")
+    if d.get("input_mode", "normal") not in MODES:
+        raise CampaignError(f"{where}.input_mode is {_short(d.get('input_mode'))}, expected one of {', '.join(MODES)}")
+    _check_fields(d, _CONFIG_FIELDS, where)
+    gen = d.get("generator")
+    if not isinstance(gen, dict):
+        raise CampaignError(f"{where}.generator is {_short(gen)}, expected an object")
+    _check_fields(gen, _GENERATOR_FIELDS, f"{where}.generator")
+    for key in ("dtypes", "ops"):
+        v = gen.get(key, [])
+        if not isinstance(v, list) or len(v) > 10_000 or any(not isinstance(x, str) or len(x) > 100 for x in v):
+            raise CampaignError(f"{where}.generator.{key} is {_short(v)}, expected a list of names")
+
+
+def _check_fields(d: dict, fields: dict, where: str) -> None:
+    import math
+
+    for key, (kind, lo, hi, nullable) in fields.items():
+        if key not in d or (d[key] is None and nullable):
+            continue
+        v = d[key]
+        ok = {"int": isinstance(v, int) and not isinstance(v, bool),
+              "num": isinstance(v, (int, float)) and not isinstance(v, bool),
+              "bool": isinstance(v, bool)}[kind]
+        if ok and kind != "bool":
+            ok = (kind == "int" or math.isfinite(v)) and lo <= v <= hi
+        if not ok:
+            what = {"int": f"an integer within {lo}..{hi}", "num": f"a number within {lo:g}..{hi:g}", "bool": "true or false"}[kind]
+            raise CampaignError(f"{where}.{key} is {_short(v)}, expected {what}" + (" or null" if nullable else ""))
 
 
 

@@ -3,7 +3,6 @@ back for resume and for ``onnxfuzz stats``."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,6 +10,8 @@ from pathlib import Path
 
 from fuzzer.compare import Verdict
 from fuzzer.generate import GenerationStats
+
+from fuzzer.ir.serialize import parse_json
 
 from .config import CampaignError
 from .feedback import mutant_key
@@ -109,11 +110,48 @@ def read_results(path: Path) -> list[dict]:
             f.truncate(end)
     out = []
     for k, line in enumerate(data[:end].splitlines()):
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise CampaignError(f"{path}: line {k + 1} is not JSON; the campaign record is damaged") from None
+        where = f"{path}: line {k + 1}"
+        doc = parse_json(line, where, CampaignError)
+        problem = _line_problem(doc)
+        if problem:
+            raise CampaignError(f"{where} {problem}; the campaign record is damaged")
+        out.append(doc)
     return out
+
+
+def _line_problem(doc) -> str | None:
+    """What is wrong with one results.jsonl line (the fields resume and ``stats`` read), or None."""
+    import math
+
+    from fuzzer.export import Exporter
+
+    def num(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v < 1e12
+
+    if not isinstance(doc, dict):
+        return "is not a JSON object"
+    if doc.get("exporter") not in {e.value for e in Exporter}:
+        return "names no known exporter"
+    try:
+        Verdict(doc.get("verdict"))
+    except ValueError:
+        return "names no known verdict"
+    mutant = doc.get("mutant")
+    if mutant:
+        slot = mutant.get("slot") if isinstance(mutant, dict) else None
+        if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < 2**63:
+            return "has a mutant without an integer slot"
+    else:
+        seed = doc.get("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            return "has no integer seed"
+    if not num(doc.get("t", 0.0)) or not num(doc.get("seconds", 0.0)):
+        return "has a time (t, seconds) that is not a number"
+    if doc.get("bucket") is not None and not isinstance(doc["bucket"], str):
+        return "has a bucket that is not a string"
+    if not isinstance(doc.get("kept", False), bool):
+        return "has a kept flag that is not true or false"
+    return None
 
 
 def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, int | str]]:

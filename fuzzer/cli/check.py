@@ -19,13 +19,17 @@ def add_parsers(sub) -> None:
 
     g.set_defaults(run=cmd_gen)
 
+    from fuzzer.campaign import CampaignConfig
+
+    mode = CampaignConfig().input_mode  # the library's default, as for fuzz
     c = sub.add_parser("check", help="run one graph through the exporter(s) and report the verdict")
     c.add_argument("graph", type=Path, help="graph.json (from 'gen' or a campaign's case directory)")
     c.add_argument("--exporter", choices=["torchscript", "dynamo", "both"], default="both")
     c.add_argument("--opset", type=opset, default=None, help="opset to request (default: the exporter's own)")
     c.add_argument("--inputs", type=Path, help="inputs .npz (default: inputs.npz beside the graph, else generated from the seed)")
     c.add_argument("--seed", type=nonneg_int, help="seed for generated inputs (default: the graph's own seed)")
-    c.add_argument("--input-mode", choices=["normal", "special"], default="normal")
+    c.add_argument("--input-mode", choices=["normal", "special"], default=mode,
+                   help=f"how generated inputs are drawn (see 'fuzz --help'; default: {mode}); a stored inputs.npz is used as it is")
     c.add_argument("--json", action="store_true", help="print the case records as JSON")
     c.add_argument("--in-process", action="store_true", help="run in this process instead of an isolated worker (a crashing case then ends onnxfuzz itself)")
     c.add_argument("--store", type=Path, default=None, metavar="DIR",
@@ -64,19 +68,22 @@ def cmd_check(args) -> int:
     from fuzzer.generate import make_inputs
     from fuzzer.ir import load_graph
 
-    graph = load_graph(args.graph)
-    from fuzzer.catalog import CATALOG
+    from fuzzer.materialize import materialize_problem
+    from fuzzer.store.npz import check_npz
 
-    unknown = sorted({n.op for n in graph.nodes} - set(CATALOG))
-    if unknown:
-        raise UsageError(f"{args.graph}: operators not in this build's catalog: {', '.join(unknown)}")
+    graph = load_graph(args.graph)  # checked: well-formed, bounded sizes
+    problem = materialize_problem(graph)
+    if problem is not None:
+        raise UsageError(f"{args.graph}: {problem}")
     sibling = args.graph.parent / "inputs.npz"
     if args.inputs is not None:
+        check_npz(args.inputs)
         inputs, source = load_inputs(args.inputs, graph), str(args.inputs)
     elif sibling.exists() and args.seed is None:
+        check_npz(sibling)
         inputs, source = load_inputs(sibling, graph), str(sibling)
     else:
-        seed = args.seed if args.seed is not None else int(graph.meta.get("seed", 0))
+        seed = args.seed if args.seed is not None else graph.meta.get("seed") or 0  # an int (checked on load) or absent
         inputs, source = make_inputs(graph, seed, args.input_mode), f"generated (seed {seed}, mode {args.input_mode})"
     exports = [ExportOptions(e, args.opset) for e in exporters(args.exporter)]
     if args.in_process:

@@ -12,7 +12,11 @@ Invariants (checked by :func:`check_wellformed`, which names the broken rule):
   misalign the ONNX model's inputs with the module's);
 - ``outputs`` are distinct node outputs (never a graph input: an identity output exports to
   nothing and says nothing about the converter);
-- every shape dimension is a non-negative int; every dtype is one of :data:`DTYPES`.
+- every shape dimension is a non-negative int; every dtype is one of :data:`DTYPES`; value and
+  operator names are plain identifiers of bounded length;
+- sizes are bounded: rank at most :data:`MAX_RANK`, at most :data:`MAX_NUMEL` elements per value
+  (inputs, node outputs, parameters) and for all graph inputs together, so a graph file cannot
+  make anyone allocate without bound (a loaded graph's inputs are made in the caller's process).
 
 Objects are frozen; ``attrs`` dicts must be treated as immutable (use :meth:`Node.with_attrs`).
 """
@@ -56,14 +60,23 @@ DOMAINS: tuple[str, ...] = (
 )
 
 
+#: Size bounds of :func:`check_wellformed`: far above anything generated (the generator's default
+#: ``max_numel`` is 4,096, its ``max_rank`` 5) and far below what a process can allocate
+#: (2**24 float64 elements are 128 MiB).
+MAX_NUMEL = 2**24
+MAX_RANK = 16
+MAX_NAME = 100  # characters in a value name (generated ones are "x0", "v12")
+MAX_INDEX_BOUND = 2**62  # exclusive bound of an "index" input (drawn as int64)
+
 #: Names the materialized source uses itself; value names must avoid them.
 RESERVED_NAMES = frozenset({"torch", "self", "_param", "Model", "super", "float", "int", "range"})
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_OP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
 def _check_name(name: str, where: str) -> None:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or keyword.iskeyword(name) or name in RESERVED_NAMES:
-        raise WellformednessError("value-name", f"{where} name {name!r} is not a plain identifier (or is reserved)")
+    if not isinstance(name, str) or len(name) > MAX_NAME or not _NAME_RE.match(name) or keyword.iskeyword(name) or name in RESERVED_NAMES:
+        raise WellformednessError("value-name", f"{where} name {_short(name)} is not a plain identifier of at most {MAX_NAME} characters (or is reserved)")
 
 
 class WellformednessError(ValueError):
@@ -221,18 +234,24 @@ def _freeze(v: Any) -> Any:
 def check_wellformed(graph: Graph) -> None:
     """Raise :class:`WellformednessError` naming the first broken invariant (see module doc)."""
     seen: dict[str, TensorSpec] = {}
+    total = 0
     for i in graph.inputs:
         _check_name(i.name, "input")
         _check_spec(i.spec, f"input {i.name!r}")
+        total += i.spec.numel
+        if total > MAX_NUMEL:
+            raise WellformednessError("size-cap", f"the graph inputs hold more than {MAX_NUMEL} elements together")
         if i.name in seen:
             raise WellformednessError("unique-names", f"input name {i.name!r} used twice")
         if i.domain not in DOMAINS:
-            raise WellformednessError("known-domain", f"input {i.name!r} has domain {i.domain!r}")
-        if i.domain == "index" and (i.bound is None or i.bound < 1):
-            raise WellformednessError("index-bound", f"input {i.name!r} is an index without a bound >= 1")
+            raise WellformednessError("known-domain", f"input {i.name!r} has domain {_short(i.domain)}")
+        if i.domain == "index" and (not isinstance(i.bound, int) or not 1 <= i.bound <= MAX_INDEX_BOUND):
+            raise WellformednessError("index-bound", f"input {i.name!r} is an index without a bound within 1..{MAX_INDEX_BOUND}")
         seen[i.name] = i.spec
     used: set[str] = set()
     for k, n in enumerate(graph.nodes):
+        if not isinstance(n.op, str) or len(n.op) > MAX_NAME or not _OP_RE.match(n.op):
+            raise WellformednessError("op-name", f"node {k} has operator {_short(n.op)}, not a catalog-style name")
         for name in n.inputs:
             if name not in seen:
                 raise WellformednessError(
@@ -243,8 +262,10 @@ def check_wellformed(graph: Graph) -> None:
             raise WellformednessError("node-has-output", f"node {k} ({n.op}) has no outputs")
         for j, p in enumerate(n.params):
             _check_spec(p.spec, f"node {k} ({n.op}) param {j}")
+            if not isinstance(p.seed, int) or isinstance(p.seed, bool) or not 0 <= p.seed < 2**63:
+                raise WellformednessError("param-seed", f"node {k} ({n.op}) param {j} seed {_short(p.seed)} is not within 0..2**63-1")
             if p.init not in PARAM_INITS:
-                raise WellformednessError("known-param-init", f"node {k} ({n.op}) param {j} init {p.init!r}")
+                raise WellformednessError("known-param-init", f"node {k} ({n.op}) param {j} init {_short(p.init)}")
         for v in n.outputs:
             _check_name(v.name, f"node {k} ({n.op}) output")
             _check_spec(v.spec, f"node {k} ({n.op}) output {v.name!r}")
@@ -268,8 +289,21 @@ def check_wellformed(graph: Graph) -> None:
 
 def _check_spec(spec: TensorSpec, where: str) -> None:
     if spec.dtype not in DTYPES:
-        raise WellformednessError("known-dtype", f"{where} has dtype {spec.dtype!r}")
+        raise WellformednessError("known-dtype", f"{where} has dtype {_short(spec.dtype)}")
     if not isinstance(spec.shape, tuple) or any(
         not isinstance(d, int) or isinstance(d, bool) or d < 0 for d in spec.shape
     ):
-        raise WellformednessError("shape-dims", f"{where} has shape {spec.shape!r}")
+        raise WellformednessError("shape-dims", f"{where} has shape {_short(spec.shape)}")
+    if len(spec.shape) > MAX_RANK:
+        raise WellformednessError("size-cap", f"{where} has rank {len(spec.shape)}, more than {MAX_RANK}")
+    n = 1
+    for d in spec.shape:  # stops early: a product of huge dims is never built in full
+        n *= d
+        if n > MAX_NUMEL:
+            raise WellformednessError("size-cap", f"{where} has shape {_short(spec.shape)}: more than {MAX_NUMEL} elements")
+
+
+def _short(v: Any, limit: int = 80) -> str:
+    """``repr(v)`` cut to ``limit`` characters (an error message stays one readable line)."""
+    r = repr(v)
+    return r if len(r) <= limit else r[: limit - 3] + "..."

@@ -11,6 +11,12 @@ The format is meant to be read by people (it is ``graph.json`` in every finding)
 
 Round trip is exact: ``graph_from_json(graph_to_json(g)) == g``. Lists in attrs load as tuples.
 Non-finite floats are not valid JSON and are encoded as {"float": "nan" | "inf" | "-inf"}.
+
+Loading is total over its input: any text or document gives a :class:`Graph` or a
+:class:`GraphFormatError` whose one-line message says where and why, never another exception and
+never an allocation out of proportion to the file (a file over :data:`MAX_FILE_BYTES`, JSON nested
+deeper than the interpreter can parse, attribute values nested deeper than :data:`MAX_ATTR_DEPTH`
+and the size bounds of :func:`~fuzzer.ir.graph.check_wellformed` are all format errors).
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from .graph import Graph, Input, Node, Param, TensorSpec, Value, WellformednessE
 
 FORMAT = "onnxfuzz-graph"
 VERSION = 1
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a generated graph.json is a few KiB
+MAX_ATTR_DEPTH = 8  # lists in attribute values (an index of slices is two deep)
+MAX_SEED = 2**63  # meta.seed is an int within 0..MAX_SEED-1 (seeds are drawn as int64)
 
 
 class GraphFormatError(ValueError):
@@ -101,9 +110,12 @@ def graph_from_dict(doc: Any, where: str = "graph") -> Graph:
         meta_raw = doc.get("meta", {})
         if not isinstance(meta_raw, dict):
             raise GraphFormatError(f"{where}.meta: expected an object")
-        meta = {k: _decode_attr(v) for k, v in meta_raw.items()}
+        meta = {k: _decode_attr(v, f"{where}.meta.{_key(k)}") for k, v in meta_raw.items()}
+        seed = meta.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED):
+            raise GraphFormatError(f"{where}.meta.seed: expected an int within 0..2**63-1, got {_short(seed)}")
     except (KeyError, TypeError) as e:  # defensive: _field raises GraphFormatError first
-        raise GraphFormatError(f"{where}: malformed ({e})") from None
+        raise GraphFormatError(f"{where}: malformed ({_short(str(e))})") from None
     graph = Graph(inputs=inputs, nodes=nodes, outputs=outputs, meta=meta)
     try:
         check_wellformed(graph)
@@ -113,16 +125,27 @@ def graph_from_dict(doc: Any, where: str = "graph") -> Graph:
 
 
 def graph_from_json(text: str, where: str = "graph") -> Graph:
+    return graph_from_dict(parse_json(text, where, GraphFormatError), where)
+
+
+def parse_json(text: str | bytes, where: str, error: type[Exception] = ValueError) -> Any:
+    """``json.loads`` whose every failure is one ``error`` naming ``where``: syntax, an integer
+    longer than Python converts (4,300 digits), nesting deeper than the parser's recursion."""
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
-        raise GraphFormatError(f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-    return graph_from_dict(doc, where)
+        raise error(f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except RecursionError:
+        raise error(f"{where}: JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as e:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise error(f"{where}: not valid JSON ({_short(str(e), 120)})") from None
 
 
 def load_graph(path: str | Path) -> Graph:
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise GraphFormatError(f"{p}: {p.stat().st_size} bytes, too large for a graph file (at most {MAX_FILE_BYTES})")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise GraphFormatError(f"{p}: no such file") from None
@@ -152,8 +175,18 @@ def _str(v: Any, where: str) -> str:
     if not isinstance(v, str) or not v:
         raise GraphFormatError(f"{where}: expected a non-empty string")
     if not v.isidentifier():
-        raise GraphFormatError(f"{where}: {v!r} is not a valid value name")
+        raise GraphFormatError(f"{where}: {_short(v)} is not a valid value name")
     return v
+
+
+def _key(k: str) -> str:
+    return k if k.isidentifier() and len(k) <= 40 else _short(k)
+
+
+def _short(v: Any, limit: int = 80) -> str:
+    """``repr(v)`` cut to ``limit`` characters: messages stay one short line."""
+    r = repr(v)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
 def _spec_from(d: dict, where: str) -> TensorSpec:
@@ -196,14 +229,17 @@ def _node_from(d: dict, where: str) -> Node:
         if not isinstance(init, str) or not isinstance(seed, int) or isinstance(seed, bool):
             raise GraphFormatError(f"{pw}: init must be a string and seed an int")
         params.append(Param(_spec_from(pd, pw), init, seed))
-    return Node(op=op, inputs=ins, outputs=outs, attrs={k: _decode_attr(v) for k, v in attrs_raw.items()}, params=tuple(params))
+    attrs = {k: _decode_attr(v, f"{where}.attrs.{_key(k)}") for k, v in attrs_raw.items()}
+    return Node(op=op, inputs=ins, outputs=outs, attrs=attrs, params=tuple(params))
 
 
-def _decode_attr(v: Any) -> Any:
+def _decode_attr(v: Any, where: str, depth: int = 0) -> Any:
+    if depth > MAX_ATTR_DEPTH:
+        raise GraphFormatError(f"{where}: nested deeper than {MAX_ATTR_DEPTH} levels")
     if isinstance(v, list):
-        return tuple(_decode_attr(x) for x in v)
+        return tuple(_decode_attr(x, where, depth + 1) for x in v)
     if isinstance(v, dict):
         if set(v) == {"float"} and v["float"] in ("nan", "inf", "-inf"):
             return float(v["float"])
-        return {k: _decode_attr(x) for k, x in v.items()}
+        return {k: _decode_attr(x, where, depth + 1) for k, x in v.items()}
     return v

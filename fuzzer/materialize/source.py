@@ -7,11 +7,10 @@ differ. It needs nothing but ``torch``.
 
 from __future__ import annotations
 
-from fuzzer.catalog import get_op
+from fuzzer.catalog import CATALOG, get_op
 from fuzzer.catalog.params import PARAM_HELPER
-from fuzzer.catalog.render import literal, render
+from fuzzer.catalog.render import TemplateError, literal, render
 from fuzzer.ir import Graph
-
 
 
 def param_attr(node_index: int, param_index: int) -> str:
@@ -47,6 +46,23 @@ def graph_to_source(graph: Graph, class_name: str = "Model") -> str:
     outs = ", ".join(graph.outputs)
     lines.append(f"        return ({outs},)" if len(graph.outputs) == 1 else f"        return ({outs})")
     return "\n".join(lines) + "\n"
+
+
+def materialize_problem(graph: Graph) -> str | None:
+    """Why this build cannot materialize ``graph``, in one line, or None: an operator not in its
+    catalog (a newer build's graph, or an edited one), or attribute values an operator's template
+    cannot render (a ``to`` whose ``dtype`` is no dtype name, a ``slice`` index holding a string).
+    Graphs read from files are checked with this before they are run."""
+    unknown = sorted({n.op for n in graph.nodes} - set(CATALOG))
+    if unknown:
+        return f"operators not in this build's catalog: {', '.join(x[:40] for x in unknown[:10])}"
+    for k, node in enumerate(graph.nodes):
+        try:
+            node_expression(graph, k)
+        except TemplateError as e:
+            msg = str(e).replace("\n", " ")
+            return f"node {k} ({node.op}): {msg if len(msg) <= 160 else msg[:157] + '...'}"
+    return None
 
 
 def node_at_line(source: str, lineno: int) -> int | None:

@@ -125,9 +125,12 @@ def now() -> str:
 
 
 def load_npz(path: Path, graph: Graph) -> dict[str, np.ndarray]:
-    """A finding's inputs, checked against its graph (:func:`fuzzer.case.load_inputs`); a bad file
-    is a :class:`FindingError`."""
+    """A finding's inputs, checked against its graph (:func:`fuzzer.case.load_inputs`; headers
+    first, :func:`~fuzzer.store.npz.check_npz`); a bad file is a :class:`FindingError`."""
+    from .npz import check_npz
+
     try:
+        check_npz(path)
         return load_inputs(path, graph)
     except InputsFormatError as e:
         raise FindingError(str(e)) from None
@@ -478,25 +481,85 @@ class _Case:
         return _Case(self.graph, self.inputs, self.result, self.signature, self.minimization, self.status, orig)
 
 
+MAX_FINDING_BYTES = 16 * 1024 * 1024  # a finding.json is a few KiB
+
+
 def read_finding(path: Path) -> dict[str, Any]:
-    """``finding.json`` of ``path``, checked; :class:`FindingError` names what is wrong."""
+    """``finding.json`` of ``path``, checked (every field this build reads has its type and a
+    known value); :class:`FindingError` names what is wrong, in one line."""
+    from fuzzer.ir.serialize import parse_json
+
     fj = path / "finding.json"
     try:
-        doc = json.loads(fj.read_text(encoding="utf-8"))
+        if fj.stat().st_size > MAX_FINDING_BYTES:
+            raise FindingError(f"{path}: finding.json is larger than {MAX_FINDING_BYTES} bytes")
+        doc = parse_json(fj.read_bytes(), f"{path}: corrupt finding.json", FindingError)
     except FileNotFoundError:
         raise FindingError(f"{path}: no finding.json (not a finding directory)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FindingError(f"{path}: corrupt finding.json ({e})") from None
+    except IsADirectoryError:
+        raise FindingError(f"{path}: finding.json is a directory") from None
+    except OSError as e:
+        raise FindingError(f"{path}: cannot read finding.json ({e.strerror or e})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise FindingError(f"{path}: finding.json is not an onnxfuzz finding")
     if doc.get("version") != VERSION:
-        raise FindingError(f"{path}: finding format version {doc.get('version')!r} is not supported (this build reads {VERSION})")
+        raise FindingError(f"{path}: finding format version {_short(doc.get('version'))} is not supported (this build reads {VERSION})")
     for key in ("signature", "verdict", "exporter", "n_ops", "hits", "status", "title", "first_seen", "last_seen"):
         if key not in doc:
             raise FindingError(f"{path}: finding.json lacks {key!r}")
+    _check_fields(path, doc)
     if not (path / "graph.json").exists() or not (path / "inputs.npz").exists():
         raise FindingError(f"{path}: graph.json or inputs.npz is missing")
     return doc
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def _check_fields(path: Path, doc: dict) -> None:
+    """Types and values of the fields this build reads from a finding.json (see :func:`read_finding`)."""
+    from fuzzer.compare import Verdict
+    from fuzzer.export import Exporter
+    from fuzzer.generate import MODES
+
+    def bad(key: str, want: str) -> FindingError:
+        return FindingError(f"{path}: finding.json field {key!r} is {_short(doc.get(key))}, expected {want}")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
+
+    sig = doc["signature"]
+    if not isinstance(sig, dict) or not isinstance(sig.get("key"), str) or not isinstance(sig.get("id"), str):
+        raise bad("signature", "an object with a string key and id")
+    if doc["exporter"] not in {e.value for e in Exporter}:
+        raise bad("exporter", "one of " + ", ".join(e.value for e in Exporter))
+    try:
+        if not Verdict(doc["verdict"]).is_failure:
+            raise bad("verdict", "a failing verdict")
+    except (ValueError, TypeError):
+        raise bad("verdict", "a verdict name") from None
+    status_of(doc)
+    for key in ("n_ops", "hits"):
+        if not is_int(doc[key]) or doc[key] < 0:
+            raise bad(key, "a non-negative integer")
+    for key in ("title", "first_seen", "last_seen"):
+        if not isinstance(doc[key], str):
+            raise bad(key, "a string")
+    for key in ("opset", "opset_requested"):
+        if doc.get(key) is not None and not (is_int(doc[key]) and 1 <= doc[key] <= 100):
+            raise bad(key, "an opset number or null")
+    if doc.get("input_mode") is not None and doc["input_mode"] not in MODES:
+        raise bad("input_mode", "one of " + ", ".join(MODES))
+    raws = doc.get("raw_signatures", [])
+    if not isinstance(raws, list) or not all(isinstance(x, str) for x in raws):
+        raise bad("raw_signatures", "a list of strings")
+    for key in ("minimization", "original"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise bad(key, "an object or null")
+    if not isinstance(doc.get("history", []), list):
+        raise bad("history", "a list")
 
 
 def load_case(path: Path) -> tuple[dict, Graph, dict[str, np.ndarray]]:
@@ -506,11 +569,11 @@ def load_case(path: Path) -> tuple[dict, Graph, dict[str, np.ndarray]]:
         graph = load_graph(path / "graph.json")
     except GraphFormatError as e:
         raise FindingError(str(e)) from None
-    from fuzzer.catalog import CATALOG
+    from fuzzer.materialize import materialize_problem
 
-    unknown = sorted({n.op for n in graph.nodes} - set(CATALOG))
-    if unknown:  # a newer (or edited) build's finding: say so instead of failing to materialize it
-        raise FindingError(f"{path}: operators not in this build's catalog: {', '.join(unknown)}")
+    problem = materialize_problem(graph)
+    if problem is not None:  # a newer (or edited) build's finding: say so instead of failing to run it
+        raise FindingError(f"{path}: {problem}")
     return doc, graph, load_npz(path / "inputs.npz", graph)
 
 
