@@ -139,11 +139,13 @@ def first_difference(ev: Evidence) -> str | None:
 def render_report(
     *, finding_id: str, title_line: str, verdict: str, exporter: str, opset: int | None, graph: Graph,
     inputs: Mapping[str, np.ndarray], error_type: str | None, error_message: str | None, evidence: Evidence | None,
-    versions: Mapping[str, str], component: str, signature_key: str,
+    versions: Mapping[str, str], component: str, signature_key: str, stage: str | None = None, project: str | None = None,
 ) -> str:
     lines = [f"# {title_line}", "", f"<!-- onnxfuzz finding {finding_id}; component to blame: {component}; signature: {signature_key} -->", ""]
     lines += ["### 🐛 Describe the bug", ""]
     lines += [_describe(verdict, exporter, component), ""]
+    if stage is not None:
+        lines += [f"Failing stage: {stage.replace('_', ' ')}" + (f" (tracker: {project})" if project and project != "unknown" else "") + ".", ""]
     lines += ["```python", _minimal_code(graph, inputs, exporter, opset), "```", ""]
     lines += _expected_actual(verdict, error_type, error_message, evidence)
     lines += ["", "### Versions", "", "```"]

@@ -45,6 +45,7 @@ import numpy as np
 from fuzzer.ir import Graph, GraphFormatError, graph_to_json, load_graph
 from fuzzer.atomic import StagedDir, atomic_write_text
 from fuzzer.case import InputsFormatError, load_inputs, npz_bytes
+from fuzzer.compare.stages import PROJECT, stage_of
 from fuzzer.triage.signature import PROCESS_VERDICTS, Signature, signature_of
 from fuzzer.versions import stack_versions
 
@@ -365,12 +366,14 @@ class FindingStore:
         evidence = None if result.verdict in PROCESS_VERDICTS else gather_evidence(case.graph, case.inputs, result.model)
         culprit = result.blame.culprit.value if getattr(result, "blame", None) is not None else None
         component = blame(result.verdict.value, result.exporter, result.error_message, evidence, culprit)
+        stage = stage_of(result)  # which step of export and run broke, and whose tracker it is for
         t = title(result.verdict.value, result.exporter, case.graph, result.error_type, result.error_head, evidence)
         versions = dict(result.versions) or stack_versions()
         doc = {
             "format": FORMAT, "version": VERSION, "id": fid, "title": t, "signature": case.signature.to_dict(),
             "verdict": result.verdict.value, "exporter": result.exporter, "opset": result.opset,
-            "opset_requested": result.opset_requested, "component": component, "versions": versions,
+            "opset_requested": result.opset_requested, "component": component, "stage": stage.value, "project": PROJECT[stage],
+            "versions": versions,
             "n_ops": len(case.graph), "ops": case.graph.ops(), "error_type": result.error_type, "error_head": result.error_head,
             "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
             "minimization": case.minimization, "original": case.original, "input_mode": result.input_mode,
@@ -384,6 +387,7 @@ class FindingStore:
                 finding_id=fid, title_line=t, verdict=result.verdict.value, exporter=result.exporter, opset=result.opset_requested,
                 graph=case.graph, inputs=case.inputs, error_type=result.error_type, error_message=result.error_message,
                 evidence=evidence, versions=versions, component=component, signature_key=case.signature.key,
+                stage=stage.value, project=PROJECT[stage],
             ),
         }
         target = path if not replace else path.parent / f".{fid}.new"

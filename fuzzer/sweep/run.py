@@ -21,6 +21,7 @@ import numpy as np
 
 from fuzzer.case import CaseResult
 from fuzzer.case.variants import annotate
+from fuzzer.compare.stages import stage_of
 from fuzzer.generate import make_inputs
 from fuzzer.ir import Graph
 from fuzzer.versions import stack_versions
@@ -101,6 +102,7 @@ def result_row(job: SweepJob, r: CaseResult, bucket: str | None, seconds: float)
         "differential": [a["summary"] for a in opts.get("differential", ())],
         "differential_labels": [a["label"] for a in opts.get("differential", ())],
         "opset_drift": opts.get("opset_drift"), "job_seconds": round(seconds, 4),
+        "stage": stage_of(r).value if r.verdict.is_failure else None,
     }
 
 
