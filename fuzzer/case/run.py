@@ -130,6 +130,63 @@ def run_graphs_batched(
     return results  # type: ignore[return-value]
 
 
+def run_graphs_variants(
+    cases: Sequence[tuple[Graph, Mapping[str, np.ndarray], int | None]],
+    exports: Sequence[ExportOptions],
+    *,
+    input_mode: str = "normal",
+    max_batch: int = 16,
+    memory: CrashMemory | None = None,
+    stats: BatchStats | None = None,
+    oracles: OracleConfig | None = None,
+) -> list[list[CaseResult]]:
+    """``[[run_graph(g, x, [ex], seed=s)[0] for ex in exports] for g, x, s in cases]``: each graph
+    is materialized and run in eager once; the dynamo exports of all graphs and all dynamo variants
+    share one capture per batch (:func:`fuzzer.export.batch.export_variants`); TorchScript exports
+    are made one by one. Each result is about its own graph and export only."""
+    from fuzzer.export import Exporter
+    from fuzzer.export.batch import export_variants
+
+    oracles = oracles if oracles is not None else OracleConfig()
+    table: list[list[CaseResult | None]] = [[None] * len(exports) for _ in cases]
+    ready = []  # (case index, module, eager, timings, base) of graphs eager accepts
+    for k, (graph, inputs, seed) in enumerate(cases):
+        base = dict(seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options={}, versions=stack_versions(),
+                    graph_digest=graph_digest(graph), inputs_digest=inputs_digest(inputs))
+        t0 = time.perf_counter()
+        module = build_module(graph)
+        timings = {"materialize": time.perf_counter() - t0}
+        eager = run_eager(module, inputs)
+        timings["eager"] = eager.seconds_run
+        if not eager.ok:
+            for j, ex in enumerate(exports):
+                table[k][j] = CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=error_head(eager.error_message),
+                                         error_message=eager.error_message, timings=dict(timings), exporter=ex.exporter.value, opset_requested=ex.opset, **base)
+            continue
+        ready.append((k, module, eager, timings, base))
+    dyn = [j for j, ex in enumerate(exports) if ex.exporter is Exporter.DYNAMO]
+    outcomes: dict[tuple[int, int], ExportOutcome] = {}
+    if dyn and ready:
+        members = [BatchMember(module, tuple(to_torch(cases[k][1])), tuple(i.name for i in cases[k][0].inputs), len(cases[k][0].outputs), operator_keys(cases[k][0]))
+                   for k, module, _, _, _ in ready]
+        per_variant = export_variants(members, [exports[j] for j in dyn], max_batch=max_batch, memory=memory, stats=stats)
+        for j, outs in zip(dyn, per_variant):
+            for (k, *_), out in zip(ready, outs):
+                outcomes[(k, j)] = out
+    for k, module, eager, timings, base in ready:
+        graph, inputs, _ = cases[k]
+        for j, ex in enumerate(exports):
+            out = outcomes.get((k, j))
+            if out is None:  # TorchScript: one export per case
+                out = export(module, to_torch(inputs), [i.name for i in graph.inputs], ex)
+            b = dict(base, exporter=ex.exporter.value, opset_requested=ex.opset)
+            if out.batched > 1:
+                b["options"] = {"export_batch": out.batched}
+            table[k][j] = _finish(module, graph, inputs, eager, dict(timings), b, out, oracles)
+    assert all(r is not None for row in table for r in row)
+    return table  # type: ignore[return-value]
+
+
 def operator_keys(graph: Graph) -> tuple[str, ...]:
     """One key per node, in node order: operator and its inputs' dtypes and ranks (the crash-memory
     hint's unit)."""

@@ -230,9 +230,99 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
     finally:
         trim_process_caches()
     seconds = (time.perf_counter() - t0) / len(group)
+    parts = _split(model, group, options, seconds)
+    return "unsplittable" if parts is None else parts
+
+
+def export_variants(
+    members: Sequence[BatchMember],
+    variants: Sequence[ExportOptions],
+    max_batch: int = 16,
+    memory: CrashMemory | None = None,
+    stats: BatchStats | None = None,
+) -> list[list[ExportOutcome]]:
+    """``[export_many(members, v, ...) for v in variants]``, capturing each batch once.
+
+    Export options (opset, ``optimize``) act after capture: a batch is captured once with the first
+    capture strategy, as :func:`export_many` does, and the :class:`torch.export.ExportedProgram`
+    is exported once per variant (``torch.onnx.export`` takes a program as well as a module and
+    then skips capture; decomposition, translation, optimization and conversion run per variant).
+    Whatever does not go that way (the capture raises, a variant's export from the program raises
+    or cannot be split) falls back to :func:`export_many` for that variant, so crashes are still
+    recorded from a call exporting that graph alone."""
+    if any(v.exporter is not Exporter.DYNAMO for v in variants):
+        raise ValueError("export_variants is for the dynamo exporter only")
+    stats = stats if stats is not None else BatchStats()
+    out: list[list[ExportOutcome | None]] = [[None] * len(members) for _ in variants]
+    todo = [k for k in range(len(members)) if memory is None or not memory.suspect(members[k])]
+    for k in set(range(len(members))) - set(todo):  # known crashers: alone, per variant
+        stats.alone_suspect += 1
+        for j, v in enumerate(variants):
+            out[j][k] = _alone(members[k], v, memory, stats)
+    for start in range(0, len(todo), max_batch):
+        group = todo[start:start + max_batch]
+        shared = _export_captured([members[k] for k in group], variants, stats) if len(group) > 1 else None
+        for j, v in enumerate(variants):
+            parts = shared[j] if shared is not None else None
+            if parts is None:
+                rest: list[ExportOutcome | None] = [None] * len(members)
+                _export_group(members, group, v, rest, memory, stats)
+                for k in group:
+                    out[j][k] = rest[k]
+                continue
+            for k, o in zip(group, parts):
+                out[j][k] = o
+                if memory is not None:
+                    memory.record(members[k], o)
+    assert all(o is not None for row in out for o in row)
+    return out  # type: ignore[return-value]
+
+
+def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOptions], stats: BatchStats) -> list[list[ExportOutcome] | None] | None:
+    """Capture the batch once, export it per variant and split each model; None when the capture
+    raises, and None for a variant whose export raises or cannot be split (see export_variants)."""
+    from torch.onnx._internal.exporter import _capture_strategies as cs
+
+    names = [member_input_name(k, n) for k, m in enumerate(group) for n in m.input_names]
+    args = tuple(a for m in group for a in m.args)
+    t0 = time.perf_counter()
+    try:
+        with quiet([]), torch.no_grad():
+            result = cs.CAPTURE_STRATEGIES[0](verbose=False)(BatchModule(group), args, None, None)
+    finally:
+        trim_process_caches()
+    capture = time.perf_counter() - t0
+    if result.exported_program is None:
+        return None
+    stats.calls += 1
+    stats.batched_calls += 1
+    outs: list[list[ExportOutcome] | None] = []
+    for v in variants:
+        t1 = time.perf_counter()
+        try:
+            with quiet([]), torch.no_grad():
+                model = export_dynamo_proto(result.exported_program, args, v, input_names=names)
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except BaseException:  # found again by export_many, from a call with that graph alone
+            stats.failed_batches += 1
+            outs.append(None)
+            continue
+        finally:
+            trim_process_caches()
+        seconds = (capture / len(variants) + time.perf_counter() - t1) / len(group)
+        parts = _split(model, group, v, seconds)
+        if parts is None:
+            stats.split_fallbacks += 1
+        outs.append(parts)
+    return outs
+
+
+def _split(model, group: Sequence[BatchMember], options: ExportOptions, seconds: float) -> list[ExportOutcome] | None:
+    """Each member's own model out of a batched one, validated alone; None if it cannot be cut."""
     outputs = [o.name for o in model.graph.output]
     if len(outputs) != sum(m.n_outputs for m in group):
-        return "unsplittable"
+        return None
     out: list[ExportOutcome] = []
     j = 0
     try:
@@ -242,7 +332,7 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
             j += m.n_outputs
             out.append(validate(part.SerializeToString(), options, seconds, (), batched=len(group)))
     except SplitError:
-        return "unsplittable"
+        return None
     return out
 
 
@@ -266,6 +356,6 @@ def source_name(m: BatchMember) -> str | None:
 
 
 __all__ = [
-    "BatchCrash", "BatchMember", "BatchModule", "BatchStats", "CrashMemory", "export_many", "first_capture_strategy_only",
+    "BatchCrash", "BatchMember", "BatchModule", "BatchStats", "CrashMemory", "export_many", "export_variants", "first_capture_strategy_only",
     "culprit_line", "member_input_name", "named_members", "source_name",
 ]

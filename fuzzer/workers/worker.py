@@ -222,8 +222,7 @@ def _run_graphs(req, state):
     from dataclasses import replace
     from pathlib import Path
 
-    from fuzzer.case import load_inputs, run_graph, run_graphs_batched
-    from fuzzer.export import Exporter
+    from fuzzer.case import load_inputs, run_graphs_variants
     from fuzzer.generate import make_inputs
     from fuzzer.ir import graph_from_dict
 
@@ -235,15 +234,9 @@ def _run_graphs(req, state):
         seed = c.seed if c.seed is not None else graph.meta.get("seed")
         inputs = load_inputs(Path(c.inputs), graph) if c.inputs else make_inputs(graph, int(seed or 0), req.input_mode)
         cases.append((graph, inputs, seed, c.options))
-    table = [[None] * len(req.exports) for _ in cases]
-    for k, ex in enumerate(req.exports):
-        if ex.exporter is Exporter.DYNAMO and len(cases) > 1:
-            rs = run_graphs_batched([(g, x, s) for g, x, s, _ in cases], ex, input_mode=req.input_mode, max_batch=req.max_batch, memory=state.memory, stats=state.batch_stats)
-        else:
-            rs = [run_graph(g, x, [ex], seed=s, input_mode=req.input_mode)[0] for g, x, s, _ in cases]
-        for j, r in enumerate(rs):
-            opts = {**r.options, **cases[j][3]}
-            table[j][k] = replace(r, options=opts, model=r.model if req.return_model else None)
+    table = run_graphs_variants([(g, x, s) for g, x, s, _ in cases], req.exports, input_mode=req.input_mode, max_batch=req.max_batch,
+                                memory=state.memory, stats=state.batch_stats)
+    table = [[replace(r, options={**r.options, **cases[j][3]}, model=r.model if req.return_model else None) for r in row] for j, row in enumerate(table)]
     return RunReply(tuple(CaseReply(r) for row in table for r in row))
 
 

@@ -102,6 +102,9 @@ def test_sweep_cli_end_to_end_resume_and_report(tmp_path):
     again = _cli(*args, "--resume", cwd=tmp_path)  # nothing left to do: no line is added
     assert again.returncode == 0, again.stderr
     assert len((out / "results.jsonl").read_text().splitlines()) == len(rows)
+    again = _cli(*args[: args.index("--out")], *args[args.index("--out") + 2:], "--resume", str(out), cwd=tmp_path)  # --resume DIR, like fuzz
+    assert again.returncode == 0, again.stderr
+    assert len((out / "results.jsonl").read_text().splitlines()) == len(rows)
     clash = _cli(*args, cwd=tmp_path)
     assert clash.returncode == 2 and "--resume" in clash.stderr and "Traceback" not in clash.stderr
     bad = _cli("sweep", "--ops", "nope", "--out", str(tmp_path / "x"), cwd=tmp_path)
