@@ -53,7 +53,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--timeout", type=_positive_float, default=300.0, help="seconds one export variant may take before its worker is killed")
     s.add_argument("--in-process", action="store_true", help="no worker process (debugging; a crashing case ends the sweep)")
     s.add_argument("--out", type=Path, help="sweep directory (default: runs/sweep-<UTC time>)")
-    s.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping finished jobs")
+    s.add_argument("--resume", nargs="?", const=True, default=None, type=Path, metavar="DIR",
+                   help="continue the sweep in DIR (or in --out), skipping finished jobs; give the same options as the first run")
     s.add_argument("--report", type=Path, help="also write the Markdown report (and a PNG heat map beside it) here")
     s.add_argument("--sample", type=_positive_int, help="run only this many jobs, evenly spread over the plan (measure, then extrapolate)")
     s.set_defaults(run=cmd_sweep)
@@ -94,14 +95,20 @@ def cmd_sweep(args) -> int:
     from fuzzer.workers.pool import RECYCLE_AFTER
 
     config = _config(args)
-    if args.resume and args.out is None:
-        raise UsageError("--resume needs --out DIR (the sweep to continue)")
+    if isinstance(args.resume, Path):  # --resume DIR, like fuzz --resume DIR
+        if args.out is not None and args.out != args.resume:
+            raise UsageError(f"--resume {args.resume} continues that sweep; do not also give another --out")
+        args.out = args.resume
+    resume = args.resume is not None
+    if resume and args.out is None:
+        raise UsageError("--resume needs the sweep to continue: --resume DIR")
     for ex in config.exporters:
         if not config.opsets_for(ex):
             raise UsageError(f"none of the opsets {list(config.opsets)} is supported by the {ex.value} exporter")
+    _check_paper(args)  # before the sweep directory is made: a corrected rerun with the same --out works
     out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S")
     try:
-        prepare_dir(out, config, args.resume)
+        prepare_dir(out, config, resume)
     except OSError as e:
         raise UsageError(f"cannot create {out}: {e.strerror or e}") from None
     con = Console()
@@ -161,9 +168,27 @@ def cmd_sweep(args) -> int:
     con.print(f"findings store: {recorder.new_bugs} new bugs ({recorder.filed} cases filed) in {recorder.store.root}; "
               f"triage with: onnxfuzz findings list {recorder.store.root}", highlight=False, soft_wrap=True)
     if interrupted:
-        con.print(f"interrupted: continue with --resume --out {out}", style="yellow")
+        con.print(f"interrupted: continue with the same options and --resume {out}", style="yellow")
         return 130
     return 0
+
+
+def _check_paper(args) -> None:
+    """Read the paper's sequences now if --pairs will need them, and say which flag to fix."""
+    from .common import UsageError
+
+    if args.paper is not None and not args.pairs:
+        raise UsageError("--paper is only read with --pairs")
+    if not args.pairs:
+        return
+    from fuzzer.generate.templates import paper_sequences_path
+    from fuzzer.sweep.pairs import load_sequences
+
+    path = args.paper or paper_sequences_path()
+    try:
+        load_sequences(path)
+    except PaperDataError as e:
+        raise UsageError(f"--paper: {e}" if args.paper else f"{e}; pass the file with --paper") from None
 
 
 def _variant(e) -> str:

@@ -28,7 +28,7 @@ def load_sequences(path: Path) -> list[list[str]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return [list(s) for key in ("torch_reduced", "torch_nonoverlapping") for s in data[key]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as e:
         raise PaperDataError(f"{path}: cannot read the paper's sequences ({e})") from None
 
 
