@@ -25,7 +25,7 @@ from typing import Sequence
 from fuzzer.export import ExportOptions, Exporter
 
 #: The opset the dynamo exporter's torchlib functions are written for; other opsets are converted.
-DYNAMO_NATIVE_OPSET = 18
+from .stages import NATIVE_OPSET as DYNAMO_NATIVE_OPSET  # noqa: E402
 
 LABEL_OPTIMIZER = "exporter optimizer"
 LABEL_OPSET_CONVERSION = "opset conversion"

@@ -9,8 +9,9 @@ torchlib's own opset (18) to the requested one. After it come the ONNX checker a
 
 - an export crash names its step: the dynamo exporter raises ``TorchExportError`` in capture and
   ``ConversionError`` with "step 2/3" (decomposition) or "step 3/3" (translation) in its message;
-- an export-option differential (:mod:`.differential`) on the failing side: the case passes with
-  ``optimize=False`` (the optimizer breaks it) or at opset 18 (the opset conversion breaks it);
+- an export-option differential (:mod:`.differential`) on the failing side: the case fails with
+  the optimizer and passes with ``optimize=False`` (the optimizer breaks it), or fails at a
+  converted opset and passes at opset 18 (the conversion breaks it);
 - the extra oracles (:mod:`.blame`): ONNX reference agrees with eager and ONNX Runtime does not
   (an ORT kernel), ORT optimized differs from unoptimized (the ORT optimizer), the reference agrees
   with ORT and not eager (the exported model is wrong: the exporter);
@@ -59,6 +60,9 @@ PROJECT: dict[Stage, str] = {
     Stage.UNKNOWN: "unknown",
 }
 
+#: The opset torchlib emits (other opsets are converted from it); see fuzzer.compare.differential.
+NATIVE_OPSET = 18
+
 _LABEL_STAGE = {"exporter optimizer": Stage.EXPORTER_OPTIMIZER, "opset conversion": Stage.OPSET_CONVERSION,
                 "opset-specific symbolic": Stage.TORCHSCRIPT_SYMBOLIC}
 
@@ -81,9 +85,15 @@ def failing_stage(
             return Stage.DECOMPOSITION
         if "step 3/3" in msg:
             return Stage.TRANSLATION
-    for a in differential:  # one export option breaks it: that option's stage
-        if a.get("breaks") and a.get("label") in _LABEL_STAGE:
-            return _LABEL_STAGE[a["label"]]
+    for a in differential:  # one export option's value breaks it: the stage that value turns on
+        stage = _LABEL_STAGE.get(a.get("label")) if a.get("breaks") else None
+        failing = a.get("failing") or {}
+        if stage is Stage.EXPORTER_OPTIMIZER and failing.get("optimize") is False:
+            continue  # it fails unoptimized and passes optimized: the optimizer hides a translation or ORT problem
+        if stage is Stage.OPSET_CONVERSION and failing.get("opset") == NATIVE_OPSET:
+            continue  # it fails at torchlib's own opset, not after a conversion
+        if stage is not None:
+            return stage
     if culprit == "ort_kernel":
         return Stage.ORT_KERNEL
     if culprit == "ort_optimizer":
