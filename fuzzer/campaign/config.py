@@ -3,7 +3,6 @@ campaign gets its budget. The defaults live here only; the command line passes w
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,6 +10,10 @@ from pathlib import Path
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import GeneratorOptions
 from fuzzer.generate.corpus import FEEDBACK_SHARE
+
+
+#: The ways a campaign can spend an exporter's worker time (see CampaignConfig.arms).
+ARMS = ("graphs", "ops")
 
 
 class CampaignError(Exception):
@@ -45,6 +48,12 @@ class CampaignConfig:
     feedback: bool = False  # keep a corpus of graphs that reached new coverage, and mutate it (off: measured no gain, README)
     mutate_share: float = FEEDBACK_SHARE  # with feedback: share of cases that are mutants
     corpus_size: int = 500  # with feedback: most graphs the corpus holds
+    # how each exporter's worker time is spent (fuzzer.campaign.arms): "graphs" = generated graphs
+    # (and mutants); "ops" = one-operator jobs of the sweep plan (every dtype, shape, attribute
+    # sample and export variant). The split follows each arm's yield of new buckets per worker
+    # second, with ``arm_floor`` of the time guaranteed to every arm.
+    arms: tuple[str, ...] = ("graphs", "ops")
+    arm_floor: float = 0.1
 
     def exports(self) -> list[ExportOptions]:
         return [ExportOptions(e, self.opset) for e in self.exporters]
@@ -58,13 +67,22 @@ class CampaignConfig:
             "recycle_after": self.recycle_after, "keep_per_bucket": self.keep_per_bucket, "min_free_mb": self.min_free_mb, "stats_period": self.stats_period,
             "minimize_seconds": self.minimize_seconds, "dynamo_batch": self.dynamo_batch,
             "feedback": self.feedback, "mutate_share": self.mutate_share, "corpus_size": self.corpus_size,
+            "arms": list(self.arms), "arm_floor": self.arm_floor,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "CampaignConfig":
         gen = GeneratorOptions.from_dict(d["generator"])
-        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "recycle_after", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds", "dynamo_batch", "feedback", "mutate_share", "corpus_size"}
-        return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, **{k: d[k] for k in keys if k in d})
+        keys = {"opset", "seconds", "cases", "seed", "input_mode", "workers", "case_timeout", "memory_limit_mb", "recycle_after", "keep_per_bucket", "min_free_mb", "stats_period", "minimize_seconds", "dynamo_batch", "feedback", "mutate_share", "corpus_size", "arm_floor"}
+        arms = tuple(d.get("arms", ("graphs",)))  # a campaign from before arms ran generated graphs only
+        return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, arms=arms, **{k: d[k] for k in keys if k in d})
+
+    def __post_init__(self) -> None:
+        bad = [a for a in self.arms if a not in ARMS]
+        if bad or not self.arms:
+            raise ValueError(f"unknown arms {bad} (known: {', '.join(ARMS)})" if bad else "a campaign needs at least one arm")
+        if not 0.0 <= self.arm_floor * len(self.arms) <= 1.0:
+            raise ValueError(f"arm_floor {self.arm_floor} times {len(self.arms)} arms must be within 0..1")
 
 
 def load_config(out_dir: Path) -> CampaignConfig:
@@ -104,7 +122,7 @@ _CONFIG_FIELDS = {
     "memory_limit_mb": ("int", 1, 2**31, False), "recycle_after": ("int", 1, _BIG, True), "keep_per_bucket": ("int", 0, _BIG, False),
     "min_free_mb": ("int", 0, _BIG, False), "stats_period": ("num", 0.0, 1e6, False), "minimize_seconds": ("num", 0.0, 1e7, True),
     "dynamo_batch": ("int", 1, 4096, False), "feedback": ("bool", 0, 0, False), "mutate_share": ("num", 0.0, 1.0, False),
-    "corpus_size": ("int", 1, 10**7, False),
+    "corpus_size": ("int", 1, 10**7, False), "arm_floor": ("num", 0.0, 1.0, False),
 }
 _GENERATOR_FIELDS = {
     "max_nodes": ("int", 1, 10**4, False), "min_nodes": ("int", 1, 10**4, False), "max_inputs": ("int", 1, 1000, False),
@@ -125,6 +143,9 @@ def check_config_dict(d: dict, where: str) -> None:
     if d.get("input_mode", "normal") not in MODES:
         raise CampaignError(f"{where}.input_mode is {_short(d.get('input_mode'))}, expected one of {', '.join(MODES)}")
     _check_fields(d, _CONFIG_FIELDS, where)
+    arms = d.get("arms", ["graphs"])
+    if not isinstance(arms, list) or not arms or any(a not in ARMS for a in arms) or len(set(arms)) != len(arms):
+        raise CampaignError(f"{where}.arms is {_short(arms)}, expected a list of distinct names among {', '.join(ARMS)}")
     gen = d.get("generator")
     if not isinstance(gen, dict):
         raise CampaignError(f"{where}.generator is {_short(gen)}, expected an object")

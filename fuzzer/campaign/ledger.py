@@ -41,14 +41,15 @@ class Ledger:
         self.partners: dict[int, dict[str, CaseResult]] = {}  # seed -> first exporter's compact result, until paired
 
     def account(self, exporter: str, key: int | str, r: CaseResult, case_dir: str | None, confirmation: dict | None, seconds: float,
-                graph_doc: dict | None = None, mutant: dict | None = None) -> CaseResult:
-        """Record one finished case (``key``: its seed, or "m<slot>" for a mutant); with feedback,
-        its graph joins the corpus (before the results line) if its model reached new coverage."""
+                graph_doc: dict | None = None, mutant: dict | None = None, op_job: int | None = None) -> CaseResult:
+        """Record one finished case (``key``: its seed, "m<slot>" for a mutant, "o<index>" for one
+        variant of an op job); with feedback, its graph joins the corpus (before the results line)
+        if its model reached new coverage."""
         st = self.stats
         real = confirmation is None or confirmation["status"] == "confirmed"
         if not real:
             st.unconfirmed[confirmation["status"]] += 1
-        cross = self._pair(r) if mutant is None else None  # a mutant slot runs different graphs per exporter
+        cross = self._pair(r) if mutant is None and op_job is None else None  # mutants and op jobs differ per exporter
         bucket = bucket_key(r) if r.verdict.is_failure else None
         kept = False
         if case_dir:
@@ -100,6 +101,12 @@ class Ledger:
             line["blame"] = r.blame.culprit.value
         if mutant is not None:
             line["mutant"] = mutant
+        if op_job is not None:
+            line["op_job"] = op_job
+            line["export"] = (r.options or {}).get("export")
+            labels = [a["label"] for a in (r.options or {}).get("differential", ())]
+            if labels:
+                line["differential"] = labels
         if new_items:
             line["new_coverage"] = new_items
         self.log.write(json.dumps(line, allow_nan=False, default=str) + "\n")

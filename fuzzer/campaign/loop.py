@@ -6,7 +6,9 @@ A campaign directory holds everything needed to watch, stop and resume it::
     results.jsonl    one line per finished case (the source of truth for resume)
     stats.jsonl      a time series sampled every few seconds (``onnxfuzz stats``)
     cases/           kept non-pass cases (the first few per bucket, and every new raw signature)
-    findings/        the findings store: one minimized reproduction per bug, SQLite index
+    findings/        the findings store: one reproduction per bug (filed raw at once, then
+                     minimized in the background), SQLite index
+    .tmp/            scratch space of the campaign's processes (cleared when a run starts)
     incoming/        cases written by workers, not yet accounted (cleared on resume)
     workers/         worker logs (what exporters and runtimes printed)
     corpus/          with feedback: the corpus (graph JSON files and _corpus.json, the index)
@@ -20,8 +22,13 @@ With ``feedback`` on, a share of each exporter's cases are mutants of a corpus o
 reached new coverage (see :mod:`fuzzer.campaign.feedback`; the corpus lives in ``corpus/``).
 
 Resume invariant: a case is done iff its line is in results.jsonl. A line is appended (and
-flushed) only after the case's directory was moved into place, so after ``kill -9`` a resumed
-campaign repeats no recorded seed, skips none, and keeps every kept case exactly once.
+flushed) only after the case's directory was moved into place and the case was filed in the
+store, so after ``kill -9`` a resumed campaign repeats no recorded seed, skips none, keeps every
+kept case exactly once, and has every bug seen in the store (raw or minimized).
+
+Time: the budget is campaign time (:class:`~fuzzer.campaign.stats.CampaignStats`): it starts when
+the pool can run cases, not at start-up, and stops with the loop; the end of a campaign waits for
+no minimization (raw findings are minimized by the next run).
 """
 
 from __future__ import annotations
@@ -34,18 +41,22 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from fuzzer.atomic import atomic_write_text
-from fuzzer.case import CaseResult
+from fuzzer.case import CaseResult, save_case, worker_death_result
+from fuzzer.case.variants import annotate
+from fuzzer.generate import make_inputs
+from fuzzer.sweep.plan import SweepConfig
 from fuzzer.versions import stack_versions
 from fuzzer.workers import Completion, WorkerPool
 from fuzzer.workers.protocol import RebuildReply, RunMutant, RunReply
 
+from .arms import op_job_key
 from .config import RECYCLE_AFTER, CampaignConfig, CampaignError, load_config, with_budget  # noqa: F401  (re-exported)
 from .feedback import Feedback
 from .ledger import Ledger
 from .recorder import FindingRecorder
 from .rescue import Rescue
-from .scheduler import Scheduler
-from .stats import CampaignStats, read_results, restore_stats
+from .scheduler import Pick, Scheduler
+from .stats import STOP_DISK_LOW, CampaignStats, read_results, recorded_elapsed, restore_stats
 
 
 class Observer(Protocol):
@@ -74,28 +85,36 @@ def run_campaign(
     stats = stats if stats is not None else CampaignStats()
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = out_dir / "campaign.json"
+    results: list[dict] = []
     if resume:
-        done = restore_stats(stats, read_results(out_dir / "results.jsonl"))
+        results = read_results(out_dir / "results.jsonl")
+        done = restore_stats(stats, results)
+        stats.elapsed_before = recorded_elapsed(out_dir, results)  # the campaign clock goes on
     else:
         if meta.exists():
             raise CampaignError(f"{out_dir} already holds a campaign; use --resume {out_dir} or pick a new --out")
         atomic_write_text(meta, json.dumps({"config": config.to_dict(), "versions": stack_versions()}, indent=1) + "\n")
         done = set()
     shutil.rmtree(out_dir / "incoming", ignore_errors=True)
+    shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # a killed run's scratch space
     try:
-        yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}).run()
+        yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}, results).run()
     except KeyboardInterrupt:
         stats.stop_reason = "interrupted (Ctrl-C)"
         raise
     finally:
+        stats.stop_clock()
         atomic_write_text(out_dir / "summary.json", json.dumps(stats.to_dict(), indent=1) + "\n")
+        shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
 
 
 class _Loop:
     """One run of a campaign: the pool, and the scheduler, rescue and ledger around it."""
 
-    def __init__(self, config: CampaignConfig, out_dir: Path, observers, stats: CampaignStats, done: set, pool_env, inject):
+    def __init__(self, config: CampaignConfig, out_dir: Path, observers, stats: CampaignStats, done: set, pool_env, inject,
+                 results: list[dict] | None = None):
         self.config = config
+        self.results = results or []  # an earlier run's lines (resume)
         self.out = out_dir
         self.observers = observers
         self.stats = stats
@@ -110,36 +129,42 @@ class _Loop:
             stats.corpus = len(self.feedback.corpus)
         self.scheduler = Scheduler(config, done, self.feedback, out_dir / "incoming", inject)
         self.rescue = Rescue(config, out_dir)
-        self.inflight: dict[int, tuple[str, list]] = {}  # task id -> (exporter, case keys)
-        self.deadline = None if config.seconds is None else time.monotonic() + max(0.0, config.seconds - stats.elapsed_before)
+        self.inflight: dict[int, Pick] = {}  # task id -> what the request covers
+        self.op_rows: dict[tuple[str, int], list] = {}  # op job -> its variants' results so far
+        self.op_baselines = {e.exporter: SweepConfig(exporters=(e.exporter,)).baselines() for e in config.exports()}
+        self.deadline: float | None = None  # set when the pool is ready (campaign time starts then)
         self.last_sample = 0.0
         self.last_disk_check = 0.0
         self.recorder = FindingRecorder(out_dir / "findings", {e.exporter.value: e for e in config.exports()}, config.input_mode,
-                                        config.minimize_seconds or None, config.case_timeout)
+                                        config.minimize_seconds or None, config.case_timeout, scratch=out_dir / ".tmp" / "minimizer")
         stats.findings = self.recorder.stats
 
     def run(self) -> Iterator[CaseResult]:
-        finished = False
         try:
             yield from self._run()
-            finished = True
         finally:
-            # at a normal end give pending minimizations a while; on Ctrl-C or an error, none
-            # (their cases are kept on disk and re-filed by --resume)
-            self.recorder.close(wait=30.0 if finished else 0.0)
+            # however the run ends, nothing waits for the minimizer: every bug is in the store
+            # already (raw or minimized), and a resumed campaign minimizes the raw ones
+            self.stats.stop_clock()
             self.stats.minimizing = self.recorder.pending
+            self.recorder.close()
             if self.feedback is not None:
                 self.feedback.close()
 
     def _run(self) -> Iterator[CaseResult]:
         cfg = self.config
-        self.recorder.refile(self.out / "cases")
+        self.recorder.refile(self.out / "cases", self.results)
+        self.recorder.requeue()
         shutil.rmtree(self.out / ".rebuild", ignore_errors=True)  # left by a killed run
-        with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", self.pool_env,
+        scratch = self.out / ".tmp" / "workers"
+        scratch.mkdir(parents=True, exist_ok=True)
+        env = {"TMPDIR": str(scratch), **(self.pool_env or {})}  # whatever the workers' libraries write: under DIR
+        with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", env,
                         recycle_after=cfg.recycle_after) as pool, \
                 open(self.out / "results.jsonl", "a", encoding="utf-8") as log:
             self.pool = pool
             self.ledger = Ledger(cfg, self.out, self.stats, self.recorder, self.feedback, self.done, log)
+            self._wait_ready(pool)
             exhausted = False
             while True:
                 if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -155,7 +180,18 @@ class _Loop:
             # cases that killed their worker and are not rebuilt yet: rebuilt by the pool still
             # open (bounded by the case timeout), never lost; anything else in flight is abandoned
             yield from self._drain_dead(pool)
+            self.stats.stop_clock()  # campaign time ends here: closing the pool is not part of it
             self._maybe_sample(force=True)
+
+    def _wait_ready(self, pool: WorkerPool) -> None:
+        """Wait until a worker can take a case, then start the campaign clock and the deadline:
+        start-up (imports, the fork server) is not charged to the budget."""
+        while pool.idle() == 0:
+            self._publish(pool)
+            pool.poll(0.05)
+        self.stats.start_clock()
+        if self.config.seconds is not None:
+            self.deadline = time.monotonic() + max(0.0, self.config.seconds - self.stats.elapsed_before)
 
     def _fill(self, pool: WorkerPool, exhausted: bool) -> bool:
         """Give every idle worker a task: rebuilds of dead cases first (a few ms), then the parts
@@ -164,20 +200,19 @@ class _Loop:
             d = self.rescue.dead.popleft()
             self.rescue.rebuilding[pool.submit(self.rescue.rebuild_request(d)).id] = d
         while pool.idle() > 0:
-            if self.rescue.retry:  # seeds of a batch whose worker died: one by one, to find the culprit
-                req, exporter, keys = self.rescue.retry.popleft()
+            if self.rescue.retry:  # parts of a request whose worker died: one by one, to find the culprit
+                pick = self.rescue.retry.popleft()
             elif exhausted:
                 break
             else:
-                running = Counter(self.stats.exporter_seconds)
+                running = Counter(self.stats.arm_seconds)
                 for _, task, secs in pool.states():
                     if task is not None and task.id in self.inflight:
-                        running[self.inflight[task.id][0]] += secs
-                nxt = self.scheduler.next_request(running)
-                if nxt is None:
+                        running[self.inflight[task.id].arm] += secs
+                pick = self.scheduler.next_request(running, self.stats.arm_buckets)
+                if pick is None:
                     return True
-                req, exporter, keys = nxt
-            self.inflight[pool.submit(req).id] = (exporter, keys)
+            self.inflight[pool.submit(pick.request).id] = pick
         return exhausted
 
     def _step(self, pool: WorkerPool, wait: float) -> Iterator[CaseResult]:
@@ -226,8 +261,16 @@ class _Loop:
             return [self.ledger.account(d.exporter, d.key, *self.rescue.finish(d, reply), None, d.completion.seconds, None, d.mutant)]
         if c.task.id not in self.inflight:  # a request abandoned by the end of the run
             return []
-        exporter, keys = self.inflight.pop(c.task.id)
-        req = c.task.request
+        pick = self.inflight.pop(c.task.id)
+        exporter, keys, req = pick.exporter, pick.keys, c.task.request
+        buckets_before = len(self.stats.buckets)
+        self.stats.arm_seconds[pick.arm] += c.seconds
+        try:
+            return self._account_pick(c, pick, exporter, keys, req)
+        finally:
+            self.stats.arm_buckets[pick.arm] += len(self.stats.buckets) - buckets_before
+
+    def _account_pick(self, c: Completion, pick: Pick, exporter: str, keys: list, req) -> list[CaseResult]:
         reply = c.reply if c.kind == "ok" else None
         if isinstance(reply, RunReply) and reply.generation:
             g = reply.generation
@@ -237,6 +280,8 @@ class _Loop:
         mutant = None
         if isinstance(req, RunMutant):
             mutant = {"slot": req.slot, "parent": req.parent_key, "donor": req.donor_key, "mutation_seed": req.mutation_seed, "mutations": []}
+        if pick.jobs:
+            return self._account_ops(c, pick)
         if isinstance(reply, RunReply):
             share = c.seconds / max(1, len(reply.cases))  # a batch: worker time is shared equally
             out = []
@@ -247,8 +292,43 @@ class _Loop:
             return out
         if len(keys) > 1:
             self.stats.exporter_seconds[exporter] += c.seconds  # nothing recorded: every seed runs alone next
-        self.rescue.on_death(c, exporter, keys, mutant, self.scheduler.seeds_request_one)
+        self.rescue.on_death(c, pick, mutant, self.scheduler.seeds_request_one)
         return []
+
+    def _account_ops(self, c: Completion, pick: Pick) -> list[CaseResult]:
+        """Op jobs: collect each job's variants (a split request returns them in parts); once a
+        job has all of them, annotate the differentials and account each variant's case."""
+        req = c.task.request
+        if c.kind == "ok":
+            answers = iter(c.reply.cases)
+            for i, job in pick.jobs:
+                row = self.op_rows.setdefault((pick.exporter, i), [None] * len(job.exports))
+                for ex in req.exports:
+                    row[job.exports.index(ex)] = next(answers).result
+        elif not self.rescue.on_death(c, pick, None, None):  # one job, one variant: its death is its result
+            ((i, job),), (ex,) = pick.jobs, req.exports
+            row = self.op_rows.setdefault((pick.exporter, i), [None] * len(job.exports))
+            row[job.exports.index(ex)] = worker_death_result(c.kind, c.detail, c.seconds, ex, seed=job.seed, input_mode=job.mode,
+                                                             graph=job.graph, options=job.context())
+        else:
+            self.stats.exporter_seconds[pick.exporter] += c.seconds  # its parts run next
+            return []
+        out = []
+        share = c.seconds / max(1, len(pick.jobs) * len(req.exports))
+        for i, job in pick.jobs:
+            row = self.op_rows.get((pick.exporter, i))
+            if row is None or any(r is None for r in row):
+                continue
+            del self.op_rows[(pick.exporter, i)]
+            inputs = None
+            for r in annotate(row, job.exports, self.op_baselines[job.exports[0].exporter]):
+                case_dir = None
+                if r.verdict.is_failure or (r.options or {}).get("differential"):
+                    inputs = inputs if inputs is not None else make_inputs(job.graph, job.seed, job.mode)
+                    name = f"o{i}-{r.exporter}-{r.opset_requested}{'' if r.options['export']['optimize'] else '-noopt'}-{r.verdict.value}"
+                    case_dir = str(save_case(self.out / "incoming", job.graph, inputs, r, name))
+                out.append(self.ledger.account(pick.exporter, op_job_key(i), r, case_dir, None, share, op_job=i))
+        return out
 
     def _maybe_sample(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -265,7 +345,7 @@ class _Loop:
         self.last_disk_check = now
         free_mb = shutil.disk_usage(self.out).free // (1024 * 1024)
         if free_mb < self.config.min_free_mb:
-            self.stats.stop_reason = f"disk space low: {free_mb} MiB free, floor is {self.config.min_free_mb} MiB (--min-free-mb)"
+            self.stats.stop_reason = f"{STOP_DISK_LOW}: {free_mb} MiB free, floor is {self.config.min_free_mb} MiB (--min-free-mb)"
             return True
         return False
 

@@ -19,7 +19,7 @@ from fuzzer.case import CaseResult, load_inputs, save_case, worker_death_result
 from fuzzer.case.files import mutant_dirname
 from fuzzer.ir import Graph, load_graph
 from fuzzer.workers import Completion
-from fuzzer.workers.protocol import Rebuild, RebuildReply, Request, RunMutant, RunSeeds
+from fuzzer.workers.protocol import Rebuild, RebuildReply, RunGraphs, RunMutant, RunSeeds
 
 from .config import CampaignConfig
 
@@ -38,7 +38,7 @@ class Rescue:
     def __init__(self, config: CampaignConfig, out_dir: Path):
         self.config = config
         self.out = out_dir
-        self.retry: deque[tuple[Request, str, list]] = deque()  # (request, exporter, keys) split from a request whose worker died
+        self.retry: deque = deque()  # Picks split from a request whose worker died, run before anything new
         self.dead: deque[DeadCase] = deque()  # to rebuild by a worker
         self.rebuilding: dict[int, DeadCase] = {}  # pool task id -> its case, being rebuilt
 
@@ -46,15 +46,29 @@ class Rescue:
     def pending(self) -> bool:
         return bool(self.retry or self.dead or self.rebuilding)
 
-    def on_death(self, c: Completion, exporter: str, keys: list, mutant: dict | None, single) -> None:
-        """Split a multi-case request (``single(export, seed)`` builds each part), or queue the
-        one case for rebuilding."""
-        if len(keys) > 1:
-            req = c.task.request
+    def on_death(self, c: Completion, pick, mutant: dict | None, single) -> bool:
+        """Split a multi-case request of generated graphs (``single(export, seed)`` builds each
+        part) or of op jobs (per job, then per export variant) and queue the parts; or queue a
+        generated graph's one case for rebuilding. Returns False for an op job's variant that
+        cannot be split: its death is its result (the caller records it)."""
+        from .scheduler import Pick
+
+        req = c.task.request
+        if isinstance(req, RunGraphs):
+            parts = req.split()
+            if parts is None:
+                return False
+            if len(pick.jobs) > 1:
+                self.retry.extend(Pick(p, pick.exporter, [k], pick.arm, [j]) for p, k, j in zip(parts, pick.keys, pick.jobs))
+            else:
+                self.retry.extend(Pick(p, pick.exporter, pick.keys, pick.arm, pick.jobs) for p in parts)
+            return True
+        if len(pick.keys) > 1:
             assert isinstance(req, RunSeeds)
-            self.retry.extend((single(req.export, s), exporter, [s]) for s in req.seeds)
-            return
-        self.dead.append(DeadCase(c, exporter, keys[0], mutant))
+            self.retry.extend(Pick(single(req.export, s), pick.exporter, [s], pick.arm) for s in req.seeds)
+            return True
+        self.dead.append(DeadCase(c, pick.exporter, pick.keys[0], mutant))
+        return True
 
     def rebuild_request(self, d: DeadCase) -> Rebuild:
         req = d.completion.task.request

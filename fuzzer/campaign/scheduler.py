@@ -1,5 +1,9 @@
 """Which case a campaign runs next, and as which worker request.
 
+Worker time is split between arms, (exporter, strategy) pairs, by :class:`~.arms.Allocator`:
+generated graphs (below) and one-operator jobs of the sweep plan (:class:`~.arms.OpJobs`, sent
+``op_batch`` jobs at a time with every export variant, as a sweep does).
+
 Every exporter walks the same slot sequence: slot ``i`` is graph ``seed + i`` (with feedback on, a
 share of the slots are mutants of corpus graphs instead, see :mod:`.feedback`). The next case goes
 to the exporter that has used the least worker time (finished plus in flight), so a slow exporter
@@ -11,14 +15,33 @@ a batch are deferred and run next, one by one. Slots already done (resume) are s
 from __future__ import annotations
 
 from collections import Counter, deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 from fuzzer.export import ExportOptions, Exporter
-from fuzzer.workers.protocol import Request, RunMutant, RunSeeds
+from fuzzer.ir import graph_to_dict
+from fuzzer.sweep.plan import SweepJob
+from fuzzer.workers.protocol import CaseSpec, Request, RunGraphs, RunMutant, RunSeeds
 
+from .arms import Allocator, OpJobs, arm_name, op_job_key
 from .config import CampaignConfig
 from .feedback import Feedback, mutant_key
+
+#: One-operator jobs sent to a worker at once (their dynamo exports share one capture per variant).
+OP_BATCH = 8
+
+
+@dataclass
+class Pick:
+    """A request and what it covers: the exporter, the case keys (seeds, "m<slot>" or "o<index>",
+    in reply order per graph), the arm it is charged to, and for op jobs the jobs themselves."""
+
+    request: Request
+    exporter: str
+    keys: list
+    arm: str
+    jobs: list[tuple[int, SweepJob]] = field(default_factory=list)
 
 
 class Scheduler:
@@ -31,6 +54,11 @@ class Scheduler:
         self.inject = inject or {}
         self.cursor = {e.exporter.value: 0 for e in self.exports}
         self.deferred = {e.exporter.value: deque() for e in self.exports}  # mutant slots passed over while filling a dynamo batch
+        self.op_jobs = {e.exporter.value: OpJobs(e.exporter, config.seed, config.input_mode) for e in self.exports} if "ops" in config.arms else {}
+        self.allocator = Allocator(tuple(arm_name(e.exporter.value, a) for e in self.exports for a in config.arms), config.arm_floor)
+        self.graphs_left = {e.exporter.value: True for e in self.exports}
+        self.ops_left = {e.exporter.value: "ops" in config.arms for e in self.exports}
+        self.waiting_ops: dict[str, list] = {}
 
     def is_mutant(self, i: int) -> bool:
         return self.feedback is not None and self.feedback.is_mutant(i)
@@ -70,27 +98,59 @@ class Scheduler:
             out.append(i)
         return out
 
-    def next_request(self, worker_seconds: Counter) -> tuple[Request, str, list[int | str]] | None:
-        """The next (request, exporter, case keys) under the fair time share (``worker_seconds``:
-        per exporter, finished plus in flight), or None when every exporter's budget of cases is
-        handed out."""
-        cfg = self.config
-        order = sorted(self.exports, key=lambda e: (worker_seconds[e.exporter.value], self.exports.index(e)))
-        for ex in order:
-            name = ex.exporter.value
-            i = self.next_slot(name)
-            if i is None:
-                continue
-            if self.is_mutant(i):
-                assert self.feedback is not None
-                req = RunMutant(**self.feedback.request(name, i), export=ex, generator=cfg.generator, input_mode=cfg.input_mode,
-                                cases_dir=str(self.incoming), inject=self.inject.get((name, mutant_key(i))))
-                return req, name, [mutant_key(i)]
-            seeds = [cfg.seed + i]
-            if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1:
-                seeds += [cfg.seed + j for j in self.take(ex, cfg.dynamo_batch - 1)]
-            return self.seeds_request(ex, seeds), name, list(seeds)
-        return None
+    def next_request(self, arm_seconds: Counter, arm_buckets: Counter) -> Pick | None:
+        """The next request under the arms' split (``arm_seconds``: worker seconds per arm,
+        finished plus in flight; ``arm_buckets``: new buckets per arm), or None when every arm's
+        cases are handed out. ``--cases N`` bounds the generated graphs; op jobs run until the
+        time budget (or the plan) ends, and never run in a campaign with a case budget only."""
+        while True:
+            live = [arm_name(e, "graphs") for e, left in self.graphs_left.items() if left and "graphs" in self.config.arms]
+            if self.config.seconds is not None:
+                live += [arm_name(e, "ops") for e, left in self.ops_left.items() if left]
+            arm = self.allocator.pick(arm_seconds, arm_buckets, live)
+            if arm is None:
+                return None
+            name, strategy = arm.split("/")
+            ex = next(e for e in self.exports if e.exporter.value == name)
+            pick = self._graphs(ex, arm) if strategy == "graphs" else self._ops(ex, arm)
+            if pick is not None:
+                return pick
+            (self.graphs_left if strategy == "graphs" else self.ops_left)[name] = False
+
+    def _graphs(self, ex: ExportOptions, arm: str) -> Pick | None:
+        cfg, name = self.config, ex.exporter.value
+        i = self.next_slot(name)
+        if i is None:
+            return None
+        if self.is_mutant(i):
+            assert self.feedback is not None
+            req = RunMutant(**self.feedback.request(name, i), export=ex, generator=cfg.generator, input_mode=cfg.input_mode,
+                            cases_dir=str(self.incoming), inject=self.inject.get((name, mutant_key(i))))
+            return Pick(req, name, [mutant_key(i)], arm)
+        seeds = [cfg.seed + i]
+        if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1:
+            seeds += [cfg.seed + j for j in self.take(ex, cfg.dynamo_batch - 1)]
+        return Pick(self.seeds_request(ex, seeds), name, list(seeds), arm)
+
+    def _ops(self, ex: ExportOptions, arm: str) -> Pick | None:
+        """Up to OP_BATCH op jobs of one input mode (a request runs one mode; jobs of the other
+        mode wait, already handed out, for the next pick)."""
+        name = ex.exporter.value
+        waiting = self.waiting_ops.setdefault(name, [])
+        waiting += self.op_jobs[name].take(max(0, OP_BATCH - len(waiting)), self.done)
+        if not waiting:
+            return None
+        mode = waiting[0][1].mode
+        jobs = [(i, j) for i, j in waiting if j.mode == mode]
+        self.waiting_ops[name] = [(i, j) for i, j in waiting if j.mode != mode]
+        return self.ops_pick(name, arm, jobs)
+
+    def ops_pick(self, name: str, arm: str, jobs: list[tuple[int, SweepJob]]) -> Pick:
+        exports = jobs[0][1].exports
+        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, None, j.context()) for _, j in jobs)
+        req = RunGraphs(cases, exports, jobs[0][1].mode, return_model=True, max_batch=OP_BATCH,
+                        timeout=self.config.case_timeout * len(cases) * len(exports))
+        return Pick(req, name, [op_job_key(i) for i, _ in jobs], arm, list(jobs))
 
     def seeds_request_one(self, ex: ExportOptions, seed: int) -> RunSeeds:
         return self.seeds_request(ex, [seed])

@@ -17,11 +17,19 @@ from .config import CampaignError
 from .feedback import mutant_key
 
 
+#: How stop_reason starts when the campaign stopped at the disk floor (the command line exits 4).
+STOP_DISK_LOW = "disk space low"
+
+
 @dataclass
 class CampaignStats:
-    """Counters of a campaign; ``elapsed`` includes the time of earlier runs when resumed."""
+    """Counters of a campaign. ``elapsed`` is *campaign time*: it runs from the moment the pool can
+    run cases (:meth:`start_clock`, not at start-up) until the loop stops (:meth:`stop_clock`, not
+    while the pool closes), plus the campaign time of earlier runs when resumed. The time budget,
+    ``t`` in results.jsonl and stats.jsonl, summary.json and ``onnxfuzz stats`` all read this clock."""
 
-    started: float = field(default_factory=time.monotonic)
+    started: float | None = None  # time.monotonic() when the clock started (None: not yet)
+    stopped: float | None = None  # ... and when it stopped
     elapsed_before: float = 0.0
     cases: int = 0
     verdicts: Counter = field(default_factory=Counter)  # (exporter, verdict) -> count
@@ -45,10 +53,28 @@ class CampaignStats:
     coverage: object = None  # fuzzer.coverage.Coverage of the exported models, when tracked
     corpus: int | None = None  # graphs in the feedback corpus (None: feedback off)
     mutants: int = 0  # cases that ran a mutant of a corpus graph
+    arm_seconds: Counter = field(default_factory=Counter)  # "exporter/strategy" -> worker seconds (fuzzer.campaign.arms)
+    arm_buckets: Counter = field(default_factory=Counter)  # "exporter/strategy" -> new buckets found
+
+    def arms(self) -> dict:
+        """Per arm: worker seconds, its share of all worker seconds, new buckets found."""
+        total = sum(self.arm_seconds.values()) or 1.0
+        return {a: {"seconds": round(self.arm_seconds[a], 2), "share": round(self.arm_seconds[a] / total, 3), "new_buckets": self.arm_buckets[a]}
+                for a in sorted(set(self.arm_seconds) | set(self.arm_buckets))}
 
     @property
     def elapsed(self) -> float:
-        return self.elapsed_before + time.monotonic() - self.started
+        if self.started is None:
+            return self.elapsed_before
+        return self.elapsed_before + (self.stopped if self.stopped is not None else time.monotonic()) - self.started
+
+    def start_clock(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+
+    def stop_clock(self) -> None:
+        if self.started is not None and self.stopped is None:
+            self.stopped = time.monotonic()
 
     def rate_now(self, window: float = 30.0) -> float:
         """Cases per second over the last ``window`` seconds, measured up to now: a dynamo batch
@@ -76,6 +102,7 @@ class CampaignStats:
             "unconfirmed_mismatches": dict(self.unconfirmed),
             "cross_exporter": dict(self.cross), "only_this_exporter_wrong": dict(self.one_wrong),
             **({"corpus": self.corpus, "mutants": self.mutants} if self.corpus is not None else {}),
+            "arms": self.arms(),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
                           "rejected": dict(self.generation.rejected.most_common(30))},
         }
@@ -93,6 +120,7 @@ class CampaignStats:
         if self.corpus is not None:
             out["corpus"] = self.corpus
             out["mutants"] = self.mutants
+        out["arms"] = self.arms()
         return out
 
 
@@ -137,7 +165,10 @@ def _line_problem(doc) -> str | None:
     except ValueError:
         return "names no known verdict"
     mutant = doc.get("mutant")
-    if mutant:
+    if doc.get("op_job") is not None:  # one variant of an op job: keyed by the job's index
+        if not isinstance(doc["op_job"], int) or isinstance(doc["op_job"], bool) or not 0 <= doc["op_job"] < 2**63:
+            return "has an op job without an integer index"
+    elif mutant:
         slot = mutant.get("slot") if isinstance(mutant, dict) else None
         if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < 2**63:
             return "has a mutant without an integer slot"
@@ -154,14 +185,74 @@ def _line_problem(doc) -> str | None:
     return None
 
 
+def recorded_elapsed(out_dir: Path, results: list[dict]) -> float:
+    """The campaign time a campaign directory has spent: the latest of its results' ``t``, its last
+    stats.jsonl sample (the loop writes one as it stops) and summary.json's ``elapsed``. A resumed
+    run continues this clock, ``onnxfuzz stats`` reports it, and it equals summary.json's elapsed
+    after a clean end (after a kill, the last sample's)."""
+    import math
+
+    best = max((float(r.get("t", 0.0)) for r in results), default=0.0)
+    for value in (_last_sample_t(out_dir / "stats.jsonl"), _summary_elapsed(out_dir / "summary.json")):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value < 1e12:
+            best = max(best, float(value))
+    return best
+
+
+def _last_sample_t(path: Path):
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 65536))
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            doc = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # a torn last line after kill -9
+        return doc.get("t") if isinstance(doc, dict) else None
+    return None
+
+
+def _summary_elapsed(path: Path):
+    import json
+
+    try:
+        if path.stat().st_size > 10 * 1024 * 1024:
+            return None
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None  # ours, and only a hint: the other two sources stand
+    return doc.get("elapsed") if isinstance(doc, dict) else None
+
+
+def restore_campaign(stats: CampaignStats, out_dir: Path) -> set[tuple[str, int | str]]:
+    """Rebuild the counters of the campaign in ``out_dir`` (results.jsonl, and its campaign time:
+    :func:`recorded_elapsed`); returns the case keys done (see :func:`restore_stats`)."""
+    results = read_results(out_dir / "results.jsonl")
+    done = restore_stats(stats, results)
+    stats.elapsed_before = recorded_elapsed(out_dir, results)
+    return done
+
+
 def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, int | str]]:
     """Rebuild the counters from results.jsonl lines; returns the case keys done:
     (exporter, seed) for generated cases, (exporter, "m<slot>") for mutants."""
     done = set()
     for r in results:
+        arm = f"{r['exporter']}/{'ops' if r.get('op_job') is not None else 'graphs'}"
+        stats.arm_seconds[arm] += r.get("seconds", 0.0)
+        if r.get("bucket") and r["bucket"] not in stats.buckets:
+            stats.arm_buckets[arm] += 1
         if r.get("mutant"):
             done.add((r["exporter"], mutant_key(r["mutant"]["slot"])))
             stats.mutants += 1
+        elif r.get("op_job") is not None:
+            done.add((r["exporter"], f"o{r['op_job']}"))
         else:
             done.add((r["exporter"], r["seed"]))
         stats.cases += 1

@@ -30,6 +30,11 @@ def _hms(s: float) -> str:
     return f"{s // 3600}h {s % 3600 // 60:02d}m {s % 60:02d}s" if s >= 3600 else f"{s // 60}m {s % 60:02d}s"
 
 
+def arm_split(stats: CampaignStats) -> str:
+    """Worker time per arm and the new buckets it found, e.g. "dynamo/ops 41% (37 new)"."""
+    return ", ".join(f"{a} {v['share']:.0%} ({v['new_buckets']} new)" for a, v in stats.arms().items())
+
+
 def verdict_table(stats: CampaignStats, exporters: list[str], title: str | None = None) -> Table:
     """Verdict counts per exporter, with cases per second of each exporter's worker time."""
     t = Table(title=title, title_justify="left")
@@ -54,6 +59,8 @@ def summary_table(stats: CampaignStats, exporters: list[str]) -> Group:
     extra = []
     if stats.corpus is not None:
         extra.append(f"feedback: {stats.mutants} mutant cases ({stats.mutants / max(1, stats.cases):.0%}), corpus of {stats.corpus} graphs")
+    if stats.arm_seconds:
+        extra.append(f"worker time split: {arm_split(stats)}")
     if stats.unconfirmed:
         extra.append("mismatches not confirmed (not filed): " + ", ".join(f"{k} {n}" for k, n in sorted(stats.unconfirmed.items())))
     if stats.cross:
@@ -86,6 +93,8 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
         top.add_row("coverage", cov.summary_line(), "", "")
     if stats.corpus is not None:
         top.add_row("corpus", f"{stats.corpus} graphs", "mutants", f"{stats.mutants} ({stats.mutants / max(1, stats.cases):.0%} of cases)")
+    if stats.arm_seconds:
+        top.add_row("time split", arm_split(stats), "", "")
     workers = Table(box=None, show_header=True, header_style="bold")
     workers.add_column("worker")
     workers.add_column("state")
@@ -126,7 +135,8 @@ class StatusObserver:
         return (f"[{_hms(stats.elapsed)}] cases {stats.cases} ({stats.rate_now():.1f}/s now, "
                 f"{stats.cases / max(stats.elapsed, 1e-9):.1f}/s overall)  failing {stats.failures()}  buckets {len(stats.buckets)}  "
                 + "  ".join(f"{e}: {sum(n for (e2, _), n in stats.verdicts.items() if e2 == e)}" for e in self.exporters)
-                + (f"  corpus {stats.corpus} mutants {stats.mutants}" if stats.corpus is not None else ""))
+                + (f"  corpus {stats.corpus} mutants {stats.mutants}" if stats.corpus is not None else "")
+                + (f"  split {arm_split(stats)}" if stats.arm_seconds else ""))
 
     def on_tick(self, stats: CampaignStats) -> None:
         self.stats = stats

@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2] / "fuzzer"
 #: The pipeline order (README, "How it is built"); base modules without a stage come first.
 ORDER = ["atomic", "versions", "ir", "catalog", "generate", "materialize", "export", "execute", "compare", "case", "coverage",
-         "triage", "minimize", "store", "workers", "campaign", "sweep", "cli", "__main__"]
+         "triage", "minimize", "store", "workers", "sweep", "campaign", "cli", "__main__"]
 
 
 def _imports():

@@ -1,0 +1,136 @@
+"""How a campaign splits worker time: arms, their jobs, and a split that follows the yield.
+
+An *arm* is an (exporter, strategy) pair. Strategies:
+
+- ``graphs``: generated multi-operator graphs (and, with feedback, mutants of corpus graphs);
+- ``ops``: one-operator jobs of the sweep plan (:func:`fuzzer.sweep.plan.enumerate_jobs`: every
+  catalog operator x legal dtype x shapes x attribute samples x input mode), each exported with
+  every variant of that exporter (default opset, the other opsets, dynamo's ``optimize=False``),
+  in an order shuffled by the campaign seed so that a short campaign samples the whole catalog.
+  This is where single-operator dtype bugs, non-default options, the optimizer and opset
+  conversion are found quickly (a dynamo sweep sample found 60 buckets in 100 s on 2 workers).
+
+:class:`Allocator` splits worker time equally between exporters (as campaigns always did), and
+within an exporter gives each strategy ``floor`` and the rest in proportion to its yield, new
+buckets per worker second with a prior of one bucket per minute (so an arm that has not run yet is
+not starved, and an arm that stops finding loses its extra share within a few minutes). The next
+request goes to the least served exporter's arm furthest below its share. The split
+is deterministic given the results, so it depends on timing only through which results came
+first; it is recorded in ``stats.jsonl`` and shown live.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+
+from fuzzer.export import Exporter
+from fuzzer.sweep.plan import SweepConfig, SweepJob, enumerate_jobs
+
+
+def op_job_key(index: int) -> str:
+    """The case key of op job ``index`` (results.jsonl, resume)."""
+    return f"o{index}"
+
+
+class OpJobs:
+    """The one-operator jobs of one exporter in the campaign's order: breadth first over the
+    catalog's operators (shuffled by the campaign seed), one job of each operator per round, each
+    operator's own jobs shuffled; an operator is planned when the first round reaches it
+    (planning the whole catalog at once takes seconds). Job ``i`` is the same job in every run of a
+    campaign, so resume skips exactly the jobs done."""
+
+    def __init__(self, exporter: Exporter, seed: int, input_mode: str):
+        from fuzzer.catalog import CATALOG
+
+        self.exporter = exporter
+        self.modes = ("normal", "special") if input_mode == "special" else ("normal",)
+        self.seed = seed
+        self.ops = sorted(CATALOG)
+        random.Random(f"onnxfuzz-ops/{seed}/{exporter.value}").shuffle(self.ops)
+        self.planned: list[list[SweepJob]] = []  # per operator, in self.ops order
+        self.jobs: list[SweepJob] = []  # the order handed out so far
+        self.round = 0
+        self.position = 0  # next operator in this round
+        self.cursor = 0
+
+    def _plan(self, k: int) -> list[SweepJob]:
+        while len(self.planned) <= k:
+            op = self.ops[len(self.planned)]
+            jobs = list(enumerate_jobs(SweepConfig(ops=(op,), exporters=(self.exporter,), modes=self.modes)))
+            random.Random(f"onnxfuzz-ops/{self.seed}/{self.exporter.value}/{op}").shuffle(jobs)
+            self.planned.append(jobs)
+        return self.planned[k]
+
+    def _extend(self) -> bool:
+        """Append the next job of the breadth-first order; False when every job is out."""
+        while True:
+            if self.position >= len(self.ops):
+                if self.round > 0 and all(len(j) <= self.round for j in self.planned):
+                    return False
+                self.round += 1
+                self.position = 0
+            jobs = self._plan(self.position)
+            self.position += 1
+            if self.round < len(jobs):
+                self.jobs.append(jobs[self.round])
+                return True
+
+    def take(self, n: int, done: set) -> list[tuple[int, SweepJob]]:
+        """Up to ``n`` more (index, job) not yet done."""
+        out = []
+        while len(out) < n:
+            if self.cursor >= len(self.jobs) and not self._extend():
+                break
+            i = self.cursor
+            self.cursor += 1
+            if (self.exporter.value, op_job_key(i)) not in done:
+                out.append((i, self.jobs[i]))
+        return out
+
+
+@dataclass
+class Allocator:
+    """Worker time per arm, in two levels: exporters share time equally (so the slow dynamo
+    exporter is never starved by the fast TorchScript one, and graph ``i`` reaches both); within an
+    exporter, each strategy gets ``floor`` and the rest in proportion to its yield of new buckets
+    per worker second (see the module docstring)."""
+
+    arms: tuple[str, ...]  # "exporter/strategy"
+    floor: float = 0.1
+    prior_seconds: float = 60.0  # one bucket per this many worker seconds, before any evidence
+
+    def shares(self, seconds: Counter, new_buckets: Counter, arms: Iterable[str] | None = None) -> dict[str, float]:
+        """Each of ``arms``' share of their exporter's time (all arms when None)."""
+        arms = list(self.arms if arms is None else arms)
+        out = {}
+        for ex in dict.fromkeys(a.split("/")[0] for a in arms):
+            mine = [a for a in arms if a.split("/")[0] == ex]
+            yields = {a: (new_buckets[a] + 1.0) / (seconds[a] + self.prior_seconds) for a in mine}
+            total = sum(yields.values())
+            floor = min(self.floor, 1.0 / len(mine))
+            rest = max(0.0, 1.0 - floor * len(mine))
+            out.update({a: floor + rest * yields[a] / total for a in mine})
+        return out
+
+    def pick(self, seconds: Counter, new_buckets: Counter, candidates: Iterable[str]) -> str | None:
+        """The candidate arm to run next (``seconds``: worker seconds per arm, finished plus in
+        flight): the least served exporter, then its arm furthest below its share."""
+        cands = [a for a in self.arms if a in set(candidates)]
+        if not cands:
+            return None
+        per_ex: Counter = Counter()
+        for a in self.arms:
+            per_ex[a.split("/")[0]] += seconds[a]
+        order = [a.split("/")[0] for a in self.arms]
+        ex = min(dict.fromkeys(a.split("/")[0] for a in cands), key=lambda e: (per_ex[e], order.index(e)))
+        mine = [a for a in self.arms if a.split("/")[0] == ex]
+        share = self.shares(seconds, new_buckets, mine)
+        total = sum(seconds[a] for a in mine) or 1.0
+        return min((a for a in cands if a in mine), key=lambda a: (seconds[a] / total - share[a], self.arms.index(a)))
+
+
+def arm_name(exporter: str, strategy: str) -> str:
+    return f"{exporter}/{strategy}"

@@ -1,0 +1,33 @@
+"""Arms: the op-job order is stable and breadth first, and the allocator follows the yield within an
+exporter while exporters keep equal time."""
+
+from collections import Counter
+
+from fuzzer.campaign.arms import Allocator, OpJobs, op_job_key
+from fuzzer.export import Exporter
+
+ARMS = ("torchscript/graphs", "torchscript/ops", "dynamo/graphs", "dynamo/ops")
+
+
+def test_op_jobs_are_the_same_in_every_run_breadth_first_and_skip_done_ones():
+    a = OpJobs(Exporter.DYNAMO, 3, "special")
+    first = a.take(12, set())
+    assert len({j.ops[0] for _, j in first}) == 12  # one job per operator in the first round
+    b = OpJobs(Exporter.DYNAMO, 3, "special")
+    done = {("dynamo", op_job_key(i)) for i, _ in first[:5]}
+    again = b.take(7, done)
+    assert [(i, j.key) for i, j in again] == [(i, j.key) for i, j in first[5:]]  # resume: exactly the rest
+    assert {j.mode for _, j in first} <= {"normal", "special"} and all(len(j.exports) == 5 for _, j in first)
+    assert [j.key for _, j in OpJobs(Exporter.DYNAMO, 4, "special").take(12, set())] != [j.key for _, j in first]  # the seed orders them
+
+
+def test_allocator_keeps_exporters_even_and_follows_yield_within_one():
+    alloc = Allocator(ARMS, floor=0.1)
+    seconds = Counter({"torchscript/graphs": 50, "torchscript/ops": 50, "dynamo/graphs": 10, "dynamo/ops": 10})
+    assert alloc.pick(seconds, Counter(), ARMS).startswith("dynamo/")  # the exporter with less time goes next
+    share = alloc.shares(Counter({a: 100 for a in ARMS}), Counter({"dynamo/ops": 40, "dynamo/graphs": 0}))
+    assert share["dynamo/ops"] > 0.8 and abs(share["dynamo/graphs"] - 0.1) < 0.05  # yield wins, floor stays
+    assert abs(share["dynamo/ops"] + share["dynamo/graphs"] - 1) < 1e-9
+    seconds = Counter({"torchscript/graphs": 100, "torchscript/ops": 100, "dynamo/graphs": 100, "dynamo/ops": 100})
+    assert alloc.pick(seconds, Counter({"dynamo/ops": 40}), ["dynamo/graphs", "dynamo/ops"]) == "dynamo/ops"
+    assert alloc.pick(seconds, Counter(), ["torchscript/graphs"]) == "torchscript/graphs" and alloc.pick(seconds, Counter(), []) is None
