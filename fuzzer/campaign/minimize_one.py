@@ -1,45 +1,77 @@
-"""Minimize one failing case and file it, in a process of its own.
+"""Minimize findings filed raw, in a process of its own: the campaign's minimizer.
 
-``python -m fuzzer.campaign.minimize_one STORE_ROOT EXPORTS_JSON SECONDS INPUT_MODE CASE_DIR...``
+``python -m fuzzer.campaign.minimize_one STORE_ROOT EXPORTS_JSON SECONDS SCRATCH_DIR``
+
+Reads finding ids on stdin, one per line, and answers each with one line on stdout once the
+finding is finished (:meth:`fuzzer.store.FindingStore.finish_minimization`):
+
+- ``done ID INTO``: minimized (or found not to reproduce); the bug now lives in finding INTO;
+- ``skip ID REASON``: nothing to do (no longer awaiting minimization, or unreadable);
+- ``error ID REASON``: minimization failed (our bug: the traceback is on stderr).
 
 Minimization re-infers shapes of candidate graphs with eager PyTorch, and eager PyTorch itself
 can die on some shapes (SIGFPE in libtorch): doing it here keeps such a death away from the
-campaign. Candidates run in an isolated worker of their own. Cases are filed one by one (each
-``record`` is atomic and keyed), so after a death the caller files the rest. Exit 0 when all were.
+campaign, which then knows the culprit (the finding it asked for last). Candidates run in an
+isolated worker of their own, kept for the whole session, with its files under SCRATCH_DIR. The
+process dies with the campaign (:mod:`fuzzer.workers.lifetime`), and so do its workers.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    store_root, exports_json, seconds, input_mode, *case_dirs = argv
-    from fuzzer.case import load_case_dir
+    store_root, exports_json, seconds, scratch = argv
     from fuzzer.export import ExportOptions
-    from fuzzer.minimize import minimize
     from fuzzer.store import FindingStore
     from fuzzer.workers import IsolatedRunner
 
     exports = {k: ExportOptions.from_dict(v) for k, v in json.loads(exports_json).items()}
     store = FindingStore(Path(store_root))
-    with IsolatedRunner() as runner:
-        for case_dir in case_dirs:
-            graph, inputs, result = load_case_dir(Path(case_dir))
-            export = exports[result.exporter]
-
-            def run(g, x, export=export):
-                return runner.run(g, x, [export], input_mode)[0]
-
-            def mini(g, x, r, run=run):
-                return minimize(g, x, run, seconds=float(seconds))
-
-            store.record(graph, inputs, result, mini, f"{result.exporter}/{result.seed}")
-            print(case_dir, flush=True)
+    with IsolatedRunner(scratch=Path(scratch)) as runner:
+        while True:
+            line = sys.stdin.readline()
+            if not line:  # the campaign closed our stdin: done
+                break
+            fid = line.strip()
+            if fid:
+                print(_finish(store, runner, exports, float(seconds), fid), flush=True)
     store.close()
     return 0
+
+
+def _finish(store, runner, exports, seconds: float, fid: str) -> str:
+    from fuzzer.export import ExportOptions, Exporter
+    from fuzzer.minimize import minimize
+    from fuzzer.store import FindingError, export_options, load_case
+    from fuzzer.triage.signature import Signature
+
+    path = store.root / fid
+    try:
+        doc, graph, inputs = load_case(path)
+    except FindingError as e:
+        return f"skip {fid} {' '.join(str(e).split())[:300]}"
+    if not doc.get("awaiting_minimization"):
+        return f"skip {fid} not awaiting minimization"
+    try:
+        exporter, opset, optimize = export_options(doc)  # a variant's own options (an op job's opset...)
+        export = ExportOptions(Exporter(exporter), opset, optimize) if doc.get("export") else exports.get(exporter) or ExportOptions(Exporter(exporter), opset)
+        mode = doc.get("input_mode") or "normal"
+        sig = doc["signature"]
+        reference = Signature(sig["verdict"], sig["exporter"], sig["detail"], tuple(sig.get("path_ops", ())))
+
+        def run(g, x):
+            return runner.run(g, x, [export], mode)[0]
+
+        m = minimize(graph, inputs, run, seconds=seconds, reference=reference)
+        return f"done {fid} {store.finish_minimization(path, m)}"
+    except Exception as e:  # noqa: BLE001 - our bug: reported to the campaign, which keeps the finding raw
+        traceback.print_exc()
+        return f"error {fid} {type(e).__name__}: {' '.join(str(e).split())[:300]}"
 
 
 if __name__ == "__main__":

@@ -1,18 +1,27 @@
-"""File a campaign's failing cases into its findings store, minimizing new bugs as they appear.
+"""File a campaign's failing cases into its findings store as they come; minimize new bugs behind.
 
-A failure whose raw signature the store already knows is only a hit: filed at once, in the
-campaign's thread. A new one is queued for a background thread that minimizes it with its own
-isolated worker (so a candidate that crashes its process is just a verdict) and files the
-result. All store writes go through :meth:`FindingStore.record` with the case key
-``"<exporter>/<seed>"``, which makes filing idempotent: after a kill, :meth:`refile` queues the
-kept cases that never made it into the store, and nothing is counted twice.
+Every real failure is filed at once, in the campaign's thread (:meth:`FindingStore.record` with
+the case key ``"<exporter>/<seed>"``, which makes filing idempotent): a bug seen before is a hit;
+a new one is filed *raw*, awaiting minimization. So every bug a campaign has seen is in the store,
+raw or minimized, whenever it stops, however it stops (``kill -9`` included), and the end of a
+campaign waits for nothing.
+
+A background thread minimizes the raw findings, one at a time, in a process of its own
+(:mod:`fuzzer.campaign.minimize_one`: a candidate that kills its process cannot end the campaign,
+and the culprit is known) and the store replaces each raw reproduction by the minimized one
+(:meth:`FindingStore.finish_minimization`). The queue is the store itself: a resumed campaign
+re-queues every finding still awaiting minimization (:meth:`FindingRecorder.requeue`). It works
+new kinds of failure first: a finding whose kind (verdict, exporter, and the crash message or the
+kind of difference) no other finding shows is a new bug whatever minimization finds, while one
+that shares its kind may turn out a duplicate of a known bug once minimized (mismatches and
+process deaths are signed by the operators of the minimized model).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
-import queue
-import shutil
 import threading
 import traceback
 from dataclasses import dataclass
@@ -21,12 +30,13 @@ from typing import Mapping
 
 import numpy as np
 
+from fuzzer.case import CaseResult, load_case_dir
 from fuzzer.compare import Verdict
 from fuzzer.export import ExportOptions
 from fuzzer.ir import Graph
-
-from fuzzer.case import CaseResult, load_case_dir
-from fuzzer.workers import kill_group, start_helper
+from fuzzer.triage.signature import CRASH_VERDICTS
+from fuzzer.workers.helpers import LineHelper
+from fuzzer.workers.pool import signal_name
 
 
 def case_key(result: CaseResult) -> str:
@@ -35,15 +45,25 @@ def case_key(result: CaseResult) -> str:
 
 @dataclass
 class RecorderStats:
-    filed: int = 0
+    filed: int = 0  # failing cases filed (hits included)
     new_buckets: int = 0  # bugs in the store
-    minimized: int = 0
-    queued: int = 0
-    errors: int = 0
+    minimized: int = 0  # raw findings whose minimization finished
+    queued: int = 0  # raw findings queued for minimization (this run)
+    errors: int = 0  # minimizations that failed (kept raw; see recorder.log)
+
+
+def failure_kind(signature: Mapping) -> str:
+    """What two findings of possibly the same bug share before minimization: verdict, exporter and
+    the crash message (crashes: the whole signature) or the kind of difference / death."""
+    verdict, exporter, detail = signature.get("verdict"), signature.get("exporter"), str(signature.get("detail", ""))
+    if verdict in {v.value for v in CRASH_VERDICTS}:
+        return f"{verdict}|{exporter}|{detail}"
+    return f"{verdict}|{exporter}|{detail.split(':', 1)[0]}"
 
 
 class FindingRecorder:
-    def __init__(self, root: Path, exports: Mapping[str, ExportOptions], input_mode: str, minimize_seconds: float | None, case_timeout: float = 60.0):
+    def __init__(self, root: Path, exports: Mapping[str, ExportOptions], input_mode: str, minimize_seconds: float | None,
+                 case_timeout: float = 60.0, scratch: Path | None = None):
         from fuzzer.store import FindingStore
 
         self.root = root
@@ -51,164 +71,187 @@ class FindingRecorder:
         self.input_mode = input_mode
         self.minimize_seconds = minimize_seconds
         self.case_timeout = case_timeout
-        self.store = FindingStore(root)  # this thread's connection; the worker thread opens its own
+        self.scratch = scratch if scratch is not None else root / ".minimizer-tmp"
+        self.store = FindingStore(root)  # this thread's connection; the minimizer thread opens its own
         self.stats = RecorderStats()
-        self._queue: queue.Queue = queue.Queue()
-        self._queued_raw: set[str] = set()
-        self._proc = None  # the running minimize_one process
-        self._thread: threading.Thread | None = None
         self.log_path = root / "recorder.log"
+        self._heap: list[tuple[int, int, str]] = []  # (priority, order, finding id)
+        self._queued: set[str] = set()
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._current: str | None = None
+        self._closing = False
+        self._helper: LineHelper | None = None
+        self._thread: threading.Thread | None = None
 
     # -- campaign side --------------------------------------------------------------------------
     def is_new(self, result: CaseResult) -> bool:
-        """Whether this failure may open a new bucket (its raw signature is neither filed nor queued)."""
-        from fuzzer.triage.signature import signature_of
-
-        return signature_of(result).key not in self._queued_raw and not self.store.knows(result)
+        """Whether this failure may open a new bucket (its raw signature is not filed yet)."""
+        return not self.store.knows(result)
 
     def submit(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult) -> None:
+        """File one failing case now: a hit, or a new bug filed raw and queued for minimization."""
         if not result.verdict.is_failure:
             return
-        from fuzzer.triage.signature import signature_of
+        minimizing = self.minimize_seconds is not None
+        fid, new = self.store.record(graph, inputs, result, None, case_key(result), pending=minimizing)
+        self.stats.filed += 1
+        if new:
+            self.stats.new_buckets = len(self.store.list())
+            if minimizing:
+                self._enqueue(fid)
 
-        raw = signature_of(result).key
-        queued = raw in self._queued_raw
-        if self.minimize_seconds is None or (not queued and self.store.knows(result)):
-            _, new = self.store.record(graph, inputs, result, None, case_key(result))
-            self.stats.filed += 1
-            if new:
-                self.stats.new_buckets = len(self.store.list())
-            return
-        # a new raw signature is minimized; later cases of one still in the queue wait behind
-        # it and become plain hits once it is filed
-        self._queued_raw.add(raw)
-        self.stats.queued += 1
-        self._pending_bugs += int(not queued)
-        self._queue.put((graph, dict(inputs), result, not queued))
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="onnxfuzz-minimizer", daemon=True)
-            self._thread.start()
+    def requeue(self) -> int:
+        """Queue the findings still awaiting minimization (a stopped or killed earlier run's)."""
+        if self.minimize_seconds is None or not self.root.exists():
+            return 0
+        waiting = self.store.awaiting_minimization()
+        for path, _ in waiting:
+            self._enqueue(path.name)
+        return len(waiting)
 
-    def refile(self, cases_dir: Path) -> int:
-        """Queue kept cases whose filing a kill interrupted. Returns how many."""
+    def refile(self, cases_dir: Path, results: list[dict]) -> int:
+        """File kept cases that are recorded as done (a line in results.jsonl) but not in the store:
+        a campaign of an older build queued them in memory and lost them to a kill. Only real
+        failures: unconfirmed mismatches are counted, never filed. Returns how many."""
         n = 0
         if not cases_dir.is_dir():
             return 0
+        wanted = {f"{r['exporter']}/{r['seed']}" for r in results
+                  if r.get("kept") and Verdict(r["verdict"]).is_failure and (r.get("confirmation") or {}).get("status", "confirmed") == "confirmed"}
+        if not wanted:
+            return 0
+        filed = self.store.case_index()
         for d in sorted(cases_dir.iterdir()):
             try:
                 doc = json.loads((d / "result.json").read_text())
-                if not Verdict(doc["verdict"]).is_failure or self.store.recorded(f"{doc['exporter']}/{doc['seed']}"):
+                key = f"{doc['exporter']}/{doc['seed']}"
+                if key not in wanted or key in filed:
                     continue
                 graph, inputs, result = load_case_dir(d)  # with model.onnx: a mismatch is signed from it
                 self.submit(graph, inputs, result)
                 n += 1
-            except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged kept case: say so, keep going
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as e:  # a damaged kept case: say so, keep going
                 self._log(f"cannot re-file {d}: {e}")
         return n
 
     @property
     def pending(self) -> int:
-        """New bugs queued or under minimization."""
-        return self._pending_bugs
+        """Raw findings queued or under minimization."""
+        return len(self._heap) + (self._current is not None)
 
-    _pending_bugs = 0
-    _busy = False
-    _abandoning = False
-
-    def close(self, wait: float = 0.0) -> None:
-        """Stop the minimizer thread: let it finish the queue for up to ``wait`` seconds, then
-        abandon the rest (those cases are kept on disk and re-filed on resume)."""
+    def close(self) -> None:
+        """Stop minimizing at once: the process is killed, and what it was doing stays raw in the
+        store, awaiting minimization (a resumed campaign goes on with it)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            helper = self._helper
+        if helper is not None:
+            helper.close()
         if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=wait)
-            if self._thread.is_alive():
-                self._abandoning = True
-                if self._proc is not None:
-                    kill_group(self._proc)  # the kept case is re-filed by --resume
-                self._thread.join(timeout=10)
+            self._thread.join(timeout=15)
         self.store.close()
+
+    # -- the queue --------------------------------------------------------------------------------
+    def _enqueue(self, fid: str) -> None:
+        with self._cond:
+            if fid in self._queued or self._closing:
+                return
+            self._queued.add(fid)
+            heapq.heappush(self._heap, (self._priority(fid), next(self._order), fid))
+            self.stats.queued += 1
+            self._cond.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="onnxfuzz-minimizer", daemon=True)
+                self._thread.start()
+
+    def _priority(self, fid: str) -> int:
+        """0: its kind of failure is new (no other finding shows it); 1: it may be a duplicate."""
+        rows = self.store.list("id")
+        kinds = {}
+        for r in rows:
+            v, e, detail = (r.signature.split("|", 2) + ["", ""])[:3]
+            kinds.setdefault(failure_kind({"verdict": v, "exporter": e, "detail": detail}), []).append(r.id)
+        mine = next((r for r in rows if r.id == fid), None)
+        if mine is None:
+            return 1
+        v, e, detail = (mine.signature.split("|", 2) + ["", ""])[:3]
+        return 0 if kinds.get(failure_kind({"verdict": v, "exporter": e, "detail": detail}), []) == [fid] else 1
 
     # -- minimizer thread ------------------------------------------------------------------------
     def _work(self) -> None:
-        """Minimize and file new bugs, each in a process of its own (see minimize_one): eager
-        PyTorch can die on the shapes a minimizer tries, and must not take the campaign along."""
-        import tempfile
-
         from fuzzer.store import FindingStore
 
         store = FindingStore(self.root)
-        tmp = tempfile.TemporaryDirectory(prefix="onnxfuzz-minimize-")
         try:
             while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                batch = [item]  # every new bug queued by now goes to one minimizing process
-                while True:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        self._queue.put(None)
-                        break
-                    batch.append(nxt)
-                self._busy = True
+                with self._cond:
+                    while not self._heap and not self._closing:
+                        self._cond.wait()
+                    if self._closing:
+                        return
+                    _, _, fid = heapq.heappop(self._heap)
+                    self._current = fid
                 try:
-                    self._process(batch, store, Path(tmp.name))
-                except Exception:  # a bug of ours while filing: log it, go on (the cases stay kept on disk)
-                    if self._abandoning:
+                    self._minimize(fid, store)
+                except Exception:  # a bug of ours while filing: log it, go on (the finding stays raw)
+                    if self._closing:
                         return
                     self.stats.errors += 1
                     self._log(traceback.format_exc())
                 finally:
-                    self._busy = False
-                    self._pending_bugs -= sum(int(first) for *_, first in batch)
+                    with self._cond:
+                        self._current = None
+                        self._queued.discard(fid)
         finally:
+            with self._cond:
+                helper, self._helper = self._helper, None
+            if helper is not None:
+                helper.close()
             store.close()
-            tmp.cleanup()
 
-    def _process(self, batch: list, store, tmp: Path) -> None:
-        from fuzzer.case import save_case
+    def _helper_process(self) -> LineHelper | None:
+        with self._cond:
+            if self._closing:
+                return None
+            if self._helper is None or self._helper.proc.poll() is not None:
+                import os
 
-        firsts = [(g, x, r, save_case(tmp, g, x, r, name=f"case-{k}-{r.seed}-{r.exporter}")) for k, (g, x, r, first) in enumerate(batch) if first]
-        later = [(g, x, r) for g, x, r, first in batch if not first]
-        if firsts:
-            self._minimize(firsts, store)
-        if self._abandoning:  # closed under us: kept cases are re-filed by --resume
+                self.scratch.mkdir(parents=True, exist_ok=True)
+                args = [str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}), str(self.minimize_seconds), str(self.scratch)]
+                self._helper = LineHelper("fuzzer.campaign.minimize_one", args, self.root / "minimizer.log",
+                                          env={**os.environ, "TMPDIR": str(self.scratch)})
+            return self._helper
+
+    def _minimize(self, fid: str, store) -> None:
+        helper = self._helper_process()
+        if helper is None:
             return
-        for graph, inputs, result in later:  # later cases of bugs filed by now: hits
-            store.record(graph, inputs, result, None, case_key(result))
-            self.stats.filed += 1
-
-    def _minimize(self, firsts: list, store) -> None:
-        from fuzzer.workers.helpers import finish_helper
-        from fuzzer.workers.pool import signal_name
-
-        args = [str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}), str(self.minimize_seconds), self.input_mode, *[str(c) for *_, c in firsts]]
-        self._proc = start_helper("fuzzer.campaign.minimize_one", args)
-        out, err, rc = finish_helper(self._proc, (self.minimize_seconds * 3 + 60) * len(firsts) + 60)
-        if self._abandoning:
-            return
-        done = set(out.decode(errors="replace").split())  # the process prints each case it filed
-        culprit_seen = False
-        retry = []
-        for graph, inputs, result, case in firsts:
-            if str(case) in done or store.recorded(case_key(result)) is not None:
+        # a budget per finding, the first and last runs, and the process's start (imports, pool)
+        reply = helper.ask(fid, timeout=3 * float(self.minimize_seconds or 0) + 4 * self.case_timeout + 120)
+        if self._closing:
+            return  # killed by close(): the finding stays raw, for a resumed campaign
+        path = self.root / fid
+        if reply is None:  # the process died on this finding (eager PyTorch can) or hung: keep it raw
+            rc = helper.returncode
+            why = "gave no answer in time" if rc is None else f"ended with {signal_name(rc)}"
+            with self._cond:
+                self._helper = None
+            helper.close()
+            self.stats.errors += 1
+            self._log(f"minimizing {fid}: the minimizing process {why}; kept unminimized (see {self.root / 'minimizer.log'})")
+            if (path / "finding.json").exists():
+                store.give_up_minimization(path, f"the minimizing process {why}")
+        else:
+            kind, _, rest = reply.partition(" ")
+            if kind == "done":
                 self.stats.minimized += 1
-            elif not culprit_seen:  # the case the process died on: file it raw, say why
-                culprit_seen = True
+            elif kind == "error":
                 self.stats.errors += 1
-                self._log(f"minimizing {result.exporter} seed {result.seed}: the process ended with "
-                          f"{'a timeout' if rc is None else signal_name(rc)}; filed unminimized\n{(err or b'').decode(errors='replace')[-1500:]}")
-                store.record(graph, inputs, result, None, case_key(result))
-            else:  # not reached before the death: minimize in a new process
-                retry.append((graph, inputs, result, case))
-                continue
-            self.stats.filed += 1
-            shutil.rmtree(case, ignore_errors=True)
-        if retry:
-            self._minimize(retry, store)
+                self._log(f"minimizing {fid}: {rest}; kept unminimized (the traceback is in {self.root / 'minimizer.log'})")
+                if (path / "finding.json").exists():
+                    store.give_up_minimization(path, f"minimization failed: {rest.partition(' ')[2][:200]}")
         self.stats.new_buckets = len(store.list())  # bugs in the store (a minimized case may join an existing one)
 
     def _log(self, text: str) -> None:

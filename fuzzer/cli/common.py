@@ -8,6 +8,8 @@ import sys
 from typing import NoReturn
 
 EXIT_OK, EXIT_FAILURE_FOUND, EXIT_USAGE, EXIT_INVALID_GRAPH = 0, 1, 2, 3
+EXIT_DISK_LOW = 4  # fuzz: stopped early at the disk floor (--min-free-mb); state saved, --resume continues
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class UsageError(Exception):

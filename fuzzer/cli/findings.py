@@ -22,7 +22,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from fuzzer.store import FindingError, FindingStore, load_case, read_finding
+from fuzzer.store import FindingError, FindingStore, export_options, load_case, read_finding
 from fuzzer.store.replay import expected_state, open_store, replay_state
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (FindingError,)
@@ -145,7 +145,7 @@ def cmd_show(args) -> int:
 _ISOLATED = None
 
 
-def _runner(exporter: str, opset: int | None, input_mode: str = "normal"):
+def _runner(exporter: str, opset: int | None, input_mode: str = "normal", optimize: bool = True):
     """Run candidates in one isolated worker (shared by the whole command), so a case that kills
     its process is reported as ``process_crash`` instead of ending onnxfuzz."""
     import atexit
@@ -158,7 +158,7 @@ def _runner(exporter: str, opset: int | None, input_mode: str = "normal"):
         _ISOLATED = IsolatedRunner()
         atexit.register(_ISOLATED.close)
     runner = _ISOLATED
-    ex = ExportOptions(Exporter(exporter), opset)
+    ex = ExportOptions(Exporter(exporter), opset, optimize)
     return lambda graph, inputs: runner.run(graph, inputs, [ex], input_mode)[0]
 
 
@@ -226,7 +226,8 @@ def cmd_refresh(args) -> int:
             skipped += 1
             continue
         path, doc, graph, inputs = case
-        result = _runner(doc["exporter"], doc.get("opset_requested"), doc.get("input_mode", "normal"))(graph, inputs)
+        exporter, opset, optimize = export_options(doc)
+        result = _runner(exporter, opset, doc.get("input_mode") or "normal", optimize)(graph, inputs)
         if FindingStore(path.parent).refresh(path, result):
             print(f"{path.name}  refreshed: {read_finding(path)['title'][:100]}")
         else:
@@ -241,7 +242,8 @@ def cmd_minimize(args) -> int:
     store = _store(args)
     path = store.resolve(args.id)
     doc, graph, inputs = load_case(path)
-    m = minimize(graph, inputs, _runner(doc["exporter"], doc.get("opset_requested")), seconds=args.seconds)
+    exporter, opset, optimize = export_options(doc)
+    m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize), seconds=args.seconds)
     st = m.stats()
     print(f"{path.name}: {st['ops_before']} -> {st['ops_after']} ops in {st['seconds']}s, {st['candidates']} candidates, {st['runs']} runs ({st['stop_reason']})")
     if not m.reproduced:

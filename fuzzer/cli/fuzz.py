@@ -6,7 +6,7 @@ from pathlib import Path
 
 from datetime import datetime, timezone
 
-from .common import EXIT_OK, UsageError, bias, exporters, nonneg_float, nonneg_int, opset, positive_float, positive_int, share
+from .common import EXIT_DISK_LOW, EXIT_OK, UsageError, bias, exporters, nonneg_float, nonneg_int, opset, positive_float, positive_int, share
 
 
 def add_parsers(sub) -> None:
@@ -69,8 +69,9 @@ def _new_config(args):
 def cmd_fuzz(args) -> int:
     from rich.console import Console
 
-    from fuzzer.campaign import CampaignError, CampaignStats, read_results, run_campaign
+    from fuzzer.campaign import CampaignError, CampaignStats, load_config, read_results, run_campaign
     from fuzzer.campaign.config import resume_config
+    from fuzzer.campaign.stats import STOP_DISK_LOW, recorded_elapsed
     from fuzzer.cli.ui import StatusObserver, summary_table
     from fuzzer.coverage import CoverageTracker
     from fuzzer.workers import InternalError
@@ -86,7 +87,8 @@ def cmd_fuzz(args) -> int:
         if not out.is_dir():
             raise UsageError(f"{out} is not a campaign directory (give the directory of 'onnxfuzz fuzz --out DIR')")
         try:
-            before = max((r.get("t", 0.0) for r in read_results(out / "results.jsonl")), default=0.0)
+            load_config(out)  # its own errors first (a directory without campaign.json is not a campaign)
+            before = recorded_elapsed(out, read_results(out / "results.jsonl"))  # campaign time spent: --seconds S runs S more
             config = resume_config(out, before, seconds=args.seconds, cases=args.cases, workers=args.workers, recycle_after=args.recycle_after)
         except CampaignError as e:
             raise UsageError(str(e)) from None
@@ -110,8 +112,10 @@ def cmd_fuzz(args) -> int:
 
         try:
             coverage.coverage, coverage.history = load_coverage(out / "coverage.json")
+        except RecursionError:
+            raise UsageError(f"{out / 'coverage.json'}: not a readable coverage file (nested too deeply)") from None
         except ValueError as e:
-            raise UsageError(str(e)) from None
+            raise UsageError(" ".join(str(e).split())[:300]) from None
     stats = CampaignStats()
     stats.coverage = coverage.coverage
     status = StatusObserver(con, names, budget, stats=stats)
@@ -139,14 +143,16 @@ def cmd_fuzz(args) -> int:
         con.print(f"stopped: {stats.stop_reason}", style="yellow", highlight=False, soft_wrap=True)
     fs = stats.findings
     if fs is not None:
-        con.print(f"findings: {fs.new_buckets} bugs filed in {out / 'findings'} ({fs.minimized} minimized"
-                  + (f", {stats.minimizing} still waiting: --resume finishes them" if stats.minimizing else "")
+        con.print(f"findings: {fs.new_buckets} bugs filed in {out / 'findings'} ({fs.minimized} minimized by this run"
+                  + (f", {stats.minimizing} still raw: 'onnxfuzz fuzz --resume {out}' minimizes them" if stats.minimizing else "")
                   + (f", {fs.errors} minimizer errors: see {out / 'findings' / 'recorder.log'}" if fs.errors else "") + ")", highlight=False, soft_wrap=True)
         con.print(f"triage them with: onnxfuzz findings list {out}", highlight=False, soft_wrap=True)
     con.print(f"raw cases are in {out / 'cases'}; replay one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False, soft_wrap=True)
     if interrupted:
         con.print(f"interrupted: state is saved; continue with: onnxfuzz fuzz --resume {out}", style="yellow", highlight=False)
         return 130
+    if stats.stop_reason.startswith(STOP_DISK_LOW):
+        return EXIT_DISK_LOW  # stopped before its budget: a script must not take it for a finished campaign
     return EXIT_OK
 
 

@@ -26,16 +26,17 @@ def cmd_stats(args) -> int:
         results = read_results(args.dir / "results.jsonl")
     except CampaignError as e:
         raise UsageError(str(e)) from None
-    from fuzzer.campaign.stats import restore_stats
+    from fuzzer.campaign.stats import recorded_elapsed, restore_stats
 
     stats = CampaignStats()
     restore_stats(stats, results)
+    stats.elapsed_before = recorded_elapsed(args.dir, results)  # the same clock summary.json reports
     series = _read_series(args.dir / "stats.jsonl")
     if config.feedback:  # the corpus size of the last sample
         stats.corpus = next((s["corpus"] for s in reversed(series) if "corpus" in s), 0)
     con = Console()
     con.print(summary_table(stats, [e.value for e in config.exporters]))
-    con.print(_timeline_table(results, args.dir / "findings"))
+    con.print(_timeline_table(results, args.dir / "findings", stats.elapsed))
     if args.plot is not None:
         if not series:
             raise UsageError(f"{args.dir / 'stats.jsonl'} has no samples to plot")
@@ -49,7 +50,9 @@ def cmd_stats(args) -> int:
     return EXIT_OK
 
 
-def _timeline_table(results: list[dict], store_dir: Path):
+def _timeline_table(results: list[dict], store_dir: Path, elapsed: float):
+    """Per exporter: cases, first failure, first finding, distinct findings, and how many by each
+    mark of campaign time; a mark the campaign did not reach (``elapsed``) shows "-"."""
     from rich.table import Table
 
     from fuzzer.campaign.timeline import MARKS, finding_timelines
@@ -60,7 +63,8 @@ def _timeline_table(results: list[dict], store_dir: Path):
         t.add_column(col, justify="left" if col == "exporter" else "right", no_wrap=col in ("exporter", "findings"))
     fmt = lambda s: "-" if s is None else f"{s:.1f} s"  # noqa: E731
     for tl in finding_timelines(results, FindingStore(store_dir).case_index()):
-        t.add_row(tl.exporter, str(tl.cases), fmt(tl.first_failure), fmt(tl.first_finding), str(tl.findings), *(str(n) for _, n in tl.by_mark))
+        t.add_row(tl.exporter, str(tl.cases), fmt(tl.first_failure), fmt(tl.first_finding), str(tl.findings),
+                  *(str(n) if mark <= elapsed else "-" for mark, n in tl.by_mark))
     return t
 
 
@@ -68,11 +72,13 @@ def _read_series(path: Path) -> list[dict]:
     if not path.exists():
         return []
     out = []
-    for line in path.read_text().splitlines():
+    for line in path.read_bytes().splitlines():
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line after kill -9
+            doc = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # a torn last line after kill -9 (or a damaged one: the plot does without it)
+        if isinstance(doc, dict) and all(isinstance(doc.get(k), (int, float)) and not isinstance(doc.get(k), bool) for k in ("t", "cases", "buckets", "failures")):
+            out.append(doc)
     return out
 
 

@@ -11,11 +11,11 @@ import numpy as np
 
 from fuzzer.ir import Graph
 
-from .store import EXPECTED_ON_REPLAY, FindingError, FindingStore, status_of
+from .store import EXPECTED_ON_REPLAY, FindingError, FindingStore, export_options, status_of
 
-#: Runs one finding's graph and inputs: (exporter, requested opset, input mode) -> a runner of
-#: (graph, inputs) -> CaseResult.
-RunnerFactory = Callable[[str, "int | None", str], Callable[[Graph, Mapping[str, np.ndarray]], Any]]
+#: Runs one finding's graph and inputs: (exporter, requested opset, input mode[, optimize]) -> a
+#: runner of (graph, inputs) -> CaseResult.
+RunnerFactory = Callable[..., Callable[[Graph, Mapping[str, np.ndarray]], Any]]
 
 
 def open_store(root: Path) -> FindingStore:
@@ -32,7 +32,8 @@ def replay_state(doc: Mapping[str, Any], graph: Graph, inputs: Mapping[str, np.n
     (...)"."""
     from fuzzer.triage.signature import NotAFailure, signature_of
 
-    result = runners(doc["exporter"], doc.get("opset_requested"), doc.get("input_mode", "normal"))(graph, inputs)
+    exporter, opset, optimize = export_options(doc)
+    result = runners(exporter, opset, doc.get("input_mode") or "normal", optimize)(graph, inputs)
     try:
         sig = signature_of(result)
     except NotAFailure:

@@ -32,6 +32,7 @@ import enum
 import fcntl
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -194,6 +195,9 @@ class FindingStore:
                 self.problems.append(f"{e}; skipped")
                 db.execute("DELETE FROM findings WHERE id = ?", (fid,))
                 continue
+            if doc.get("absorbed_into") and self._absorbed(path, doc["absorbed_into"]):
+                self._drop_absorbed(db, path, doc["absorbed_into"])  # step (3) of an interrupted _absorb
+                continue
             self._upsert(db, path, doc, mtime)
             for raw in doc.get("raw_signatures", []):
                 db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw, fid))
@@ -269,33 +273,35 @@ class FindingStore:
             return dict(db.execute("SELECT key, id FROM cases").fetchall())
 
     def record(
-        self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None = None, case_key: str | None = None
+        self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None = None, case_key: str | None = None,
+        *, pending: bool = False,
     ) -> tuple[str, bool]:
         """File a failing case; returns (finding id, whether it opened a new bucket).
 
         A raw signature seen before only counts a hit. Otherwise the case is minimized (when
         ``minimize`` is given; minimization runs outside the store lock) and filed under the
         signature of the minimized case: a new bucket, or a hit on an existing one whose
-        reproduction is replaced if the new one is simpler. With ``case_key`` the call is
-        idempotent: a case already recorded under that key changes nothing (campaign resume)."""
+        reproduction is replaced if the new one is simpler. With ``pending`` a new bucket is filed
+        at once, raw, *awaiting minimization* (:meth:`awaiting_minimization`; no evidence is
+        gathered: nothing runs in the caller) and finished later by :meth:`finish_minimization`.
+        With ``case_key`` the call is idempotent: a case already recorded under that key changes
+        nothing (campaign resume)."""
         if case_key is not None:
             done = self.recorded(case_key)
             if done is not None:
                 return done, False
-        fid, new = self._record(graph, inputs, result, minimize)
-        if case_key is not None:
-            with self._locked() as db:
-                db.execute("INSERT OR REPLACE INTO cases (key, id) VALUES (?, ?)", (case_key, fid))
-        return fid, new
+        return self._record(graph, inputs, result, minimize, case_key, pending)
 
-    def _record(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None) -> tuple[str, bool]:
+    def _record(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: "CaseResult", minimize: Minimizer | None,
+                case_key: str | None = None, pending: bool = False) -> tuple[str, bool]:
         raw = signature_of(result)
         with self._locked() as db:
             row = db.execute("SELECT id FROM aliases WHERE raw = ?", (raw.key,)).fetchone()
             if row and (self.root / row[0] / "finding.json").exists():
                 self._hit(self.root / row[0], raw.key, None)
+                self._case_filed(db, case_key, row[0])
                 return row[0], False
-        case = _Case(graph, dict(inputs), result, raw, None, Status.NEW.value)
+        case = _Case(graph, dict(inputs), result, raw, None, Status.NEW.value, pending=pending and minimize is None)
         if minimize is not None:
             m = minimize(graph, inputs, result)
             if m.reproduced:
@@ -303,20 +309,135 @@ class FindingStore:
             else:
                 case = _Case(graph, dict(inputs), result, raw, m.stats(), Status.FLAKY.value)
         case = case.with_original(graph, result)
-        return self._file(case, raw.key)
+        return self._file(case, raw.key, case_key)
 
-    def _file(self, case: "_Case", raw_key: str) -> tuple[str, bool]:
+    @staticmethod
+    def _case_filed(db: sqlite3.Connection, case_key: str | None, fid: str) -> None:
+        if case_key is not None:  # in the same transaction as the write it records
+            db.execute("INSERT OR REPLACE INTO cases (key, id) VALUES (?, ?)", (case_key, fid))
+
+    def _file(self, case: "_Case", raw_key: str, case_key: str | None = None) -> tuple[str, bool]:
         fid = case.signature.id
         with self._locked() as db:
             path = self.root / fid
             if (path / "finding.json").exists():
                 self._hit(path, raw_key, case)
                 db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw_key, fid))
+                self._case_filed(db, case_key, fid)
                 return fid, False
             doc = self._write_new(path, case, raw_key)
             self._upsert(db, path, doc, (path / "finding.json").stat().st_mtime)
             db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw_key, fid))
+            self._case_filed(db, case_key, fid)
             return fid, True
+
+    # -- minimization after filing ----------------------------------------------------------------
+    def awaiting_minimization(self) -> list[tuple[Path, dict]]:
+        """(path, finding.json) of every finding filed raw and not minimized yet, oldest first."""
+        out = []
+        for info in self.list("id"):
+            try:
+                doc = read_finding(info.path)
+            except FindingError:
+                continue
+            if doc.get("awaiting_minimization"):
+                out.append((info.path, doc))
+        out.sort(key=lambda x: (x[1]["first_seen"], x[0].name))
+        return out
+
+    def finish_minimization(self, path: Path, m: "MinimizeResult") -> str:
+        """Publish the minimization of ``path``, a finding awaiting it; returns the finding the bug
+        now lives in. Not reproduced: the raw case stays, ``flaky``. Reproduced with the raw
+        signature's bucket: the reproduction is replaced in place. Under another signature (the
+        usual case for mismatches and process deaths, whose signature names the ops of the
+        minimized model): the bug moves into that bucket (a new finding keeping this one's first
+        seen, hits, status and aliases; or a hit on the existing one, whose reproduction is
+        replaced if this one is simpler), and this directory goes (see :meth:`_absorb`)."""
+        with self._locked() as db:
+            doc = read_finding(path)
+            if not doc.get("awaiting_minimization"):
+                return path.name  # finished by another process meanwhile
+            if not m.reproduced:  # the raw case stays, to look at
+                doc.pop("awaiting_minimization")
+                doc["minimization"] = m.stats()
+                if doc["status"] == Status.NEW.value:
+                    doc["status"] = Status.FLAKY.value
+                atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+                self._reindex(path, doc)
+                return path.name
+            carry = {k: doc[k] for k in _BUCKET_FIELDS if k in doc}
+            case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), doc["status"], doc.get("original"))
+            target = self.root / m.signature.id
+            if target == path:
+                self._stage(path, case, carry, replace=True)
+                self._reindex(path)
+                return path.name
+            self._absorb(db, path, doc, target, case)
+            return target.name
+
+    def give_up_minimization(self, path: Path, reason: str) -> None:
+        """Keep ``path`` raw for good (its minimization cannot finish, e.g. it kills the minimizing
+        process): it leaves the queue, and ``reason`` is recorded."""
+        with self._locked():
+            doc = read_finding(path)
+            if not doc.pop("awaiting_minimization", False):
+                return
+            doc["minimization"] = {"stop_reason": reason}
+            atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+            self._reindex(path, doc)
+
+    def _absorb(self, db: sqlite3.Connection, path: Path, doc: dict, target: Path, case: "_Case") -> None:
+        """Move the bug of raw finding ``path`` into bucket ``target`` (caller holds the lock).
+
+        Crash-safe in three steps: (1) ``path``'s finding.json names ``absorbed_into``; (2)
+        ``target`` is written with this bucket's hits, aliases and dates merged in, and a history
+        entry ``{"absorbed": <id>}``; (3) ``path`` is removed. A kill after (1) leaves a finding that
+        :meth:`sync` ignores the mark of until (2) is there, and after (2) removes (3)."""
+        doc["absorbed_into"] = target.name
+        atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        entry = {"absorbed": path.name, "at": now(), "hits": doc["hits"]}
+        if (target / "finding.json").exists():
+            tdoc = read_finding(target)
+            tdoc["hits"] += doc["hits"]
+            tdoc["first_seen"] = min(tdoc["first_seen"], doc["first_seen"])
+            tdoc["last_seen"] = max(tdoc["last_seen"], doc["last_seen"])
+            tdoc["raw_signatures"] = tdoc.get("raw_signatures", []) + [r for r in doc.get("raw_signatures", []) if r not in tdoc.get("raw_signatures", [])]
+            tdoc["history"] = tdoc.get("history", []) + [entry]
+            from fuzzer.minimize import is_simpler, simplicity_key
+
+            old_graph = load_graph(target / "graph.json")
+            if tdoc["status"] in (Status.NEW.value, Status.FLAKY.value) and is_simpler(
+                    simplicity_key(case.graph, case.inputs), simplicity_key(old_graph, load_npz(target / "inputs.npz", old_graph))):
+                self._replace(target, case, tdoc)
+            else:
+                atomic_write_text(target / "finding.json", json.dumps(tdoc, indent=1, allow_nan=False) + "\n")
+                self._reindex(target, tdoc)
+        else:
+            carry = {k: doc[k] for k in _BUCKET_FIELDS if k in doc}
+            carry["history"] = carry.get("history", []) + [entry]
+            new = self._stage(target, case, carry, replace=False)
+            self._upsert(db, target, new, (target / "finding.json").stat().st_mtime)
+        self._drop_absorbed(db, path, target.name)
+
+    def _absorbed(self, path: Path, into: str) -> bool:
+        """Whether step (2) of :meth:`_absorb` of ``path`` into ``into`` is done."""
+        try:
+            tdoc = read_finding(self.root / into)
+        except FindingError:
+            return False
+        return any(isinstance(h, dict) and h.get("absorbed") == path.name for h in tdoc.get("history", []))
+
+    def _drop_absorbed(self, db: sqlite3.Connection, path: Path, into: str) -> None:
+        """Step (3) of :meth:`_absorb`: aliases and recorded cases follow the bug; the directory goes."""
+        db.execute("UPDATE aliases SET id = ? WHERE id = ?", (into, path.name))
+        db.execute("UPDATE cases SET id = ? WHERE id = ?", (into, path.name))
+        db.execute("DELETE FROM findings WHERE id = ?", (path.name,))
+        aside = path.parent / f".{path.name}.absorbed"
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return  # removed by another process's sync meanwhile
+        shutil.rmtree(aside, ignore_errors=True)
 
     def _hit(self, path: Path, raw_key: str, case: "_Case | None") -> None:
         doc = read_finding(path)
@@ -346,6 +467,8 @@ class FindingStore:
     def _write_new(self, path: Path, case: "_Case", raw_key: str) -> dict:
         t = now()
         doc = {"first_seen": t, "last_seen": t, "hits": 1, "status": case.status, "raw_signatures": [raw_key], "history": []}
+        if case.pending:
+            doc["awaiting_minimization"] = True
         return self._stage(path, case, doc, replace=False)
 
     def _replace(self, path: Path, case: "_Case", doc: dict) -> None:
@@ -363,7 +486,7 @@ class FindingStore:
         fid = path.name
         result = case.result
         # a case that killed its process would kill this one too: no re-run for evidence
-        evidence = None if result.verdict in PROCESS_VERDICTS else gather_evidence(case.graph, case.inputs, result.model)
+        evidence = None if result.verdict in PROCESS_VERDICTS or case.pending else gather_evidence(case.graph, case.inputs, result.model)
         culprit = result.blame.culprit.value if getattr(result, "blame", None) is not None else None
         component = blame(result.verdict.value, result.exporter, result.error_message, evidence, culprit)
         stage = stage_of(result)  # which step of export and run broke, and whose tracker it is for
@@ -377,6 +500,7 @@ class FindingStore:
             "n_ops": len(case.graph), "ops": case.graph.ops(), "error_type": result.error_type, "error_head": result.error_head,
             "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
             "minimization": case.minimization, "original": case.original, "input_mode": result.input_mode,
+            "export": export_of(result),
             **carry,
         }
         summary = result.error_head or result.verdict.value
@@ -479,13 +603,30 @@ class _Case:
     minimization: dict | None
     status: str
     original: dict | None = None
+    pending: bool = False  # filed raw, awaiting minimization: no evidence gathered (see FindingStore.record)
 
     def with_original(self, graph: Graph, result: "CaseResult") -> "_Case":
         orig = {"seed": result.seed, "n_ops": len(graph), "ops": graph.ops(), "input_mode": result.input_mode, "meta": dict(graph.meta)}
-        return _Case(self.graph, self.inputs, self.result, self.signature, self.minimization, self.status, orig)
+        return _Case(self.graph, self.inputs, self.result, self.signature, self.minimization, self.status, orig, self.pending)
 
 
 MAX_FINDING_BYTES = 16 * 1024 * 1024  # a finding.json is a few KiB
+
+
+def export_of(result: "CaseResult") -> dict:
+    """The export options a case ran with (a variant's own, else the exporter's defaults at the
+    requested opset): what a replay or a minimization must export with."""
+    ex = (result.options or {}).get("export")
+    if isinstance(ex, dict) and ex.get("exporter") == result.exporter:
+        return {"exporter": result.exporter, "opset": ex.get("opset"), "optimize": bool(ex.get("optimize", True))}
+    return {"exporter": result.exporter, "opset": result.opset_requested, "optimize": True}
+
+
+def export_options(doc: Mapping[str, Any]) -> tuple[str, int | None, bool]:
+    """(exporter, requested opset, optimize) of a finding (older findings: the defaults)."""
+    ex = doc.get("export") if isinstance(doc.get("export"), dict) else {}
+    opset = ex.get("opset", doc.get("opset_requested"))
+    return doc["exporter"], opset, bool(ex.get("optimize", True))
 
 
 def read_finding(path: Path) -> dict[str, Any]:
@@ -564,6 +705,14 @@ def _check_fields(path: Path, doc: dict) -> None:
             raise bad(key, "an object or null")
     if not isinstance(doc.get("history", []), list):
         raise bad("history", "a list")
+    ex = doc.get("export")
+    if ex is not None and not (isinstance(ex, dict) and ex.get("exporter") == doc["exporter"] and isinstance(ex.get("optimize", True), bool)
+                               and (ex.get("opset") is None or (is_int(ex["opset"]) and 1 <= ex["opset"] <= 100))):
+        raise bad("export", "the export options of its exporter")
+    if not isinstance(doc.get("awaiting_minimization", False), bool):
+        raise bad("awaiting_minimization", "true or false")
+    if doc.get("absorbed_into") is not None and not (isinstance(doc["absorbed_into"], str) and re.fullmatch(r"[0-9A-Za-z_-]{1,64}", doc["absorbed_into"])):
+        raise bad("absorbed_into", "a finding id")
 
 
 def load_case(path: Path) -> tuple[dict, Graph, dict[str, np.ndarray]]:

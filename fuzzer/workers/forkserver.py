@@ -19,7 +19,9 @@ Protocol (a ``SOCK_SEQPACKET`` Unix socket pair, one JSON message per packet):
 
 A forked worker starts a session of its own (the pool kills it with its process group) and serves
 requests exactly as a spawned one (:func:`fuzzer.workers.worker.serve`). The fork server exits
-when the pool's end of the socket closes; workers end when their stdin closes.
+when the pool's end of the socket closes; workers end when their stdin closes. Both also die with
+their parent (:mod:`fuzzer.workers.lifetime`): the fork server with the pool's process, a worker
+with the fork server, so nothing is left when the campaign is killed.
 Fork safety: at fork time the server has run no torch operator and holds no lock in another
 thread (numpy's and onnxruntime's idle helper threads are not carried into the child);
 ``tests/e2e/test_pool_fork.py`` runs both exporters, ORT and the oracles in forked workers and
@@ -37,6 +39,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from .lifetime import die_with_parent, preexec_die_with_parent
 
 FD_ENV = "ONNXFUZZ_FORK_SERVER_FD"
 
@@ -75,6 +79,7 @@ class ForkServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "fuzzer.workers.forkserver"], stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
                 env={**env, FD_ENV: str(theirs.fileno())}, pass_fds=[theirs.fileno()], start_new_session=True,
+                preexec_fn=preexec_die_with_parent(),  # ends with the pool's process, however that ends
             )
         finally:
             theirs.close()
@@ -190,10 +195,12 @@ def _serve(sock: socket.socket, worker) -> int:
         if not data:  # the pool is gone
             return 0
         req = json.loads(data)
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
             rc = 70
             try:
+                die_with_parent(server)  # and so, with the pool's process (the server dies with it)
                 sock.close()
                 os.setsid()
                 os.dup2(fds[0], 0)

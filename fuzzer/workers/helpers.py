@@ -1,22 +1,91 @@
 """Helper processes other than pool workers (the campaign's minimizer): started in a process group
-of their own, so a kill reaches everything they started, and ended with :func:`kill_group`."""
+of their own, so a kill reaches everything they started, ended with :func:`kill_group`, and dying
+with the process that started them (:mod:`fuzzer.workers.lifetime`)."""
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .forkserver import kill_group
+from .lifetime import die_with_parent, preexec_die_with_parent
 
 
-def start_helper(module: str, args: Sequence[str]) -> subprocess.Popen:
-    """``python -m module args...`` with its stdout and stderr piped back, in a new session (Ctrl-C
-    in the terminal reaches the caller only; :func:`kill_group` ends the helper and its children)."""
-    return subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+def start_helper(module: str, args: Sequence[str], *, stdin: bool = False, stderr: Path | None = None,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m module args...`` with its stdout piped back (and its stdin piped in with
+    ``stdin``; its stderr piped back, or appended to the file ``stderr``), in a new session (Ctrl-C
+    in the terminal reaches the caller only; :func:`kill_group` ends the helper and its children),
+    dying with the calling thread's process."""
+    err = open(stderr, "ab") if stderr is not None else subprocess.PIPE
+    try:
+        return subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=err, start_new_session=True, env=env,
+                                preexec_fn=preexec_die_with_parent())
+    finally:
+        if stderr is not None:
+            err.close()
+
+
+class LineHelper:
+    """A long-lived helper process spoken to in lines: :meth:`ask` writes one request line to its
+    stdin and waits for one reply line on its stdout. Its stderr goes to a log file."""
+
+    def __init__(self, module: str, args: Sequence[str], log: Path, env: dict[str, str] | None = None):
+        self.proc = start_helper(module, args, stdin=True, stderr=log, env=env)
+        self._buf = b""
+
+    def ask(self, line: str, timeout: float) -> str | None:
+        """The reply to ``line``; None if the process ended first (see :attr:`returncode`) or gave
+        no reply within ``timeout`` seconds (then it is killed: :attr:`returncode` is None)."""
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.proc.wait()
+            return None
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.close()
+                self.timed_out = True
+                return None
+            if not select.select([fd], [], [], min(left, 1.0))[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:  # it ended
+                self.proc.wait()
+                return None
+            self._buf += chunk
+        reply, self._buf = self._buf.split(b"\n", 1)
+        return reply.decode(errors="replace")
+
+    timed_out = False
+
+    @property
+    def returncode(self) -> int | None:
+        """How the process ended (negative: the signal), None while it runs or after a timeout."""
+        return None if self.timed_out else self.proc.poll()
+
+    def close(self) -> None:
+        """Kill it and everything it started; reap it."""
+        kill_group(self.proc)
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                if f is not None:
+                    f.close()
+            except OSError:
+                pass
 
 
 def finish_helper(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes, int | None]:
@@ -39,8 +108,10 @@ def call_forked(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
     (``OMP_NUM_THREADS=1`` before importing torch); otherwise the child can hang in its first
     parallel op."""
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # child
+        die_with_parent(parent)
         os.close(r)
         code = 0
         try:

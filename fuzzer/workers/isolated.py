@@ -23,8 +23,14 @@ from .protocol import CaseSpec, RunGraphs
 class IsolatedRunner:
     """A one-worker pool kept open across calls (a worker costs ~2 s to start)."""
 
-    def __init__(self, case_timeout: float = 120.0, memory_limit_mb: int = 8192, env: dict[str, str] | None = None):
-        self.tmp = tempfile.TemporaryDirectory(prefix="onnxfuzz-isolated-")
+    def __init__(self, case_timeout: float = 120.0, memory_limit_mb: int = 8192, env: dict[str, str] | None = None,
+                 scratch: Path | None = None):
+        """``scratch``: the directory for the runner's files (inputs, worker logs; default: the
+        system's temporary directory); a campaign passes its own ``DIR/.tmp``, which it clears
+        when it starts, so even a killed runner leaves nothing elsewhere."""
+        if scratch is not None:
+            scratch.mkdir(parents=True, exist_ok=True)
+        self.tmp = tempfile.TemporaryDirectory(prefix="onnxfuzz-isolated-", dir=scratch)
         # the worker's log lives as long as the runner: a worker that cannot start says why
         self.pool = WorkerPool(1, case_timeout, memory_limit_mb, log_dir=Path(self.tmp.name) / "logs", env=env)
 

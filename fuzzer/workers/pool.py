@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .forkserver import ForkedProcess, ForkServer, ForkServerError, kill_group
+from .lifetime import preexec_die_with_parent
 from .protocol import ProtocolError, Reply, Request, reply_from_wire
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -169,6 +170,7 @@ class WorkerPool:
                 [sys.executable, "-m", "fuzzer.workers.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env,
                 start_new_session=True,  # Ctrl-C in the terminal reaches the campaign only
+                preexec_fn=preexec_die_with_parent(),  # and it dies with the campaign, even mid-case
             )
         finally:
             if stderr is not subprocess.DEVNULL:

@@ -140,7 +140,7 @@ def test_a_finding_with_an_operator_not_in_the_catalog_is_one_line_and_a_store_r
     ran = []
     import fuzzer.cli.findings as cli_findings
 
-    def fake_runner(exporter, opset, mode="normal"):
+    def fake_runner(exporter, opset, mode="normal", optimize=True):
         return lambda graph, inputs: ran.append(graph) or worker_death_result("crash", "SIGSEGV", 0.1, ExportOptions(Exporter(exporter)),
                                                                             seed=1, input_mode=mode, graph=graph)
 
