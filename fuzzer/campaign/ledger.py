@@ -70,7 +70,7 @@ class Ledger:
             else:
                 shutil.rmtree(src, ignore_errors=True)
             if graph is not None and real:
-                self.recorder.submit(graph, inputs, r)  # filed (or queued) before the results line: resume-safe
+                self.recorder.submit(graph, inputs, r, op_job)  # filed before the results line: resume-safe
         new_items = None
         if self.feedback is not None:
             new_items = self.feedback.observe(exporter, r.coverage_items, graph_doc, f"{exporter} {key if mutant else f'seed {key}'}")

@@ -39,8 +39,27 @@ from fuzzer.workers.helpers import LineHelper
 from fuzzer.workers.pool import signal_name
 
 
-def case_key(result: CaseResult) -> str:
-    return f"{result.exporter}/{result.seed}"
+def case_key(result: CaseResult, op_job: int | None = None) -> str:
+    """The key a case is filed under in the store (idempotent filing): "<exporter>/<seed>" for a
+    generated graph or a mutant (its mutation seed); "<exporter>/o<job>@<opset>[-noopt]" for one
+    export variant of an op job (the variants of a job share its seed). :func:`line_case_key`
+    gives the same key from the case's results.jsonl line."""
+    if op_job is None:
+        return f"{result.exporter}/{result.seed}"
+    ex = (result.options or {}).get("export") or {}
+    return _variant_key(result.exporter, op_job, ex.get("opset", result.opset_requested), ex.get("optimize", True))
+
+
+def line_case_key(line: Mapping) -> str:
+    """:func:`case_key` of the case a results.jsonl line records."""
+    if line.get("op_job") is not None:
+        ex = line.get("export") or {}
+        return _variant_key(line["exporter"], line["op_job"], ex.get("opset"), ex.get("optimize", True))
+    return f"{line['exporter']}/{line['seed']}"
+
+
+def _variant_key(exporter: str, job: int, opset, optimize) -> str:
+    return f"{exporter}/o{job}@{opset}" + ("" if optimize is not False else "-noopt")
 
 
 @dataclass
@@ -89,12 +108,13 @@ class FindingRecorder:
         """Whether this failure may open a new bucket (its raw signature is not filed yet)."""
         return not self.store.knows(result)
 
-    def submit(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult) -> None:
-        """File one failing case now: a hit, or a new bug filed raw and queued for minimization."""
+    def submit(self, graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult, op_job: int | None = None) -> None:
+        """File one failing case now: a hit, or a new bug filed raw and queued for minimization.
+        ``op_job``: the index of the op job the case is a variant of (see :func:`case_key`)."""
         if not result.verdict.is_failure:
             return
         minimizing = self.minimize_seconds is not None
-        fid, new = self.store.record(graph, inputs, result, None, case_key(result), pending=minimizing)
+        fid, new = self.store.record(graph, inputs, result, None, case_key(result, op_job), pending=minimizing)
         self.stats.filed += 1
         if new:
             self.stats.new_buckets = len(self.store.list())
@@ -117,8 +137,8 @@ class FindingRecorder:
         n = 0
         if not cases_dir.is_dir():
             return 0
-        wanted = {f"{r['exporter']}/{r['seed']}" for r in results
-                  if r.get("kept") and Verdict(r["verdict"]).is_failure and (r.get("confirmation") or {}).get("status", "confirmed") == "confirmed"}
+        wanted = {f"{r['exporter']}/{r['seed']}" for r in results if r.get("op_job") is None and r.get("kept")
+                  and Verdict(r["verdict"]).is_failure and (r.get("confirmation") or {}).get("status", "confirmed") == "confirmed"}
         if not wanted:
             return 0
         filed = self.store.case_index()

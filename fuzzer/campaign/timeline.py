@@ -13,6 +13,8 @@ from typing import Iterable, Mapping
 
 from fuzzer.compare import Verdict
 
+from .recorder import line_case_key
+
 #: the marks (seconds) at which distinct findings are counted
 MARKS = (60.0, 600.0, 3600.0)
 
@@ -31,7 +33,7 @@ def finding_timelines(results: Iterable[Mapping], filed: Mapping[str, str]) -> l
     """``results``: results.jsonl lines; ``filed``: case key ("exporter/seed") -> finding id."""
     per: dict[str, list[tuple[float, str, str | None]]] = {}
     for r in results:
-        key = f"{r['exporter']}/{r['seed']}"
+        key = line_case_key(r)
         per.setdefault(r["exporter"], []).append((float(r.get("t", 0.0)), r["verdict"], filed.get(key)))
     out = []
     for exporter, rows in sorted(per.items()):

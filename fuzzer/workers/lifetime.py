@@ -42,3 +42,39 @@ def preexec_die_with_parent():
     signal survives exec). It runs between fork and exec and only calls the resolved prctl."""
     parent = os.getpid()
     return lambda: die_with_parent(parent)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` in the process tree (Linux ``/proc``; empty elsewhere).
+    Orphans are re-parented away from the tree, so take this while ``pid`` still runs."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return set()
+    for e in entries:
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(e))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
