@@ -1,0 +1,28 @@
+"""Small things a user trips on (issue 21 item 7): defaults shared with the library, the stats
+table of a short campaign."""
+
+import json
+
+from fuzzer.campaign import CampaignConfig
+from fuzzer.cli import build_parser, main
+
+
+def test_check_and_fuzz_default_to_the_same_input_mode():
+    args = build_parser().parse_args(["check", "g.json"])
+    assert args.input_mode == CampaignConfig().input_mode == "special"
+
+
+def test_stats_fills_no_time_mark_the_campaign_did_not_reach(tmp_path, capsys):
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "campaign.json").write_text(json.dumps({"config": CampaignConfig().to_dict() | {"exporters": ["torchscript"]}, "versions": {}}))
+    lines = [{"seed": k, "exporter": "torchscript", "verdict": "export_crash" if k % 3 == 0 else "pass", "t": 0.8 * k, "seconds": 0.5, "kept": False}
+             for k in range(100)]  # 80 seconds of campaign time
+    (d / "results.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (d / "summary.json").write_text(json.dumps({"elapsed": 80.1}))
+    assert main(["stats", str(d)]) == 0
+    out = capsys.readouterr().out
+    row = next(x for x in out.splitlines() if "torchscript" in x and "│" in x and " s " in x)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[-3:] == ["0", "-", "-"], row  # 1 min reached (no findings filed), 10 and 60 min not
+    assert "100 cases in 80.1s" in out  # the campaign time summary.json reports
