@@ -5,6 +5,7 @@
     findings replay ID|DIR...           re-run against the installed versions: still failing,
                                         fixed, or changed signature (exit 1 if any still fails)
     findings minimize ID [--seconds S]  minimize again; replace the reproduction if simpler
+    findings minimize --pending [DIR]   minimize the findings a campaign filed raw
     findings refresh ID|DIR...          re-run and re-render (title, report, repro, model,
                                         versions) with the installed versions if it still fails
     findings report ID                  print report.md
@@ -23,6 +24,8 @@ import sys
 from pathlib import Path
 
 from fuzzer.store import FindingError, FindingStore, export_options, load_case, read_finding
+
+from .common import UsageError, nonneg_float, positive_float
 from fuzzer.store.replay import expected_state, open_store, replay_state
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (FindingError,)
@@ -59,8 +62,9 @@ def add_parsers(sub) -> None:
     p.set_defaults(run=cmd_replay)
 
     p = with_store(fs.add_parser("minimize", help="minimize a finding again (replaces it if a smaller case is found)"))
-    p.add_argument("id")
-    p.add_argument("--seconds", type=float, default=60.0, help="time budget (default 60)")
+    p.add_argument("id", nargs="?", metavar="ID|DIR", help="a finding; with --pending, a store or campaign directory (default: --store)")
+    p.add_argument("--pending", action="store_true", help="minimize every finding filed raw and not minimized yet (what a stopped campaign left)")
+    p.add_argument("--seconds", type=positive_float, default=60.0, help="time budget per finding (default 60)")
     p.set_defaults(run=cmd_minimize)
 
     p = with_store(fs.add_parser("refresh", help="re-run findings and re-render their files with the installed versions"))
@@ -70,7 +74,7 @@ def add_parsers(sub) -> None:
     p = fs.add_parser("ingest", help="file the stored cases of a campaign directory (re-run, minimize new buckets)")
     p.add_argument("--store", type=Path, default=None, help="store directory (default: the campaign's own DIR/findings)")
     p.add_argument("campaign", type=Path, help="a campaign directory (from 'onnxfuzz fuzz --out DIR')")
-    p.add_argument("--minimize-seconds", type=float, default=30.0, help="budget per new bucket (default 30; 0: file unminimized)")
+    p.add_argument("--minimize-seconds", type=nonneg_float, default=30.0, help="budget per new bucket (default 30; 0: file unminimized)")
     p.set_defaults(run=cmd_ingest)
 
     p = with_store(fs.add_parser("report", help="print report.md"))
@@ -239,6 +243,10 @@ def cmd_refresh(args) -> int:
 def cmd_minimize(args) -> int:
     from fuzzer.minimize import minimize
 
+    if args.pending:
+        return _minimize_pending(args)
+    if args.id is None:
+        raise UsageError("give the finding to minimize (ID), or --pending")
     store = _store(args)
     path = store.resolve(args.id)
     doc, graph, inputs = load_case(path)
@@ -254,6 +262,37 @@ def cmd_minimize(args) -> int:
     else:
         print("no simpler case with the same signature; the finding is unchanged")
     return 0
+
+
+def _minimize_pending(args) -> int:
+    """Minimize the raw findings of a store, as a resumed campaign would; exit 2 if any could not
+    be loaded."""
+    from fuzzer.minimize import minimize
+    from fuzzer.triage.signature import Signature
+
+    store = _store(args, Path(args.id) if args.id else None)
+    waiting = store.awaiting_minimization()
+    _warn_problems(store)
+    skipped = 0
+    for path, _ in waiting:
+        try:
+            doc, graph, inputs = load_case(path)
+        except FindingError as e:
+            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+            skipped += 1
+            continue
+        exporter, opset, optimize = export_options(doc)
+        sig = doc["signature"]
+        reference = Signature(sig["verdict"], sig["exporter"], sig.get("detail", ""), tuple(sig.get("path_ops", ())))
+        m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize), seconds=args.seconds,
+                     reference=reference)
+        into = store.finish_minimization(path, m)
+        st = m.stats()
+        what = "does not reproduce: kept raw, flaky" if not m.reproduced else f"{st['ops_before']} -> {st['ops_after']} ops" + (
+            f", joined {into}" if into != path.name else "")
+        print(f"{path.name}: {what} ({st['seconds']}s, {st['runs']} runs)")
+    print(f"{len(waiting) - skipped} raw findings minimized in {store.root}" if waiting else f"no raw findings in {store.root}")
+    return 2 if skipped else 0
 
 
 def cmd_ingest(args) -> int:
