@@ -110,7 +110,7 @@ def load_config(out_dir: Path) -> CampaignConfig:
 
 
 def _short(v, limit: int = 60) -> str:
-    r = v if isinstance(v, str) else repr(v)
+    r = repr(v)
     return r if len(r) <= limit else r[: limit - 3] + "..."
 
 

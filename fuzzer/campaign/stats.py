@@ -158,12 +158,15 @@ def _line_problem(doc) -> str | None:
 
     if not isinstance(doc, dict):
         return "is not a JSON object"
-    if doc.get("exporter") not in {e.value for e in Exporter}:
+    if not isinstance(doc.get("exporter"), str) or doc["exporter"] not in {e.value for e in Exporter}:
         return "names no known exporter"
     try:
         Verdict(doc.get("verdict"))
-    except ValueError:
+    except (ValueError, TypeError):
         return "names no known verdict"
+    for key in ("confirmation", "export", "mutant"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            return f"has a {key} that is not an object"
     mutant = doc.get("mutant")
     if doc.get("op_job") is not None:  # one variant of an op job: keyed by the job's index
         if not isinstance(doc["op_job"], int) or isinstance(doc["op_job"], bool) or not 0 <= doc["op_job"] < 2**63:

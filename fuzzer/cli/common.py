@@ -17,8 +17,18 @@ class UsageError(Exception):
 
 
 
+def one_line(msg: str) -> str:
+    """``msg`` with every line break and control character escaped: what a file put into a message
+    (a name, a value) can never break the one-line answer."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(msg))
+
+
+def warn(msg: str) -> None:
+    print(f"onnxfuzz: warning: {one_line(msg)}", file=sys.stderr)
+
+
 def fatal(msg: str) -> NoReturn:
-    print(f"onnxfuzz: error: {msg}", file=sys.stderr)
+    print(f"onnxfuzz: error: {one_line(msg)}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
 
 

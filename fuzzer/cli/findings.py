@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fuzzer.store import FindingError, FindingStore, export_options, load_case, read_finding
 
-from .common import UsageError, nonneg_float, positive_float
+from .common import UsageError, nonneg_float, positive_float, warn
 from fuzzer.store.replay import expected_state, open_store, replay_state
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (FindingError,)
@@ -101,7 +101,7 @@ def _store(args, explicit: Path | None = None) -> FindingStore:
 
 def _warn_problems(store: FindingStore) -> None:
     for p in store.problems:
-        print(f"onnxfuzz: warning: {p}", file=sys.stderr)
+        warn(p)
 
 
 def cmd_list(args) -> int:
@@ -192,7 +192,7 @@ def _loadable_cases(args):
         try:
             yield (path, *load_case(path))
         except FindingError as e:
-            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+            warn(f"{e}; skipped")
             yield None
 
 
@@ -278,7 +278,7 @@ def _minimize_pending(args) -> int:
         try:
             doc, graph, inputs = load_case(path)
         except FindingError as e:
-            print(f"onnxfuzz: warning: {e}; skipped", file=sys.stderr)
+            warn(f"{e}; skipped")
             skipped += 1
             continue
         exporter, opset, optimize = export_options(doc)
@@ -309,7 +309,7 @@ def cmd_ingest(args) -> int:
 
     def on_case(name: str, fid: str | None, new: bool, verdict: str, problem: str | None) -> None:
         if problem is not None:
-            print(f"onnxfuzz: warning: {problem}; skipped", file=sys.stderr)
+            warn(f"{problem}; skipped")
         elif new:
             print(f"new  {fid}  {verdict:<24} {name}")
 

@@ -98,10 +98,10 @@ def graph_from_dict(doc: Any, where: str = "graph") -> Graph:
     if not isinstance(doc, dict):
         raise GraphFormatError(f"{where}: expected a JSON object, got {type(doc).__name__}")
     if doc.get("format") != FORMAT:
-        raise GraphFormatError(f"{where}: not an onnxfuzz graph (format is {doc.get('format')!r})")
+        raise GraphFormatError(f"{where}: not an onnxfuzz graph (format is {_short(doc.get('format'))})")
     if doc.get("version") != VERSION:
         raise GraphFormatError(
-            f"{where}: graph format version {doc.get('version')!r} is not supported (this build reads {VERSION})"
+            f"{where}: graph format version {_short(doc.get('version'))} is not supported (this build reads {VERSION})"
         )
     try:
         inputs = tuple(_input_from(d, f"{where}.inputs[{k}]") for k, d in enumerate(_list(doc, "inputs", where)))

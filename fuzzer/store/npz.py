@@ -57,8 +57,8 @@ def _declared_bytes(f, path: Path, name: str) -> int:
             raise InputsFormatError(f"{where} has .npy format version {version}, expected 1.0 or 2.0")
     except InputsFormatError:
         raise
-    except (ValueError, TypeError, SyntaxError, EOFError, OSError) as e:
-        raise InputsFormatError(f"{where} has no readable .npy header ({str(e)[:120]})") from None
+    except Exception as e:  # noqa: BLE001 - numpy parses the header text as a Python literal: any error means "not a header"
+        raise InputsFormatError(f"{where} has no readable .npy header ({type(e).__name__}: {str(e)[:120]})") from None
     if dtype.hasobject:
         raise InputsFormatError(f"{where} holds Python objects (pickled data is never loaded)")
     n = dtype.itemsize

@@ -88,7 +88,7 @@ def status_of(doc: Mapping[str, Any]) -> Status:
     try:
         return Status(doc.get("status", Status.NEW.value))
     except ValueError:
-        raise FindingError(f"unknown finding status {doc.get('status')!r} (known: {', '.join(x.value for x in Status)})") from None
+        raise FindingError(f"unknown finding status {_short(doc.get('status'))} (known: {', '.join(x.value for x in Status)})") from None
 #: Test hook: seconds to sleep inside the staging step (after some files are written), so a test
 #: can kill the process mid-write. Never set outside tests.
 SLEEP_ENV = "ONNXFUZZ_TEST_SLEEP_IN_STAGING"
@@ -230,8 +230,8 @@ class FindingStore:
         if len(ids) == 1:
             return self.root / ids[0]
         if not ids:
-            raise FindingError(f"no finding {ref!r} in {self.root} (see 'onnxfuzz findings list {self.root}')")
-        raise FindingError(f"{ref!r} is ambiguous in {self.root}: {', '.join(sorted(ids)[:5])}")
+            raise FindingError(f"no finding {_short(ref)} in {self.root} (see 'onnxfuzz findings list {self.root}')")
+        raise FindingError(f"{_short(ref)} is ambiguous in {self.root}: {', '.join(sorted(ids)[:5])}")
 
     # -- writing ----------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -678,7 +678,7 @@ def _check_fields(path: Path, doc: dict) -> None:
     sig = doc["signature"]
     if not isinstance(sig, dict) or not isinstance(sig.get("key"), str) or not isinstance(sig.get("id"), str):
         raise bad("signature", "an object with a string key and id")
-    if doc["exporter"] not in {e.value for e in Exporter}:
+    if not isinstance(doc["exporter"], str) or doc["exporter"] not in {e.value for e in Exporter}:
         raise bad("exporter", "one of " + ", ".join(e.value for e in Exporter))
     try:
         if not Verdict(doc["verdict"]).is_failure:
