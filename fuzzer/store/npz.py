@@ -28,7 +28,7 @@ def check_npz(path: Path) -> None:
     declare plain (non-object) arrays of at most :data:`MAX_NPZ_BYTES` together."""
     try:
         if not zipfile.is_zipfile(path):
-            raise InputsFormatError(f"{path}: not an .npz file (a zip of .npy arrays, as numpy.savez writes)")
+            raise InputsFormatError(f"{path}: not a readable .npz file (not a zip of .npy arrays, as numpy.savez writes)")
         with zipfile.ZipFile(path) as z:
             members = z.infolist()
             if len(members) > MAX_MEMBERS:
