@@ -67,7 +67,8 @@ def run_round(out: Path, argv: list[str], kind: str, rng: random.Random, systmp:
     t0 = time.monotonic()
     p = subprocess.Popen([sys.executable, "-m", "fuzzer", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     seen: set[int] = set()
-    limit = t0 + {"resume start-up": rng.uniform(0.05, 2.0), "random": rng.uniform(0.3, max_wait), "none": float("inf")}.get(kind, 120.0)
+    # the other kinds wait for their moment, 25 s at most (then it is a random moment after all)
+    limit = t0 + {"resume start-up": rng.uniform(0.05, 2.0), "random": rng.uniform(0.3, max_wait), "none": float("inf")}.get(kind, 25.0)
     lines_before = _count_lines(out / "results.jsonl")
     partial_before = {q.name for q in _listdir(out / "findings") if q.name.endswith(".partial")}  # a killed run's leftovers
     killed = False
@@ -118,6 +119,8 @@ def check_campaign(out: Path, cases: int | None, seed: int, final: bool) -> list
     from fuzzer.store import FindingError, FindingStore, load_case
 
     violations = []
+    if not (out / "campaign.json").exists():
+        return []  # killed before the campaign began: nothing recorded (and nothing to create here)
     try:
         lines = read_results(out / "results.jsonl")
     except Exception as e:  # noqa: BLE001 - a violation, reported

@@ -6,8 +6,9 @@ Reads finding ids on stdin, one per line, and answers each with one line on stdo
 finding is finished (:meth:`fuzzer.store.FindingStore.finish_minimization`):
 
 - ``done ID INTO``: minimized (or found not to reproduce); the bug now lives in finding INTO;
-- ``skip ID REASON``: nothing to do (no longer awaiting minimization, or unreadable);
-- ``error ID REASON``: minimization failed (our bug: the traceback is on stderr).
+- ``skip ID REASON``: nothing to do (no longer awaiting minimization);
+- ``error ID REASON``: it cannot be minimized (unreadable, or our bug: the traceback is on stderr);
+  the campaign keeps it raw for good.
 
 Minimization re-infers shapes of candidate graphs with eager PyTorch, and eager PyTorch itself
 can die on some shapes (SIGFPE in libtorch): doing it here keeps such a death away from the
@@ -53,8 +54,8 @@ def _finish(store, runner, exports, seconds: float, fid: str) -> str:
     path = store.root / fid
     try:
         doc, graph, inputs = load_case(path)
-    except FindingError as e:
-        return f"skip {fid} {' '.join(str(e).split())[:300]}"
+    except FindingError as e:  # damaged, or from a newer build: it cannot be minimized here, keep it raw
+        return f"error {fid} {' '.join(str(e).split())[:300]}"
     if not doc.get("awaiting_minimization"):
         return f"skip {fid} not awaiting minimization"
     try:
