@@ -143,8 +143,10 @@ def cmd_fuzz(args) -> int:
         con.print(f"stopped: {stats.stop_reason}", style="yellow", highlight=False, soft_wrap=True)
     fs = stats.findings
     if fs is not None:
-        con.print(f"findings: {fs.new_buckets} bugs filed in {out / 'findings'} ({fs.minimized} minimized by this run"
-                  + (f", {stats.minimizing} still raw: 'onnxfuzz fuzz --resume {out}' minimizes them" if stats.minimizing else "")
+        minimized = f"{fs.minimized} minimized by this run" if config.minimize_seconds else "filed raw: --minimize-seconds 0"
+        con.print(f"findings: {fs.new_buckets} bugs filed in {out / 'findings'} ({minimized}"
+                  + (f", {stats.minimizing} still raw: 'onnxfuzz fuzz --resume {out}' or 'onnxfuzz findings minimize --pending {out}'"
+                     " minimizes them" if stats.minimizing else "")
                   + (f", {fs.errors} minimizer errors: see {out / 'findings' / 'recorder.log'}" if fs.errors else "") + ")", highlight=False, soft_wrap=True)
         con.print(f"triage them with: onnxfuzz findings list {out}", highlight=False, soft_wrap=True)
     con.print(f"raw cases are in {out / 'cases'}; replay one with: onnxfuzz check {out / 'cases' / '<case>' / 'graph.json'}", highlight=False, soft_wrap=True)
