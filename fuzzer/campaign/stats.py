@@ -112,7 +112,7 @@ class CampaignStats:
         per = {}
         for (e, v), n in self.verdicts.items():
             per.setdefault(e, {})[v] = n
-        out = {"t": round(self.elapsed, 2), "cases": self.cases, "buckets": len(self.buckets), "failures": self.failures(),
+        out = {"t": round(self.elapsed, 3), "cases": self.cases, "buckets": len(self.buckets), "failures": self.failures(),
                "cases_per_s_now": round(self.rate_now(), 3), "verdicts": per}
         if self.coverage is not None:
             out["coverage"] = {e: c.sizes() for e, c in sorted(self.coverage.by_exporter.items())}

@@ -47,7 +47,7 @@ def test_the_budget_is_campaign_time_from_a_ready_pool_and_summary_and_stats_agr
     assert 3.0 <= s1["elapsed"] <= 5.0, s1["elapsed"]  # the budget, plus the last cases in flight
     assert first is not None and wall >= s1["elapsed"] + 1.0, (wall, first, s1["elapsed"])  # start-up is not charged
     lines = read_results(out / "results.jsonl")
-    assert lines[0]["t"] < 1.5 and max(x["t"] for x in lines) <= s1["elapsed"]
+    assert lines[0]["t"] < 2.0 and max(x["t"] for x in lines) <= s1["elapsed"]
     assert recorded_elapsed(out, lines) == s1["elapsed"]
     assert main(["stats", str(out)]) == 0
     m = re.search(r"onnxfuzz: (\d+) cases in ([\d.]+)s", capsys.readouterr().out)
