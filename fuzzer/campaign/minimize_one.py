@@ -69,7 +69,12 @@ def _finish(store, runner, exports, seconds: float, fid: str) -> str:
             return runner.run(g, x, [export], mode)[0]
 
         m = minimize(graph, inputs, run, seconds=seconds, reference=reference)
-        return f"done {fid} {store.finish_minimization(path, m)}"
+        into = store.finish_minimization(path, m)
+        if m.reproduced and len(m.best.graph.nodes) >= 2:  # a chain: does it need the chain?
+            from fuzzer.minimize.interaction import is_interaction
+
+            store.mark_interaction(into, is_interaction(m.best.graph, m.best.inputs, run))
+        return f"done {fid} {into}"
     except Exception as e:  # noqa: BLE001 - our bug: reported to the campaign, which keeps the finding raw
         traceback.print_exc()
         return f"error {fid} {type(e).__name__}: {' '.join(str(e).split())[:300]}"

@@ -131,7 +131,8 @@ def cmd_show(args) -> int:
     path = _store(args).resolve(args.id)
     doc, graph, inputs = load_case(path)
     print(f"{path.name}: {doc['title']}")
-    keep = ("verdict", "exporter", "opset", "component", "n_ops", "ops", "hits", "status", "first_seen", "last_seen", "filed_url", "wontfix_reason")
+    keep = ("verdict", "exporter", "opset", "component", "stage", "project", "interaction", "n_ops", "ops", "hits", "status", "first_seen", "last_seen",
+            "filed_url", "wontfix_reason")
     for k in keep:
         if doc.get(k) is not None:
             print(f"  {k}: {doc[k]}")

@@ -375,6 +375,15 @@ class FindingStore:
             self._absorb(db, path, doc, target, case)
             return target.name
 
+    def mark_interaction(self, ref: str, interaction: bool | None) -> None:
+        """Record whether a finding is an interaction (:mod:`fuzzer.minimize.interaction`: two or
+        more operators, each passing alone on the values it receives); None: undecided."""
+        path = self.resolve(ref)
+        with self._locked():
+            doc = read_finding(path)
+            doc["interaction"] = interaction
+            atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+
     def give_up_minimization(self, path: Path, reason: str) -> None:
         """Keep ``path`` raw for good (its minimization cannot finish, e.g. it kills the minimizing
         process): it leaves the queue, and ``reason`` is recorded."""
