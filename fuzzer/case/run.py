@@ -102,18 +102,10 @@ def run_graphs_batched(
     results: list[CaseResult | None] = [None] * len(cases)
     pending = []  # (index, module, eager, timings, base)
     for k, (graph, inputs, seed) in enumerate(cases):
-        base = dict(
-            seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}),
-            versions=stack_versions(), exporter=ex.exporter.value, opset_requested=ex.opset,
-            graph_digest=graph_digest(graph), inputs_digest=inputs_digest(inputs),
-        )
-        t0 = time.perf_counter()
-        module = build_module(graph)
-        timings = {"materialize": time.perf_counter() - t0}
-        eager = run_eager(module, inputs)
-        timings["eager"] = eager.seconds_run
+        base, module, eager, timings = _prepare(graph, inputs, seed, input_mode, options)
+        base.update(exporter=ex.exporter.value, opset_requested=ex.opset)
         if not eager.ok:
-            results[k] = CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=error_head(eager.error_message), error_message=eager.error_message, timings=timings, **base)
+            results[k] = _eager_error(eager, timings, base)
             continue
         pending.append((k, module, eager, timings, base))
     members = [
@@ -151,17 +143,10 @@ def run_graphs_variants(
     table: list[list[CaseResult | None]] = [[None] * len(exports) for _ in cases]
     ready = []  # (case index, module, eager, timings, base) of graphs eager accepts
     for k, (graph, inputs, seed) in enumerate(cases):
-        base = dict(seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options={}, versions=stack_versions(),
-                    graph_digest=graph_digest(graph), inputs_digest=inputs_digest(inputs))
-        t0 = time.perf_counter()
-        module = build_module(graph)
-        timings = {"materialize": time.perf_counter() - t0}
-        eager = run_eager(module, inputs)
-        timings["eager"] = eager.seconds_run
+        base, module, eager, timings = _prepare(graph, inputs, seed, input_mode, None)
         if not eager.ok:
             for j, ex in enumerate(exports):
-                table[k][j] = CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=error_head(eager.error_message),
-                                         error_message=eager.error_message, timings=dict(timings), exporter=ex.exporter.value, opset_requested=ex.opset, **base)
+                table[k][j] = _eager_error(eager, dict(timings), dict(base, exporter=ex.exporter.value, opset_requested=ex.opset))
             continue
         ready.append((k, module, eager, timings, base))
     dyn = [j for j, ex in enumerate(exports) if ex.exporter is Exporter.DYNAMO]
@@ -185,6 +170,23 @@ def run_graphs_variants(
             table[k][j] = _finish(module, graph, inputs, eager, dict(timings), b, out, oracles)
     assert all(r is not None for row in table for r in row)
     return table  # type: ignore[return-value]
+
+
+def _prepare(graph: Graph, inputs, seed, input_mode: str, options) -> tuple[dict, Any, RunOutcome, dict]:
+    """A case's common record fields, its module, and its eager run (with their timings)."""
+    base = dict(seed=seed, input_mode=input_mode, n_nodes=len(graph), ops=tuple(graph.ops()), options=dict(options or {}),
+                versions=stack_versions(), graph_digest=graph_digest(graph), inputs_digest=inputs_digest(inputs))
+    t0 = time.perf_counter()
+    module = build_module(graph)
+    timings = {"materialize": time.perf_counter() - t0}
+    eager = run_eager(module, inputs)
+    timings["eager"] = eager.seconds_run
+    return base, module, eager, timings
+
+
+def _eager_error(eager: RunOutcome, timings: dict, base: dict) -> CaseResult:
+    return CaseResult(opset=None, verdict=Verdict.EAGER_ERROR, error_type=eager.error_type, error_head=error_head(eager.error_message),
+                      error_message=eager.error_message, timings=timings, **base)
 
 
 def operator_keys(graph: Graph) -> tuple[str, ...]:
