@@ -137,9 +137,13 @@ def cmd_show(args) -> int:
         if doc.get(k) is not None:
             print(f"  {k}: {doc[k]}")
     print(f"  signature: {doc['signature']['key']}")
-    m = doc.get("minimization")
-    if m:
+    m = doc.get("minimization") or {}
+    if all(k in m for k in ("ops_before", "ops_after", "seconds", "runs", "stop_reason")):
         print(f"  minimized: {m['ops_before']} -> {m['ops_after']} ops in {m['seconds']}s, {m['runs']} runs ({m['stop_reason']})")
+    elif doc.get("awaiting_minimization"):
+        print("  minimized: not yet (filed raw; 'onnxfuzz findings minimize --pending' or the campaign's --resume minimizes it)")
+    elif m.get("stop_reason"):
+        print(f"  minimized: no ({m['stop_reason']})")
     print("  inputs: " + ", ".join(f"{k}: {v.dtype}{list(v.shape)}" for k, v in inputs.items()))
     print("  files: " + ", ".join(sorted(p.name for p in path.iterdir())))
     print()

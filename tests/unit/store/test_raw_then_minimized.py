@@ -138,3 +138,17 @@ def test_a_finding_keeps_its_export_options(tmp_path):
     from fuzzer.store import export_options
 
     assert export_options(json.loads((tmp_path / fid / "finding.json").read_text())) == ("dynamo", 17, False)
+
+
+def test_findings_show_says_where_minimization_stands(tmp_path, capsys):
+    from fuzzer.cli import main
+
+    s = FindingStore(tmp_path)
+    g, g2 = _graph("sin"), _graph("cos")
+    raw, _ = s.record(g, X, _crash(g), None, "torchscript/1", pending=True)
+    gave_up, _ = s.record(g2, X, _crash(g2, 2), None, "torchscript/2", pending=True)
+    s.give_up_minimization(tmp_path / gave_up, "the minimizing process ended with SIGFPE")
+    assert main(["findings", "show", str(tmp_path / raw)]) == 0
+    assert "minimized: not yet" in capsys.readouterr().out
+    assert main(["findings", "show", str(tmp_path / gave_up)]) == 0  # a minimization without figures: no KeyError
+    assert "minimized: no (the minimizing process ended with SIGFPE)" in capsys.readouterr().out
