@@ -6,6 +6,8 @@ Used by ``onnxfuzz check``, the minimizer and everything that replays stored cas
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -20,6 +22,42 @@ from .pool import WorkerPool
 from .protocol import CaseSpec, RunGraphs
 
 
+#: Scratch directories in the system's temporary directory are named ``PREFIX<pid>-<random>``, so
+#: one left by a runner killed with SIGKILL (``check``, ``findings replay``) can be told by its dead
+#: owner and removed by the next runner.
+PREFIX = "onnxfuzz-isolated-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or a number no process can have: leave it)
+    return True
+
+
+def reap_stale(tmp: Path) -> list[Path]:
+    """Remove this tool's scratch directories in ``tmp`` whose owning process is gone; returns
+    them. Directories of live processes, of other users and of other names are left alone."""
+    removed = []
+    try:
+        entries = list(tmp.glob(f"{PREFIX}*-*"))
+    except OSError:
+        return removed
+    for d in entries:
+        pid = d.name[len(PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or not d.is_dir() or d.is_symlink() or d.stat().st_uid != os.getuid() or _alive(int(pid)):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
 class IsolatedRunner:
     """A one-worker pool kept open across calls (a worker costs ~2 s to start)."""
 
@@ -30,7 +68,9 @@ class IsolatedRunner:
         when it starts, so even a killed runner leaves nothing elsewhere."""
         if scratch is not None:
             scratch.mkdir(parents=True, exist_ok=True)
-        self.tmp = tempfile.TemporaryDirectory(prefix="onnxfuzz-isolated-", dir=scratch)
+        else:
+            reap_stale(Path(tempfile.gettempdir()))
+        self.tmp = tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-", dir=scratch)
         # the worker's log lives as long as the runner: a worker that cannot start says why
         self.pool = WorkerPool(1, case_timeout, memory_limit_mb, log_dir=Path(self.tmp.name) / "logs", env=env)
 
