@@ -427,9 +427,7 @@ from onnx import TensorProto, helper, numpy_helper
 nodes = [
 {nodes}
 ]
-initializers = [
-{inits}
-]
+initializers = [{inits}]
 inputs = [
 {inputs}
 ]
@@ -483,7 +481,8 @@ def render_onnx_script(repro: OnnxRepro, doc: str) -> str:
     if m.functions:
         raise UnrenderableModel("the reduced model calls local functions")
     nodes = ",\n".join("    " + _node_expr(n) for n in g.node)
-    inits = ",\n".join(f"    numpy_helper.from_array({array_expr(numpy_helper.to_array(t))}, {t.name!r})" for t in g.initializer)
+    inits = "".join(f"\n    numpy_helper.from_array({array_expr(numpy_helper.to_array(t))}, {t.name!r})," for t in g.initializer)
+    inits = inits + "\n" if inits else ""
     expected = "None" if repro.expected is None else "[" + ", ".join(array_expr(a) for a in repro.expected) + "]"
     floats = [a.dtype for a in (repro.expected or ()) if a.dtype.kind == "f"]
     rtol, atol = (1e-2, 1e-3) if any(d == np.float16 for d in floats) else (1e-5, 1e-6)
