@@ -438,8 +438,9 @@ class ReportFacts:
 
 
 def report_title(f: ReportFacts) -> str:
-    if f.title:
-        return f.title
+    if f.title:  # curated: the tracker's prefix is added here, so the title follows an override of the tracker
+        prefix = TRACKERS[f.project].title_prefix
+        return f.title if f.title.startswith(prefix) else prefix + f.title
     what = what_goes_wrong(f.verdict, f.stage, f.error_type, f.error_message, f.evidence, f.path_ops, f.opset)
     return causal_title(f.project, f.verdict, f.graph, what)
 
