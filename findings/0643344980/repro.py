@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 0643344980: [ONNX] export (dynamo=False) of `torch.any(x0, dim=0, keepdim=False)` on x0: float32[1] gives wrong values: eager True, onnxruntime False
+"""onnxfuzz finding 0643344980: [ONNX] any(dim) on floats is exported as Cast(int64) + ReduceSum > 0: -1.0 and 0.5 count as False
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 084820072f: [ONNX] export (dynamo=True) of `torch.nn.functional.scaled_dot_product_attention(x0, x1, x2, attn_mask=x3, scale=None)` on x0: float32[1, 3, 0, 1], x1: float32[1, 3, 0, 1], x2: float32[1, 3, 0, 1], x3: float32[0] produces an invalid model: [ShapeInferenceError] Inference error(s): (op_type:Reshape, node name: node_Reshape_22): [ShapeInferenceError] Invalid p
+"""onnxfuzz finding 084820072f: [torchlib] scaled_dot_product_attention with L=0 and a mask exports an impossible Reshape
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

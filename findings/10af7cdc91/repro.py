@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 10af7cdc91: ONNX model exported (dynamo=True) from `torch.nn.functional.instance_norm(x0, running_mean=p0_0, running_var=p0_1, weight=p0_2, bias=p0_3, use_input_stats=True, eps=0.0)` on x0: float64[1, 1, 2] does not load in onnxruntime: [ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for InstanceNormalization(6) node with name 
+"""onnxfuzz finding 10af7cdc91: InstanceNormalization has no CPU kernel for double, which ONNX allows
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 162ac9625c: [ONNX] export (dynamo=True) of `torch.floor(x0)` on x0: int64[] produces an invalid model: [ShapeInferenceError] (op_type:Floor, node name: node_floor): X typestr: T, has unsupported type: tensor(int64)
+"""onnxfuzz finding 162ac9625c: [torchlib] floor on int64 emits ONNX Floor, which is float-only (invalid model)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 172838eea5: [ONNX] export (dynamo=False) of `torch.nn.functional.relu(x0)` on x0: uint8[] produces an invalid model: [ShapeInferenceError] (op_type:Relu, node name: /Relu): X typestr: T, has unsupported type: tensor(uint8)
+"""onnxfuzz finding 172838eea5: [ONNX] relu on uint8 is exported as ONNX Relu, which has no uint8 type (invalid model)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

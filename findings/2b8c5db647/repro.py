@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 2b8c5db647: [ONNX] export (dynamo=False) of `torch.mean(x0, dim=None, keepdim=False)` on x0: float32[0] changes the output type or shape: eager gives float32[], onnxruntime float32[1]
+"""onnxfuzz finding 2b8c5db647: [ONNX] mean() of an empty 1-D tensor is exported with keepdims=1: shape [1] instead of []
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

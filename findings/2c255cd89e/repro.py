@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 2c255cd89e: [ONNX] export (dynamo=False) of `torch.cdist(x0, x1, p=1.0, compute_mode='use_mm_for_euclid_dist')` on x0: float32[1, 1], x1: float32[1, 1] gives wrong values: eager 1.0, onnxruntime nan
+"""onnxfuzz finding 2c255cd89e: [ONNX] cdist(p=1) is exported as Pow(x1 - x2, p) without Abs: wrong distances
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 30146bcda9: [ONNX] export (dynamo=False) of `torch.floor_divide(x1, x0)` on x1: float32[], x0: float32[] gives wrong values: eager -1.0, onnxruntime 0.0
+"""onnxfuzz finding 30146bcda9: [ONNX] floor_divide on floats is exported as Div + Cast(int64): truncates instead of flooring
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 3ef6d00ef5: [ONNX] export (dynamo=True) of `torch.split(x0, 2, dim=1)` on x0: float32[2, 6] produces an invalid model: Unrecognized attribute: num_outputs for operator Split
+"""onnxfuzz finding 3ef6d00ef5: [torchlib] split at opset 17 keeps Split-18's attribute num_outputs (invalid model)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

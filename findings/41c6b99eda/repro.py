@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 41c6b99eda: [ONNX] export (dynamo=False) of `torch.sum(x0, dim=None, keepdim=False)` on x0: int64[] gives wrong values: eager -9223372036854775807, onnxruntime -9223372036854775808
+"""onnxfuzz finding 41c6b99eda: ReduceSum of a 0-d int64 tensor is not exact: INT64_MIN+1 becomes INT64_MIN (CPU)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

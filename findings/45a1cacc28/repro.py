@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 45a1cacc28: ONNX model exported (dynamo=False) from `torch.nn.functional.leaky_relu(x0, negative_slope=0.0)` on x0: float64[] does not load in onnxruntime: [ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for LeakyRelu(16) node with name '/LeakyRelu
+"""onnxfuzz finding 45a1cacc28: LeakyRelu has no CPU kernel for double, which ONNX allows
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 4fffe53da6: [ONNX] export (dynamo=True) of `torch.nn.functional.avg_pool1d(x0, 2, stride=None, padding=1, ceil_mode=True, count_include_pad=False)` on x0: float32[1, 1, 1] produces an invalid model: [ShapeInferenceError] Inference error(s): (op_type:AveragePool, node name: node_avg_pool1d): [ShapeInferenceError] Infer
+"""onnxfuzz finding 4fffe53da6: [torchlib] avg_pool1d(ceil_mode=True, padding) exports an AveragePool of another output length
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

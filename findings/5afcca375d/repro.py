@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 5afcca375d: [ONNX] export (dynamo=True) of `torch.mean(x0, dim=None, keepdim=False)` on x0: float32[1] produces an invalid model: Node (node_Reshape_1)'s input 0 is marked single but has an empty string in the graph
+"""onnxfuzz finding 5afcca375d: [torchlib] mean() of a 1-element vector exports a Reshape reading a value no node produces
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

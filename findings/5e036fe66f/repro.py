@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 5e036fe66f: [ONNX] export (dynamo=False) of `torch.amax(x0, dim=None, keepdim=False)` on x0: float32[2] gives wrong values: eager nan, onnxruntime 0.0
+"""onnxfuzz finding 5e036fe66f: ReduceMax drops NaN depending on its position: max([0, NaN]) is 0 (CPU)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 60620a953a: ONNX model exported (dynamo=False) from `torch.triu(x0, 0)` on x0: int16[1, 1] does not load in onnxruntime: [ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Trilu(14) node with name '/Trilu'
+"""onnxfuzz finding 60620a953a: Trilu has no CPU kernel for int16, which ONNX allows
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

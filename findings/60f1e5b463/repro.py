@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 60f1e5b463: ONNX model exported (dynamo=False) from `torch.reshape(x0, (0,))` on x0: float32[2, 0] fails in onnxruntime at run time: [ONNXRuntimeError] : 1 : FAIL : Non-zero status code returned while running Reshape node. Name:'/Reshape' Status Message
+"""onnxfuzz finding 60f1e5b463: [ONNX] reshape to a shape holding 0 is exported without allowzero=1, so ONNX copies the input dim
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

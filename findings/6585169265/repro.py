@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 6585169265: [ONNX] export (dynamo=True) of `torch.pow(x1, x0)` on x1: float32[], x0: float64[] changes the output type or shape: eager gives float64[], onnxruntime float32[]
+"""onnxfuzz finding 6585169265: [torchlib] pow(float32[], float64[]) returns float32; eager promotes the 0-d operands to float64
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

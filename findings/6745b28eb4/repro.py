@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 6745b28eb4: ONNX model exported (dynamo=True) from `torch.nn.functional.interpolate(x0, size=(1, 1), scale_factor=None, mode='bilinear', align_corners=False)` on x0: float64[1, 1, 1, 1] does not load in onnxruntime: [ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Resize(19) node with name 'node_upsample
+"""onnxfuzz finding 6745b28eb4: Resize (linear) has no CPU kernel for double, which ONNX allows
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 68e9cded46: ONNX model exported (dynamo=False) from relu -> clamp does not load in onnxruntime: [ONNXRuntimeError] : 1 : FAIL : Exception during initialization: /onnxruntime_src/onnxruntime/core/optimizer/relu_clip_f
+"""onnxfuzz finding 68e9cded46: Relu+Clip fusion fails session creation on double: 'Unexpected data type for Clip min'
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

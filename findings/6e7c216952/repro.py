@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 6e7c216952: [ONNX] export (dynamo=True) of `torch.nn.functional.cross_entropy(x0, x1, reduction='mean', label_smoothing=0.0)` on x0: float32[1, 1, 1, 1], x1: float32[1, 1, 1, 1] produces an invalid model: [ShapeInferenceError] (op_type:SoftmaxCrossEntropyLoss, node name: node_cross_entropy_loss): labels typestr: Tind, has u
+"""onnxfuzz finding 6e7c216952: [torchlib] cross_entropy with probability targets emits SoftmaxCrossEntropyLoss (integer labels only)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 74b6239943: [ONNX] export (dynamo=True) of `torch.abs(x0)` on x0: float16[] changes the output type or shape: eager gives float16[], onnxruntime float32[]
+"""onnxfuzz finding 74b6239943: [torchlib] abs of a 0-d float16 tensor returns float32 (upcast without a Cast back)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 8237164484: [ONNX] export (dynamo=False) of `torch.nn.functional.softplus(x0, beta=1.0, threshold=0.0)` on x0: float32[] gives wrong values: eager 1.0, onnxruntime 1.3132617473602295
+"""onnxfuzz finding 8237164484: [ONNX] softplus(threshold=t) is exported as ONNX Softplus, dropping the linear region above t
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

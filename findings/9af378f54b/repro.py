@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 9af378f54b: [ONNX] export (dynamo=False) of `torch.atan2(x0, x1)` on x0: float32[], x1: float32[] gives wrong values: eager 3.1415927410125732, onnxruntime -3.1415927410125732
+"""onnxfuzz finding 9af378f54b: [ONNX] atan2(+0.0, x < 0) exported as Div/Atan/Where returns -pi instead of +pi
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding 9bf1e4e45b: [ONNX] export (dynamo=False) of `torch.nn.functional.max_pool1d(x0, 2, stride=None, padding=0, dilation=1, ceil_mode=False)` on x0: float32[1, 1, 4] gives wrong values: eager -inf, onnxruntime -3.4028234663852886e+38
+"""onnxfuzz finding 9bf1e4e45b: MaxPool gives -FLT_MAX instead of -inf for a window of -inf (CPU)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding ac83333982: [ONNX] export (dynamo=False) and onnxruntime run of `torch.reshape(x0, (0,))` on x0: float32[0] kills the process: SIGFPE
+"""onnxfuzz finding ac83333982: [ONNX] reshape of an empty tensor to (0,) kills torch.onnx.export(dynamo=False) with SIGFPE
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

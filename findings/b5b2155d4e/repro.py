@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding b5b2155d4e: [ONNX] export (dynamo=True) of `torch.squeeze(x0, 0)` on x0: float32[2] produces an invalid model: [ShapeInferenceError] Inference error(s): (op_type:Squeeze, node name: node_squeeze): [ShapeInferenceError] Dimension of
+"""onnxfuzz finding b5b2155d4e: [torchlib] squeeze(x, 0) on a dim of size 2 emits ONNX Squeeze on that axis, which ONNX forbids
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding b9f751765b: [ONNX] export (dynamo=False) of `torch.square(x0)` on x0: float64[] changes the output type or shape: eager gives float64[], onnxruntime float32[]
+"""onnxfuzz finding b9f751765b: [ONNX] 0-d float64 tensors are promoted like Python scalars: square(float64[]) returns float32
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding bcb14f6358: [ONNX] export (dynamo=False) and onnxruntime run of `torch.nn.functional.pad(x0, (0, 1, 0, 0), mode='circular', value=None)` on x0: float32[0, 1, 3] kills the process: SIGABRT
+"""onnxfuzz finding bcb14f6358: [ONNX] circular pad of a zero-batch tensor aborts torch.onnx.export(dynamo=False): invalid free()
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

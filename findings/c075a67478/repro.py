@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding c075a67478: ONNX model exported (dynamo=False) from `torch.where(x0, x2, x1)` on x2: bool[], x0: bool[], x1: bool[] does not load in onnxruntime: [ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Where(16) node with name '/Where'
+"""onnxfuzz finding c075a67478: Where has no CPU kernel for bool data, which ONNX allows
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding c6969aa4d1: ONNX model exported (dynamo=False) from `torch.atan(x0)` on x0: float64[] does not load in onnxruntime: [ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Atan(7) node with name '/Atan'
+"""onnxfuzz finding c6969aa4d1: Atan has no CPU kernel for double, which ONNX allows
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

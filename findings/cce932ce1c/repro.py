@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding cce932ce1c: [ONNX] export (dynamo=True) of `torch.split(x0, 1, dim=0)` on x0: float32[0] produces an invalid model: Node(node_SequenceConstruct_3) with schema(::SequenceConstruct:11) has input size 0 not in range [min=1, max=2147483647]
+"""onnxfuzz finding cce932ce1c: [torchlib] split of an empty tensor emits SequenceConstruct with no inputs (invalid model)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

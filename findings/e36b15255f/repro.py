@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding e36b15255f: [ONNX] export (dynamo=False) of `torch.roll(x0, 5, 0)` on x0: float32[2] gives wrong values: eager inf, onnxruntime 0.0
+"""onnxfuzz finding e36b15255f: [ONNX] roll with a shift larger than the dim is exported without shift % size: wrong result
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding e63cf02ef0: ONNX model exported (dynamo=False) from `torch.cumsum(x0, dim=0)` on x0: float32[] fails in onnxruntime at run time: [ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Non-zero status code returned while running CumSum node. Name:'/CumSum' Stat
+"""onnxfuzz finding e63cf02ef0: [ONNX] cumsum of a 0-d tensor is exported as CumSum on a scalar, which ONNX does not allow
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding ed8f641f28: [ONNX] export (dynamo=False) of `torch.sin(x0)` on x0: int64[] produces an invalid model: [ShapeInferenceError] (op_type:Sin, node name: /Sin): input typestr: T, has unsupported type: tensor(int64)
+"""onnxfuzz finding ed8f641f28: [ONNX] sin on int64 is exported as ONNX Sin without a Cast to float (invalid model)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

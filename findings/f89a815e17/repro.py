@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding f89a815e17: [ONNX] export (dynamo=True) of `torch.pow(x0, 2)` on x0: int16[] produces an invalid model: [ShapeInferenceError] (op_type:Pow, node name: node_pow_1): X typestr: T, has unsupported type: tensor(int16)
+"""onnxfuzz finding f89a815e17: [torchlib] pow(x, 2) on int16 emits ONNX Pow without a Cast; Pow has no int16 type
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding f9da52f391: [ONNX] export (dynamo=False) of `torch.all(x0, dim=0, keepdim=False)` on x0: float32[0] produces an invalid model: [ShapeInferenceError] (op_type:Not, node name: /Not): X typestr: T, has unsupported type: tensor(float)
+"""onnxfuzz finding f9da52f391: [ONNX] all(x, dim) on floats is exported with Not on float; ONNX Not is bool-only (invalid model)
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

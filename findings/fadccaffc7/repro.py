@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""onnxfuzz finding fadccaffc7: [ONNX] export (dynamo=True) of `torch.nn.functional.mse_loss(x0, x1, reduction='sum')` on x0: int64[1, 1], x1: float16[1, 1] changes the output type or shape: eager gives float16[], onnxruntime float32[]
+"""onnxfuzz finding fadccaffc7: [torchlib] mse_loss(int64, float16, reduction='sum') returns float32 instead of float16
 
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx

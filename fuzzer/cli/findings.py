@@ -8,8 +8,9 @@
     findings minimize --pending [DIR]   minimize the findings a campaign filed raw
     findings refresh ID|DIR...          re-run and re-render (title, report, repro, model,
                                         versions) with the installed versions if it still fails
-    findings report ID                  print report.md
-    findings mark ID --filed URL | --wontfix REASON
+    findings report ID [--no-run]       write report.md for the tracker to blame (runs its inline
+                                        script and puts the output in) and print it
+    findings mark ID --filed URL | --wontfix REASON   (--filed also adds to upstream.json)
     findings promote ID [--to DIR]      copy into the repository's curated findings/ directory
 
 ID is a finding id (or a unique prefix) in ``--store`` (default: $ONNXFUZZ_STORE, else
@@ -24,11 +25,12 @@ import sys
 from pathlib import Path
 
 from fuzzer.store import FindingError, FindingStore, export_options, load_case, read_finding
+from fuzzer.store.curated import CuratedFileError, add_upstream, all_upstream
 
 from .common import UsageError, nonneg_float, positive_float, warn
 from fuzzer.store.replay import expected_state, open_store, replay_state
 
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (FindingError,)
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (FindingError, CuratedFileError)
 
 
 def _default_store() -> Path:
@@ -77,14 +79,15 @@ def add_parsers(sub) -> None:
     p.add_argument("--minimize-seconds", type=nonneg_float, default=30.0, help="budget per new bucket (default 30; 0: file unminimized)")
     p.set_defaults(run=cmd_ingest)
 
-    p = with_store(fs.add_parser("report", help="print report.md"))
+    p = with_store(fs.add_parser("report", help="write report.md (the issue for the tracker to blame) and print it"))
     p.add_argument("id")
+    p.add_argument("--no-run", action="store_true", help="do not run the inline script to put its output in the report (faster)")
     p.set_defaults(run=cmd_report)
 
     p = with_store(fs.add_parser("mark", help="record that a finding was filed upstream, or will not be"))
     p.add_argument("id")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--filed", metavar="URL")
+    g.add_argument("--filed", metavar="URL", help="the upstream issue (also recorded in the store's upstream.json, shown in reports and list)")
     g.add_argument("--wontfix", metavar="REASON")
     g.add_argument("--fixed", metavar="VERSION", help="fixed upstream (e.g. 'torch 2.14.0'); replay then expects a pass")
     p.set_defaults(run=cmd_mark)
@@ -113,12 +116,27 @@ def cmd_list(args) -> int:
     rows = store.list(order)
     _warn_problems(store)
     t = Table(title=f"{len(rows)} findings in {store.root}", title_justify="left")
-    for col in ("id", "verdict", "exporter", "ops", "hits", "size", "status", "title"):
-        t.add_column(col, justify="right" if col in ("ops", "hits", "size") else "left", overflow="fold" if col == "title" else "ellipsis")
+    upstream = all_upstream(store.root)
+    cols = ("id", "verdict", "exporter", "ops", "hits", "size", "status") + (("upstream",) if upstream else ()) + ("title",)
+    widest = max((len(_issue_ref(u)) for urls in upstream.values() for u in urls), default=0)
+    for col in cols:
+        t.add_column(col, justify="right" if col in ("ops", "hits", "size") else "left", overflow="fold" if col in ("title", "upstream") else "ellipsis",
+                     min_width=widest if col == "upstream" else None)
     for r in rows:
-        t.add_row(r.id, r.verdict, r.exporter, str(r.n_ops), str(r.hits), _size(r.size), r.status, r.title[:90])
+        known = [u for k, urls in upstream.items() if r.id == k or (len(k) >= 6 and r.id.startswith(k)) for u in urls]
+        row = [r.id, r.verdict, r.exporter, str(r.n_ops), str(r.hits), _size(r.size), r.status]
+        row += [" ".join(_issue_ref(u) for u in known)] if upstream else []
+        t.add_row(*row, r.title[:100])
     Console().print(t)
     return 0
+
+
+def _issue_ref(url: str) -> str:
+    """'onnxruntime#10514' for a GitHub issue URL, else the URL."""
+    import re
+
+    m = re.match(r"https?://github\.com/[^/]+/([^/]+)/(?:issues|pull)/(\d+)", url)
+    return f"{m.group(1)}#{m.group(2)}" if m else url
 
 
 def _size(n: int) -> str:
@@ -237,7 +255,9 @@ def cmd_refresh(args) -> int:
         path, doc, graph, inputs = case
         exporter, opset, optimize = export_options(doc)
         result = _runner(exporter, opset, doc.get("input_mode") or "normal", optimize)(graph, inputs)
-        if FindingStore(path.parent).refresh(path, result):
+        store = FindingStore(path.parent)
+        if store.refresh(path, result):
+            _rewrite_report(store, path)
             print(f"{path.name}  refreshed: {read_finding(path)['title'][:100]}")
         else:
             stale += 1
@@ -323,15 +343,28 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def _rewrite_report(store: FindingStore, path: Path, run: bool = True) -> Path:
+    from fuzzer.store.report import torch_collect_env
+    from fuzzer.workers.helpers import run_python_source
+
+    return store.rewrite_report(path, run_python_source if run else None, torch_collect_env())
+
+
 def cmd_report(args) -> int:
-    path = _store(args).resolve(args.id)
+    store = _store(args)
+    path = store.resolve(args.id)
     read_finding(path)
+    all_upstream(store.root)  # a curated file that does not parse: one line, exit 2
+    _rewrite_report(store, path, run=not args.no_run)
     sys.stdout.write((path / "report.md").read_text(encoding="utf-8"))
     return 0
 
 
 def cmd_mark(args) -> int:
-    path = _store(args).mark(args.id, filed=args.filed, wontfix=args.wontfix, fixed=args.fixed)
+    store = _store(args)
+    path = store.mark(args.id, filed=args.filed, wontfix=args.wontfix, fixed=args.fixed)
+    if args.filed:
+        add_upstream(store.root, path.name, args.filed)
     what = f"filed {args.filed}" if args.filed else (f"wontfix: {args.wontfix}" if args.wontfix else f"fixed in {args.fixed}")
     print(f"{path.name}: {what}")
     return 0

@@ -51,7 +51,8 @@ from fuzzer.triage.signature import PROCESS_VERDICTS, Signature, signature_of
 from fuzzer.versions import stack_versions
 
 from .repro import render_repro
-from .report import blame, gather_evidence, render_report, title
+from .curated import CuratedFileError, curation, upstream_issues
+from .report import ReportFacts, blame, gather_evidence, render_report, report_title, tracker_for
 
 SYNC_INTERVAL = 5.0  # seconds between two full rescans of the directories by one store object (see _locked)
 
@@ -499,12 +500,19 @@ class FindingStore:
         culprit = result.blame.culprit.value if getattr(result, "blame", None) is not None else None
         component = blame(result.verdict.value, result.exporter, result.error_message, evidence, culprit)
         stage = stage_of(result)  # which step of export and run broke, and whose tracker it is for
-        t = title(result.verdict.value, result.exporter, case.graph, result.error_type, result.error_head, evidence)
         versions = dict(result.versions) or stack_versions()
+        ex = export_of(result)
+        facts = self._facts(fid, case.graph, case.inputs, result.model, verdict=result.verdict.value, exporter=result.exporter,
+                            opset=ex["opset"], optimize=ex["optimize"], error_type=result.error_type,
+                            error_message=result.error_message or result.error_head, evidence=evidence, versions=versions,
+                            component=component, signature=case.signature.to_dict(), stage=stage.value,
+                            worst_index=result.worst.index if result.worst else None)
+        t = report_title(facts)
         doc = {
             "format": FORMAT, "version": VERSION, "id": fid, "title": t, "signature": case.signature.to_dict(),
             "verdict": result.verdict.value, "exporter": result.exporter, "opset": result.opset,
             "opset_requested": result.opset_requested, "component": component, "stage": stage.value, "project": PROJECT[stage],
+            "tracker": facts.project,
             "versions": versions,
             "n_ops": len(case.graph), "ops": case.graph.ops(), "error_type": result.error_type, "error_head": result.error_head,
             "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
@@ -516,12 +524,7 @@ class FindingStore:
         files = {
             "graph.json": graph_to_json(case.graph) + "\n",
             "repro.py": render_repro(case.graph, finding_id=fid, title=t, exporter=result.exporter, opset=result.opset_requested, verdict=result.verdict.value, summary=summary),
-            "report.md": render_report(
-                finding_id=fid, title_line=t, verdict=result.verdict.value, exporter=result.exporter, opset=result.opset_requested,
-                graph=case.graph, inputs=case.inputs, error_type=result.error_type, error_message=result.error_message,
-                evidence=evidence, versions=versions, component=component, signature_key=case.signature.key,
-                stage=stage.value, project=PROJECT[stage],
-            ),
+            "report.md": render_report(facts),
         }
         target = path if not replace else path.parent / f".{fid}.new"
         if replace and target.exists():
@@ -542,6 +545,57 @@ class FindingStore:
             os.rename(target, path)
             shutil.rmtree(aside, ignore_errors=True)
         return doc
+
+    def _facts(self, fid: str, graph: Graph, inputs: Mapping[str, np.ndarray], model: bytes | None, *, verdict: str, exporter: str,
+               opset: int | None, optimize: bool, error_type: str | None, error_message: str | None, evidence, versions: Mapping[str, str],
+               component: str, signature: Mapping[str, Any], stage: str | None, worst_index: int | None, **extra: Any) -> ReportFacts:
+        """What the report of finding ``fid`` says; the curated files of this store add a title,
+        a tracker override, notes and upstream issues (a curated file that does not parse is
+        ignored here, so filing never stops on it; ``findings report`` names the error)."""
+        try:
+            cur, upstream = curation(self.root, fid), upstream_issues(self.root, fid)
+        except CuratedFileError:
+            cur, upstream = {}, []
+        from fuzzer.compare.stages import Stage
+
+        project = cur.get("project") or tracker_for(PROJECT.get(Stage(stage)) if stage in Stage._value2member_map_ else None)
+        return ReportFacts(
+            finding_id=fid, verdict=verdict, exporter=exporter, opset=opset, optimize=optimize, graph=graph, inputs=inputs, model=model,
+            error_type=error_type, error_message=error_message, evidence=evidence, versions=versions, component=component,
+            signature_key=signature["key"], stage=stage, project=project, path_ops=tuple(signature.get("path_ops") or ()),
+            worst_index=worst_index, title=cur.get("title"), upstream=tuple(upstream), notes=cur.get("notes"), **extra)
+
+    def rewrite_report(self, ref: str | Path, run_script: Callable[[str], tuple[int | None, str]] | None = None,
+                       collect_env: str | None = None) -> Path:
+        """Re-render ``report.md`` (and the title in ``finding.json``) of a finding from its files.
+        ``run_script(source) -> (exit code, output)`` runs the report's inline script in a child
+        process; its output goes into the report (for a process crash: the child's stack)."""
+        import dataclasses
+
+        path = self.resolve(str(ref)) if not isinstance(ref, Path) else ref
+        doc, graph, inputs = load_case(path)
+        model = (path / "model.onnx").read_bytes() if (path / "model.onnx").exists() else None
+        verdict = doc["verdict"]
+        evidence = None if verdict in {v.value for v in PROCESS_VERDICTS} else gather_evidence(graph, inputs, model)
+        exporter, opset, optimize = export_options(doc)
+        stage = doc.get("stage") or _stage_from_component(doc.get("component", ""), verdict)
+        worst = doc.get("worst") or {}
+        facts = self._facts(path.name, graph, inputs, model, verdict=verdict, exporter=exporter, opset=opset, optimize=optimize,
+                            error_type=doc.get("error_type"), error_message=doc.get("error_message") or doc.get("error_head"),
+                            evidence=evidence, versions=doc.get("versions") or stack_versions(), component=doc.get("component", ""),
+                            signature=doc["signature"], stage=stage, worst_index=worst.get("index"), collect_env=collect_env)
+        text = render_report(facts)
+        if run_script is not None:
+            script = inline_scripts(text)[0]
+            code, out = run_script(script)
+            text = render_report(dataclasses.replace(facts, script_output=out, script_exit=code))
+        with self._locked():
+            doc = read_finding(path)
+            doc.update(title=report_title(facts), tracker=facts.project, stage=stage)
+            atomic_write_text(path / "report.md", text)
+            atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+            self._reindex(path, doc)
+        return path
 
     def _recover_swaps(self) -> None:
         """Undo a replacement interrupted between its two renames; drop stale staging dirs."""
@@ -620,6 +674,29 @@ class _Case:
 
 
 MAX_FINDING_BYTES = 16 * 1024 * 1024  # a finding.json is a few KiB
+
+
+def _stage_from_component(component: str, verdict: str) -> str:
+    """The stage of a finding written before ``finding.json`` recorded one, from its component line."""
+    if "graph optimizations" in component:
+        return "ort_optimizer"
+    if component.startswith("onnxruntime"):
+        return "ort_kernel"
+    if verdict in {v.value for v in PROCESS_VERDICTS}:
+        return "process"
+    return "torchscript_symbolic" if "TorchScript" in component else "translation"
+
+
+def inline_scripts(report: str) -> list[str]:
+    """The inline scripts of a report, in order (each fenced block after the script mark)."""
+    from .report import SCRIPT_MARK
+
+    out = []
+    for part in report.split(SCRIPT_MARK)[1:]:
+        body = part.lstrip("\n")
+        if body.startswith("```python\n"):
+            out.append(body[len("```python\n"):].split("\n```", 1)[0] + "\n")
+    return out
 
 
 def export_of(result: "CaseResult") -> dict:

@@ -135,3 +135,18 @@ def call_forked(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
     if os.WEXITSTATUS(status) != 0 or not chunks:
         raise RuntimeError(f"{getattr(fn, '__name__', fn)} failed in a forked child (our bug: rerun without isolation)")
     return json.loads(b"".join(chunks)), None
+
+
+def run_python_source(source: str, timeout: float = 900.0) -> tuple[int | None, str]:
+    """Run ``source`` as a script (``python FILE``) in a child process in a scratch directory, as a
+    reader of a report would: (its exit code, or None after ``timeout`` seconds, its stdout and
+    stderr). The child dies with the caller."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=f"onnxfuzz-script-{os.getpid()}-") as d:
+        script = Path(d) / "repro_inline.py"
+        script.write_text(source, encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, str(script)], cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec_die_with_parent())
+        out, _, code = finish_helper(proc, timeout)
+    return code, out.decode("utf-8", "replace")

@@ -40,10 +40,17 @@ def test_list_show_report_mark(store, capsys):
     assert main(["findings", "show", fid[:6], "--store", str(s.root)]) == 0
     out = capsys.readouterr().out
     assert "signature: export_crash|torchscript|UnsupportedOperatorError" in out and "class Model" in out
-    assert main(["findings", "report", fid, "--store", str(s.root)]) == 0
-    assert capsys.readouterr().out.startswith("# [ONNX]")
-    assert main(["findings", "mark", fid, "--store", str(s.root), "--filed", "https://example.invalid/issue/1"]) == 0
+    assert main(["findings", "report", fid, "--store", str(s.root), "--no-run"]) == 0
+    report = capsys.readouterr().out
+    assert report.startswith("# [ONNX] ") and len(report.splitlines()[0]) <= 2 + 100 and "export raises UnsupportedOperatorError on aten::" in report
+    assert "**Tracker:** PyTorch" in report and "<!-- onnxfuzz:script -->" in report
+    url = "https://github.com/pytorch/pytorch/issues/1"
+    assert main(["findings", "mark", fid, "--store", str(s.root), "--filed", url]) == 0
     assert FindingStore(s.root).list()[0].status == "filed"
+    assert json.loads((s.root / "upstream.json").read_text()) == {fid: [url]}  # the curated map of known upstream issues
+    capsys.readouterr()
+    assert main(["findings", "list", str(s.root)]) == 0
+    assert "pytorch#1" in capsys.readouterr().out
 
 
 def test_replay_minimize_then_promote(store, tmp_path, capsys):
