@@ -226,7 +226,9 @@ def observe(before: onnx.ModelProto, after: onnx.ModelProto) -> tuple[str, ...]:
         kept = [o for o in outs if o in after_values]
         if kept:
             p = after_producer.get(kept[0])
-            if p is not None and _key(p) != _key(n):  # fused into its new producer
+            if p is not None and p.domain == "com.microsoft.nchwc":  # layout: Reorder around NCHWc ops
+                fired.add("ort:NchwcTransformer")
+            elif p is not None and _key(p) != _key(n):  # fused into its new producer
                 fired.add(_fused_name(p) if _key(p)[0] else ABSORBED.get((n.op_type, p.op_type)) or FUSED.get(_key(p)) or f"ort:replaced:{n.op_type}->{p.op_type}")
             continue
         # removed: by constant folding, by CSE, absorbed into a neighbour, or eliminated
@@ -238,6 +240,8 @@ def observe(before: onnx.ModelProto, after: onnx.ModelProto) -> tuple[str, ...]:
             continue
         name = _absorbed_by(n, consumers, before_producer, after_producer)
         fired.add(name or ELIMINATED.get(n.op_type, f"ort:removed:{n.op_type}"))
+    if "ort:MatMulAddFusion" in fired:  # MatMul+Add on 3-D inputs: Reshape, Gemm, Reshape
+        fired -= {"ort:removed:MatMul", "ort:replaced:Add->Reshape"}
     return tuple(sorted(fired))
 
 
@@ -261,6 +265,8 @@ def _absorbed_by(n: onnx.NodeProto, consumers, before_producer, after_producer) 
         if p is not None:
             neighbours.append(next((after_producer[x] for x in p.output if x in after_producer), p))
     for nb in neighbours:
+        if nb.domain == "com.microsoft.nchwc":
+            return "ort:NchwcTransformer"
         if _key(nb)[0] == "com.microsoft" and _key(nb) in FUSED:
             return _fused_name(nb)
         if (n.op_type, nb.op_type) in ABSORBED:

@@ -23,6 +23,7 @@ original methods unchanged (the exported model is the one the plain call gives).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,7 +141,11 @@ def _install() -> None:
 
 @contextlib.contextmanager
 def recording() -> Iterator[list[Fired]]:
-    """Record the rewrites applied inside the block (this thread) into the yielded list."""
+    """Record the rewrites applied inside the block (this thread) into the yielded list (left empty,
+    hooks not installed, when ``ONNXFUZZ_NO_REWRITES`` is set)."""
+    if os.environ.get("ONNXFUZZ_NO_REWRITES"):
+        yield []
+        return
     _install()
     stack = getattr(_local, "stack", None)
     if stack is None:
