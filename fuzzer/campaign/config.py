@@ -128,6 +128,7 @@ _GENERATOR_FIELDS = {
     "max_nodes": ("int", 1, 10**4, False), "min_nodes": ("int", 1, 10**4, False), "max_inputs": ("int", 1, 1000, False),
     "max_outputs": ("int", 1, 1000, False), "max_rank": ("int", 0, 16, False), "max_dim": ("int", 0, 10**6, False),
     "p_zero_dim": ("num", 0.0, 1.0, False), "max_numel": ("int", 1, 2**24, False), "bias": ("num", 0.0, 1.0, False),
+    "rewrite_share": ("num", 0.0, 1.0, False),
 }
 
 

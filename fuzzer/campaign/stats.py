@@ -117,6 +117,7 @@ class CampaignStats:
         if self.coverage is not None:
             out["coverage"] = {e: c.sizes() for e, c in sorted(self.coverage.by_exporter.items())}
             out["paper_sequences"] = self.coverage.paper_share()[0]
+            out["rewrites"] = len(self.coverage.rewrites_fired())
         if self.corpus is not None:
             out["corpus"] = self.corpus
             out["mutants"] = self.mutants

@@ -58,6 +58,9 @@ class CaseResult:
     blame: Blame | None = None  # extra oracles and the culprit, when they ran
     cross: "CrossExporter | None" = None  # the other exporter's view of the same case, when both ran
     coverage_items: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)  # of the exported model (worker-extracted)
+    #: graph rewrites observed on this case's model: the exporter's optimizer ("onnxscript:...",
+    #: dynamo) and ONNX Runtime's session optimizer ("ort:...", when the model reached ORT); sorted
+    rewrites: tuple[str, ...] = ()
 
     @property
     def worst(self) -> OutputDiff | None:
@@ -78,6 +81,7 @@ class CaseResult:
             "ambiguities": [a.to_dict() for a in self.ambiguities],
             "blame": self.blame.to_dict() if self.blame else None,
             "cross_exporter": self.cross.to_dict() if self.cross is not None else None,
+            "rewrites": list(self.rewrites),
         }
 
     @classmethod
@@ -96,6 +100,7 @@ class CaseResult:
             tolerances=tuple(Tolerance(float(t["rtol"]), float(t["atol"]), t["reason"]) for t in d.get("tolerances", ())),
             ambiguities=tuple(Ambiguity(a["kind"], a["output"], a["node"], a["op"], a["detail"]) for a in d.get("ambiguities", ())),
             blame=Blame.from_dict(d["blame"]) if d.get("blame") else None,
+            rewrites=tuple(str(x) for x in d.get("rewrites", ()) if isinstance(x, str)),
         )
 
 

@@ -204,13 +204,16 @@ def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutco
 def _finish(module, graph: Graph, inputs, eager: RunOutcome, timings: dict, base: dict, out: ExportOutcome, oracles: OracleConfig) -> CaseResult:
     """The case from its export outcome on: checker verdict, ONNX Runtime, comparison, oracles."""
     timings["export"] = out.seconds
-    base = dict(base, opset=out.opset, warnings=out.warnings, model=out.model)
+    base = dict(base, opset=out.opset, warnings=out.warnings, model=out.model, rewrites=out.rewrites)
     if out.stage in ("export", "checker"):
         return CaseResult(verdict=STAGE_VERDICTS[out.stage], error_type=out.error_type, error_head=error_head(out.error_message), error_message=out.error_message, timings=timings, **base)
     assert out.model is not None
-    run = run_onnxruntime(out.model, inputs, [i.name for i in graph.inputs])
+    run = run_onnxruntime(out.model, inputs, [i.name for i in graph.inputs], observe_rewrites=True)
     timings["ort_load"] = run.seconds_load
     timings["ort_run"] = run.seconds_run
+    if run.seconds_observe:
+        timings["rewrites"] = run.seconds_observe
+    base["rewrites"] = tuple(sorted(set(out.rewrites) | set(run.rewrites)))
     tolerances = tuple(output_tolerances(graph))
     if run.stage in ("load", "run"):
         blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings) if oracles.wanted(True) else None

@@ -14,6 +14,7 @@ def add_parsers(sub) -> None:
     g.add_argument("--seed", type=nonneg_int, default=0)
     g.add_argument("--max-nodes", type=positive_int, default=10)
     g.add_argument("--bias", type=bias, default=None, help="chance per growth step of planting a paper-sequence template (0: uniform; default: the generator's)")
+    g.add_argument("--rewrite-share", type=bias, default=None, help="chance per growth step of planting a rewrite template (0: none; default: the generator's)")
     g.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     g.add_argument("--source", action="store_true", help="print the PyTorch source of the graph instead of JSON")
 

@@ -73,6 +73,7 @@ def exporters(name: str):
 def generator_options(args):
     from fuzzer.generate import GeneratorOptions
 
-    return GeneratorOptions(max_nodes=args.max_nodes) if args.bias is None else GeneratorOptions(max_nodes=args.max_nodes, bias=args.bias)
+    given = {k: v for k, v in (("bias", args.bias), ("rewrite_share", getattr(args, "rewrite_share", None))) if v is not None}
+    return GeneratorOptions(max_nodes=args.max_nodes, **given)
 
 

@@ -85,7 +85,9 @@ def cmd_coverage(args) -> int:
         t.add_row(name, *[f(cov.by_exporter[e], e) for e in exporters])
     for pset in ("reduced", "nonoverlapping"):
         t.add_row(f"paper sequences ({pset})", *[_frac(*cov.paper_share(e, pset)) for e in exporters])
+    t.add_row("graph rewrites fired", *[str(len(cov.by_exporter[e].rewrites)) for e in exporters])
     con.print(t)
+    _print_rewrites(con, cov, exporters)
     if history:
         h = Table(title="over time", title_justify="left")
         h.add_column("elapsed s", justify="right")
@@ -113,6 +115,33 @@ def cmd_coverage(args) -> int:
         if n is not None and len(missing) > n:
             con.print(f"    ... {len(missing) - n} more (--all lists them)", highlight=False)
     return EXIT_OK
+
+
+def _print_rewrites(con, cov, exporters: list[str]) -> None:
+    """Every targeted rewrite (ONNX Runtime, ONNX Script) and the cases it fired on, per exporter;
+    then rewrites observed that are not targeted."""
+    from rich.table import Table
+
+    from fuzzer.coverage.metrics import targeted_rewrites
+
+    targets = targeted_rewrites()
+    t = Table(title="targeted rewrites (cases each fired on)", title_justify="left")
+    t.add_column("project")
+    t.add_column("rewrite")
+    for e in exporters:
+        t.add_column(e, justify="right")
+    fired_any = cov.rewrites_fired()
+    for project, names in targets.items():
+        for name in names:
+            t.add_row(project, name, *[str(cov.by_exporter[e].rewrites.get(name, 0)) or "0" for e in exporters])
+    con.print(t)
+    all_targets = {n for names in targets.values() for n in names}
+    hit = sorted(fired_any & all_targets)
+    con.print(f"targeted rewrites fired: {len(hit)} of {len(all_targets)} "
+              f"({', '.join(f'{p} {len(set(n) & fired_any)}/{len(n)}' for p, n in targets.items())})", highlight=False)
+    other = sorted(fired_any - all_targets)
+    if other:
+        con.print(f"other rewrites observed ({len(other)}): " + " ".join(other), highlight=False)
 
 
 def _frac(got: int, total: int) -> str:

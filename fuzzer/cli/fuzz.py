@@ -24,6 +24,8 @@ def add_parsers(sub) -> None:
     f.add_argument("--seed", type=nonneg_int, default=None, help=f"first seed; graph i uses seed+i (default: {d.seed})")
     f.add_argument("--max-nodes", type=positive_int, default=None, help=f"operators per graph at most (default: {g.max_nodes})")
     f.add_argument("--bias", type=bias, default=None, help=f"chance per growth step of planting a paper-sequence template (0: uniform; default: {g.bias:g})")
+    f.add_argument("--rewrite-share", type=bias, default=None,
+                   help=f"chance per growth step of planting a chain verified to trigger a graph rewrite (ORT fusion/elimination, ONNX Script rule; 0: none; default: {g.rewrite_share:g})")
     f.add_argument("--input-mode", choices=["normal", "special"], default=None,
                    help=f"special: also ±0, ±inf, NaN, dtype extremes, exact halves, ties, where converters break; normal: "
                         f"well-conditioned values only (default: {d.input_mode})")
@@ -49,7 +51,7 @@ def _new_config(args):
     from fuzzer.campaign import CampaignConfig
     from fuzzer.generate import GeneratorOptions
 
-    gen = {k: v for k, v in (("max_nodes", args.max_nodes), ("bias", args.bias)) if v is not None}
+    gen = {k: v for k, v in (("max_nodes", args.max_nodes), ("bias", args.bias), ("rewrite_share", args.rewrite_share)) if v is not None}
     given = {
         "exporters": exporters(args.exporter) if args.exporter else None, "opset": args.opset, "seconds": args.seconds, "cases": args.cases,
         "seed": args.seed, "input_mode": args.input_mode, "workers": args.workers, "case_timeout": args.case_timeout,

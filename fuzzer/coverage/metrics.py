@@ -7,7 +7,10 @@ Measured per exporter:
   (``?`` where inference knows nothing); op types inside If branches are not counted;
 - ``bigrams`` / ``trigrams``: op types along direct edges (``Constant`` excluded);
 - ``paper``: which of the paper's mismatch sequences occur as a path (glue tolerated, see
-  :mod:`fuzzer.coverage.paths`), by template id.
+  :mod:`fuzzer.coverage.paths`), by template id;
+- ``rewrites``: graph rewrites observed on the case (``CaseResult.rewrites``: ONNX Script's
+  optimizer for dynamo, ONNX Runtime's session optimizer for both), by name; :func:`targeted_rewrites`
+  lists the ones aimed at.
 
 A :class:`Coverage` is mergeable (``merge``) and JSON-serializable (``to_dict``/``from_dict``);
 ``add_model`` returns the number of *new* items, which is what the corpus feedback keys on.
@@ -66,6 +69,15 @@ def value_types(model: onnx.ModelProto) -> dict[str, tuple[str, int | None]]:
     return out
 
 
+def targeted_rewrites() -> dict[str, tuple[str, ...]]:
+    """The rewrites aimed at, by project: ONNX Runtime's (both exporters' models reach it) and
+    ONNX Script's optimizer (dynamo only)."""
+    from fuzzer.execute.rewrites import targeted as ort_targeted
+    from fuzzer.export.rewrites import targeted as onnxscript_targeted
+
+    return {"onnxruntime": tuple(ort_targeted()), "onnxscript": tuple(onnxscript_targeted())}
+
+
 @dataclass
 class ExporterCoverage:
     models: int = 0
@@ -74,14 +86,16 @@ class ExporterCoverage:
     bigrams: Counter = field(default_factory=Counter)
     trigrams: Counter = field(default_factory=Counter)
     paper: Counter = field(default_factory=Counter)  # template id -> models containing it
+    rewrites: Counter = field(default_factory=Counter)  # rewrite name -> cases it fired on
 
     def merge(self, other: "ExporterCoverage") -> None:
         self.models += other.models
-        for k in ("ops", "triples", "bigrams", "trigrams", "paper"):
+        for k in ("ops", "triples", "bigrams", "trigrams", "paper", "rewrites"):
             getattr(self, k).update(getattr(other, k))
 
     def sizes(self) -> dict[str, int]:
-        return {"ops": len(self.ops), "triples": len(self.triples), "bigrams": len(self.bigrams), "trigrams": len(self.trigrams), "paper": len(self.paper)}
+        return {"ops": len(self.ops), "triples": len(self.triples), "bigrams": len(self.bigrams), "trigrams": len(self.trigrams), "paper": len(self.paper),
+                "rewrites": len(self.rewrites)}
 
     def to_dict(self) -> dict:
         return {
@@ -91,11 +105,14 @@ class ExporterCoverage:
             "bigrams": dict(sorted(self.bigrams.items())),
             "trigrams": dict(sorted(self.trigrams.items())),
             "paper": dict(sorted(self.paper.items())),
+            "rewrites": dict(sorted(self.rewrites.items())),
         }
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "ExporterCoverage":
-        return ExporterCoverage(int(d["models"]), Counter(d["ops"]), Counter(d["triples"]), Counter(d["bigrams"]), Counter(d["trigrams"]), Counter(d["paper"]))
+        """Inverse of :meth:`to_dict`; files written before rewrites were observed have none."""
+        return ExporterCoverage(int(d["models"]), Counter(d["ops"]), Counter(d["triples"]), Counter(d["bigrams"]), Counter(d["trigrams"]), Counter(d["paper"]),
+                                Counter(d.get("rewrites", {})))
 
 
 def model_items(model: onnx.ModelProto) -> dict[str, set[str]]:
@@ -155,11 +172,23 @@ class Coverage:
         ``coverage_items``, the items a worker extracted from the model it exported)."""
         self.cases += 1
         items = getattr(result, "coverage_items", None)
+        rewrites = tuple(getattr(result, "rewrites", ()) or ())
         if items is not None:
-            return self.add_items(str(result.exporter), items)
+            return self.add_items(str(result.exporter), {**items, "rewrites": rewrites})
         if getattr(result, "model", None) is None:
             return 0
-        return self.add_model(str(result.exporter), result.model)
+        model = result.model
+        try:
+            model = onnx.load_model_from_string(bytes(model))
+        except DecodeError:
+            self.unparsable += 1
+            return 0
+        return self.add_items(str(result.exporter), {**model_items(model), "rewrites": rewrites})
+
+    def rewrites_fired(self, exporter: str | None = None) -> set[str]:
+        """Distinct rewrite names observed, for one exporter (None: any)."""
+        covs = [self.by_exporter[exporter]] if exporter in self.by_exporter else ([] if exporter else list(self.by_exporter.values()))
+        return {r for c in covs for r in c.rewrites}
 
     def merge(self, other: "Coverage") -> "Coverage":
         for e, c in other.by_exporter.items():
@@ -180,7 +209,7 @@ class Coverage:
         parts = []
         for e, c in sorted(self.by_exporter.items()):
             got, total = self.paper_share(e, "reduced")
-            parts.append(f"{e}: {len(c.ops)} ops, {len(c.triples)} triples, {len(c.trigrams)} trigrams, paper {got}/{total}")
+            parts.append(f"{e}: {len(c.ops)} ops, {len(c.triples)} triples, {len(c.trigrams)} trigrams, paper {got}/{total}, rewrites {len(c.rewrites)}")
         return "; ".join(parts) or "no exported models yet"
 
     def to_dict(self) -> dict:

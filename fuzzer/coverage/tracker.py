@@ -5,9 +5,11 @@ On-disk format (JSON, written atomically, at most every ``period`` seconds and o
     {"version": 1, "cases": N, "unparsable": 0,
      "exporters": {"torchscript": {"models": .., "ops": {op: models}, "triples": {..},
                                    "bigrams": {"A>B": ..}, "trigrams": {"A>B>C": ..},
-                                   "paper": {template id: models}}, ...},
+                                   "paper": {template id: models},
+                                   "rewrites": {rewrite name: cases}}, ...},
+     "targeted_rewrites": {"onnxruntime": [names], "onnxscript": [names]},
      "history": [{"elapsed": s, "cases": N, "torchscript": {"ops": .., "triples": .., "bigrams": ..,
-                  "trigrams": .., "paper": ..}, ...}, ...]}
+                  "trigrams": .., "paper": .., "rewrites": ..}, ...}, ...]}
 
 The loop calls :meth:`CoverageTracker.update` once per :class:`~fuzzer.case.CaseResult`
 (it is also a campaign observer: ``on_result(result, stats)``) and :meth:`close` at the end.
@@ -22,7 +24,7 @@ from typing import Any
 
 from fuzzer.atomic import atomic_write_text
 
-from .metrics import Coverage
+from .metrics import Coverage, targeted_rewrites
 
 FILENAME = "coverage.json"
 
@@ -59,6 +61,7 @@ class CoverageTracker:
         self.history.append(self.snapshot())
         if self.path is not None:
             doc = self.coverage.to_dict()
+            doc["targeted_rewrites"] = {k: list(v) for k, v in targeted_rewrites().items()}
             doc["history"] = self.history
             atomic_write_text(self.path, json.dumps(doc, indent=1) + "\n")
 

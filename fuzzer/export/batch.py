@@ -45,6 +45,7 @@ from .culprit import culprit_line, module_source_name, named_members
 from .exporters import ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
 from .process_caches import trim_process_caches
 from .quiet import quiet
+from .rewrites import Fired, observed, recording, value_names
 from .split import SplitError, extract_part
 
 
@@ -217,7 +218,7 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
     captured: list[str] = []
     t0 = time.perf_counter()
     try:
-        with quiet(captured), torch.no_grad(), first_capture_strategy_only():
+        with quiet(captured), torch.no_grad(), first_capture_strategy_only(), recording() as fired:
             model = export_dynamo_proto(BatchModule(group), args, options, input_names=names)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
@@ -230,7 +231,7 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
     finally:
         trim_process_caches()
     seconds = (time.perf_counter() - t0) / len(group)
-    parts = _split(model, group, options, seconds)
+    parts = _split(model, group, options, seconds, fired)
     return "unsplittable" if parts is None else parts
 
 
@@ -300,7 +301,7 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
     for v in variants:
         t1 = time.perf_counter()
         try:
-            with quiet([]), torch.no_grad():
+            with quiet([]), torch.no_grad(), recording() as fired:
                 model = export_dynamo_proto(result.exported_program, args, v, input_names=names)
         except (KeyboardInterrupt, SystemExit, MemoryError):
             raise
@@ -311,15 +312,16 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
         finally:
             trim_process_caches()
         seconds = (capture / len(variants) + time.perf_counter() - t1) / len(group)
-        parts = _split(model, group, v, seconds)
+        parts = _split(model, group, v, seconds, fired)
         if parts is None:
             stats.split_fallbacks += 1
         outs.append(parts)
     return outs
 
 
-def _split(model, group: Sequence[BatchMember], options: ExportOptions, seconds: float) -> list[ExportOutcome] | None:
-    """Each member's own model out of a batched one, validated alone; None if it cannot be cut."""
+def _split(model, group: Sequence[BatchMember], options: ExportOptions, seconds: float, fired: Sequence[Fired] = ()) -> list[ExportOutcome] | None:
+    """Each member's own model out of a batched one, validated alone; None if it cannot be cut.
+    Each member gets the optimizer rewrites that touched its own values (``fired``)."""
     outputs = [o.name for o in model.graph.output]
     if len(outputs) != sum(m.n_outputs for m in group):
         return None
@@ -330,7 +332,8 @@ def _split(model, group: Sequence[BatchMember], options: ExportOptions, seconds:
             rename = {member_input_name(k, n): n for n in m.input_names}
             part = extract_part(model, list(rename), outputs[j:j + m.n_outputs], rename)
             j += m.n_outputs
-            out.append(validate(part.SerializeToString(), options, seconds, (), batched=len(group)))
+            rewrites = observed(part, fired, value_names(part) | set(rename))
+            out.append(validate(part.SerializeToString(), options, seconds, (), batched=len(group), rewrites=rewrites))
     except SplitError:
         return None
     return out

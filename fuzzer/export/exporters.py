@@ -24,6 +24,7 @@ import torch
 from .culprit import culprit_line, module_source_name
 from .process_caches import trim_process_caches
 from .quiet import quiet
+from .rewrites import observed, recording
 
 
 class Exporter(str, enum.Enum):
@@ -64,6 +65,7 @@ class ExportOutcome:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     batched: int = 1  # how many graphs the export call that produced this model held (1: exported alone)
     culprit_line: int | None = None  # export crash: the line of the module's own source the exception points to (a hint, see fuzzer.export.culprit)
+    rewrites: tuple[str, ...] = ()  # dynamo: ONNX Script optimizer rewrites that fired on this model (fuzzer.export.rewrites)
 
     @property
     def ok(self) -> bool:
@@ -76,7 +78,7 @@ def export(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: S
     t0 = time.perf_counter()
     try:
         with quiet(captured), torch.no_grad():
-            data = _export_bytes(module, tuple(args), list(input_names), options)
+            data, rewrites = _export_bytes(module, tuple(args), list(input_names), options)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:  # the exporter's failure is the finding: classify, do not propagate
@@ -85,10 +87,11 @@ def export(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: S
     finally:
         if options.exporter is Exporter.DYNAMO:
             trim_process_caches()
-    return validate(data, options, time.perf_counter() - t0, tuple(captured))
+    return validate(data, options, time.perf_counter() - t0, tuple(captured), rewrites=rewrites)
 
 
-def validate(data: bytes, options: ExportOptions, seconds: float, warnings: tuple[str, ...] = (), batched: int = 1) -> ExportOutcome:
+def validate(data: bytes, options: ExportOptions, seconds: float, warnings: tuple[str, ...] = (), batched: int = 1,
+             rewrites: tuple[str, ...] = ()) -> ExportOutcome:
     """Run ``onnx.checker`` (full check) on a serialized model and wrap the result."""
     opset = declared_opset(data)
     try:
@@ -97,8 +100,8 @@ def validate(data: bytes, options: ExportOptions, seconds: float, warnings: tupl
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:
-        return ExportOutcome(options, data, "checker", opset, _qualname(e), _message(e), seconds, warnings, batched)
-    return ExportOutcome(options, data, "ok", opset, None, None, seconds, warnings, batched)
+        return ExportOutcome(options, data, "checker", opset, _qualname(e), _message(e), seconds, warnings, batched, rewrites=rewrites)
+    return ExportOutcome(options, data, "ok", opset, None, None, seconds, warnings, batched, rewrites=rewrites)
 
 
 def declared_opset(data: bytes) -> int | None:
@@ -108,15 +111,18 @@ def declared_opset(data: bytes) -> int | None:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
 
 
-def _export_bytes(module, args, input_names, options: ExportOptions) -> bytes:
+def _export_bytes(module, args, input_names, options: ExportOptions) -> tuple[bytes, tuple[str, ...]]:
+    """The serialized model and, for dynamo, the optimizer rewrites that fired on it."""
     if options.exporter is Exporter.TORCHSCRIPT:
         buf = io.BytesIO()
         torch.onnx.export(
             module, args, buf, dynamo=False, opset_version=options.opset, input_names=input_names,
             do_constant_folding=True, verbose=False,
         )
-        return buf.getvalue()
-    return export_dynamo_proto(module, args, options).SerializeToString()
+        return buf.getvalue(), ()
+    with recording() as fired:
+        proto = export_dynamo_proto(module, args, options)
+    return proto.SerializeToString(), observed(proto, fired)
 
 
 def export_dynamo_proto(module, args, options: ExportOptions, input_names: Sequence[str] | None = None) -> onnx.ModelProto:

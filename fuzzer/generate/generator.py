@@ -15,6 +15,11 @@ the catalog as usual (within the template's constraints), and the graph keeps gr
 so planted sequences get random context before and after. ``bias=0`` draws nothing extra: it is
 exactly the uniform generator.
 
+Rewrite templates (``GeneratorOptions.rewrite_share``, :mod:`fuzzer.generate.rewrite_templates`):
+at each growth step, first, with probability ``rewrite_share`` the generator plants a chain verified
+to trigger a graph rewrite (an ONNX Runtime fusion or elimination, an ONNX Script optimizer rule),
+the same way. ``rewrite_share=0`` draws nothing extra either.
+
 Determinism: ``generate(seed, options)`` depends only on its arguments (no module-level
 randomness; probe values come from the seed too).
 """
@@ -40,6 +45,8 @@ from .templates import PROMOTES_TO, Chain, Step, Template, load_templates
 
 #: Default template-planting probability per growth step (see scripts/measure_bias.py).
 DEFAULT_BIAS = 0.3
+#: Default rewrite-template planting probability per growth step (see scripts/measure_rewrites.py).
+DEFAULT_REWRITE_SHARE = 0.3
 
 #: Default weight of each dtype when a fresh graph input is created. float32 is common in real
 #: models; the rest are where converters break, so they get a real share.
@@ -71,10 +78,13 @@ class GeneratorOptions:
     dtypes: tuple[str, ...] = DTYPES
     ops: tuple[str, ...] = ()  # restrict to these catalog ops (empty: all)
     bias: float = DEFAULT_BIAS  # chance per growth step of planting a paper-sequence template
+    rewrite_share: float = DEFAULT_REWRITE_SHARE  # chance per growth step of planting a rewrite template
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.bias <= 1.0:
             raise ValueError(f"bias must be within 0..1, got {self.bias}")
+        if not 0.0 <= self.rewrite_share <= 1.0:
+            raise ValueError(f"rewrite_share must be within 0..1, got {self.rewrite_share}")
         if not 1 <= self.min_nodes <= self.max_nodes:
             raise ValueError(f"need 1 <= min_nodes <= max_nodes, got {self.min_nodes}..{self.max_nodes}")
         unknown = [d for d in self.dtypes if d not in DTYPES]
@@ -89,13 +99,15 @@ class GeneratorOptions:
             "max_nodes": self.max_nodes, "min_nodes": self.min_nodes, "max_inputs": self.max_inputs,
             "max_outputs": self.max_outputs, "max_rank": self.max_rank, "max_dim": self.max_dim,
             "p_zero_dim": self.p_zero_dim, "max_numel": self.max_numel, "dtypes": tuple(self.dtypes),
-            "ops": tuple(self.ops), "bias": self.bias,
+            "ops": tuple(self.ops), "bias": self.bias, "rewrite_share": self.rewrite_share,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "GeneratorOptions":
         """Inverse of :meth:`to_dict` (lists from JSON become tuples); unknown keys and bad values
-        raise TypeError/ValueError."""
+        raise TypeError/ValueError. Options recorded before rewrite templates existed have no
+        ``rewrite_share``: 0, so their seeds rebuild the same graphs."""
+        d = {"rewrite_share": 0.0, **d}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
@@ -131,6 +143,7 @@ class _Builder:
         self.op_weights = [o.weight for o in ops]
         self.dtype_weights = [DEFAULT_DTYPE_WEIGHTS.get(d, 1.0) for d in options.dtypes]
         self.templates = _plantable(options) if options.bias > 0 else ()
+        self.rewrite_chains = _plantable_rewrites(options) if options.rewrite_share > 0 else ()
 
     # -- fresh inputs -----------------------------------------------------------------------------
     def random_shape(self, rank: int) -> tuple[int, ...]:
@@ -262,9 +275,16 @@ class _Builder:
         return False
 
     # -- templates -----------------------------------------------------------------------------
-    def try_plant(self) -> bool:
+    def try_plant(self, rewrite: bool = False) -> bool:
+        """Plant a paper-sequence template, or (``rewrite``) a rewrite template: a targeted rewrite
+        drawn uniformly, then one of its verified chains."""
         self.stats.attempts += 1
-        template, chain = self.rng.choice(self.templates)
+        if rewrite:
+            rewrite_id, chains = self.rng.choice(self.rewrite_chains)
+            template = SimpleNamespace(id=rewrite_id)
+            chain = self.rng.choice(chains)
+        else:
+            template, chain = self.rng.choice(self.templates)
         if len(self.nodes) + len(chain.steps) > self.opt.max_nodes:
             return self.reject("template: longer than the room left under max_nodes")
         mark = (len(self.inputs), len(self.nodes), len(self.values), set(self.probe), set(vars(self.params)))
@@ -382,7 +402,9 @@ class _Builder:
                     break
                 target_raw = len(self.nodes) + (target - pruned)
                 continue
-            if self.templates and self.rng.random() < self.opt.bias:
+            if self.rewrite_chains and self.rng.random() < self.opt.rewrite_share:
+                self.try_plant(rewrite=True)
+            elif self.templates and self.rng.random() < self.opt.bias:
                 self.try_plant()
             else:
                 self.try_add()
@@ -423,6 +445,20 @@ def _plantable(options: GeneratorOptions) -> tuple[tuple[Template, Chain], ...]:
     return tuple(out)
 
 
+def _plantable_rewrites(options: GeneratorOptions) -> tuple[tuple[str, tuple[Chain, ...]], ...]:
+    """(rewrite name, its chains) the generator may plant under ``options``: chains verified to
+    fire the rewrite with some exporter, using only allowed ops (adapter casts aside)."""
+    from .rewrite_templates import load_rewrite_templates
+
+    allowed = set(options.ops) if options.ops else None
+    out = []
+    for t in load_rewrite_templates():
+        chains = tuple(c for c in t.usable_chains() if allowed is None or set(c.ops()) <= allowed)
+        if chains:
+            out.append((t.rewrite, chains))
+    return tuple(out)
+
+
 class GenerationError(RuntimeError):
     """The generator could not build a graph under the given options."""
 
@@ -455,7 +491,7 @@ def generate(seed: int, options: GeneratorOptions | None = None, stats: Generati
 def template_graph(chain: Chain, seed: int = 0, options: GeneratorOptions | None = None) -> Graph:
     """A graph holding just ``chain`` planted on fresh inputs (plus the adapter casts it needs).
     Raises :class:`GenerationError` when no instantiation is found in a few tries."""
-    opt = options or GeneratorOptions(max_nodes=max(16, 2 * len(chain.steps) + 2), bias=0.0, p_zero_dim=0.0)
+    opt = options or GeneratorOptions(max_nodes=max(16, 2 * len(chain.steps) + 2), bias=0.0, rewrite_share=0.0, p_zero_dim=0.0)
     b = _Builder(seed, opt, GenerationStats())
     for _ in range(6):
         if b.plant(chain):
@@ -474,7 +510,7 @@ def single_op_graph(
     """A one-node graph applying catalog op ``op`` to fresh inputs with the given specs (or
     :class:`NewInput` requests, to set a domain). Output specs come from the same eager probe as
     generated graphs. Raises :class:`GenerationError` if eager PyTorch rejects the call."""
-    b = _Builder(seed, GeneratorOptions(max_nodes=1, max_inputs=max(8, len(inputs)), bias=0.0), GenerationStats())
+    b = _Builder(seed, GeneratorOptions(max_nodes=1, max_inputs=max(8, len(inputs)), bias=0.0, rewrite_share=0.0), GenerationStats())
     spec_op = CATALOG[op]
     pending = [(f"x{k}", x if isinstance(x, NewInput) else NewInput(x)) for k, x in enumerate(inputs)]
     if not b.place(spec_op, [n for n, _ in pending], pending, dict(attrs or {}), list(params or [])):

@@ -518,6 +518,7 @@ class FindingStore:
             "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
             "minimization": case.minimization, "original": case.original, "input_mode": result.input_mode,
             "export": export_of(result),
+            "rewrites": list(getattr(result, "rewrites", ()) or ()),  # graph rewrites observed on the case's model
             **carry,
         }
         summary = result.error_head or result.verdict.value

@@ -64,7 +64,7 @@ def test_reaches_unusual_dtypes_ranks_and_empty_tensors():
 def test_restricting_ops_and_counting_rejections():
     stats = GenerationStats()
     for s in range(20):
-        g = generate(s, GeneratorOptions(max_nodes=8, ops=("transpose", "sin")), stats)
+        g = generate(s, GeneratorOptions(max_nodes=8, ops=("transpose", "sin"), rewrite_share=0.0), stats)
         assert set(g.ops()) <= {"transpose", "sin"}
     assert stats.accepted > 0 and stats.attempts >= stats.accepted
     assert any("transpose" in r for r in stats.rejected)  # rank-0/1 primaries are rejected, with a reason
@@ -86,7 +86,7 @@ def test_bias_zero_is_the_uniform_generator():
     assert load_templates()  # the table ships with the package
     for s in range(15):
         stats = GenerationStats()
-        g = generate(s, GeneratorOptions(max_nodes=12, bias=0.0), stats)
+        g = generate(s, GeneratorOptions(max_nodes=12, bias=0.0, rewrite_share=0.0), stats)
         assert not stats.planted and g.meta["generator"]["bias"] == 0.0
 
 
@@ -94,7 +94,7 @@ def test_bias_plants_templates_and_stays_valid():
     stats = GenerationStats()
     ok = 0
     for s in range(120):
-        g = generate(s, GeneratorOptions(max_nodes=16, bias=0.6), stats)
+        g = generate(s, GeneratorOptions(max_nodes=16, bias=0.6, rewrite_share=0.0), stats)
         check_wellformed(g)
         assert len(g) <= 16
         ok += _runs_in_eager(g, s)
