@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .pool import Completion, InternalError, Task, WorkerPool
-from .protocol import Rebuild, RunMutant, RunSeeds, reply_from_wire, request_from_wire
+from .protocol import Rebuild, RunMutant, RunSeeds, reply_from_wire
 
 
 class ClusterError(RuntimeError):
@@ -56,8 +56,9 @@ class NodePool:
         self.workers = workers
         self.scratch = Path(tempfile.mkdtemp(prefix=f"onnxfuzz-node-{os.getpid()}-"))
         (self.scratch / "tmp").mkdir()
+        # decode=False: messages are relayed as they are, so this process never imports torch (start-up)
         self.pool = WorkerPool(workers, case_timeout, memory_limit_mb, self.scratch / "logs", {"TMPDIR": str(self.scratch / "tmp"), **(env or {})},
-                               recycle_after=recycle_after)
+                               recycle_after=recycle_after, decode=False)
         self._inbox: queue.Queue = queue.Queue()
         self._answers: dict[int, tuple[threading.Event, list]] = {}
         self._lock = threading.Lock()
@@ -87,8 +88,7 @@ class NodePool:
             self._answers[n] = done
         local = self.scratch / f"r{n}"
         local.mkdir()
-        req = request_from_wire(_local_dirs(wire, local))
-        self._inbox.put((n, req))
+        self._inbox.put((n, _RawRequest(_local_dirs(wire, local))))
         while not done[0].wait(1.0):
             if self._fatal:
                 return {"internal_error": self._fatal}
@@ -109,7 +109,7 @@ class NodePool:
                                "restarts": self.pool.restarts, "recycled": self.pool.recycled, "files": {}}
         if c.kind != "ok" or c.reply is None:
             return out
-        wire = c.reply.to_wire()
+        wire = c.reply  # as the worker answered (decode=False)
         dirs = [Path(w["case_dir"]) for w in wire.get("cases", ()) if w.get("case_dir")]
         if wire.get("out"):
             dirs.append(Path(wire["out"]))
@@ -146,6 +146,24 @@ class NodePool:
             self._fatal = f"{type(e).__name__} on node {socket.gethostname()}: {e}\n{traceback.format_exc()}"
 
 
+@dataclass(frozen=True)
+class _RawRequest:
+    """A request relayed in its JSON form (what :class:`WorkerPool` needs of a request)."""
+
+    wire: dict
+
+    @property
+    def timeout(self) -> float | None:
+        return self.wire.get("timeout")
+
+    def to_wire(self) -> dict:
+        return self.wire
+
+    def label(self) -> str:
+        seeds = self.wire.get("seeds") or [self.wire.get("seed", self.wire.get("slot", ""))]
+        return f"{self.wire.get('kind')} {seeds[0]}" + (f"..{seeds[-1]}" if len(seeds) > 1 else "")
+
+
 def _local_dirs(wire: dict, local: Path) -> dict:
     """The request with the directories it writes to moved to ``local`` (on this node)."""
     wire = dict(wire)
@@ -159,6 +177,14 @@ def _local_dirs(wire: dict, local: Path) -> dict:
 #: The minimizer's one-worker pool, kept by the Ray worker process across minimization jobs (a
 #: worker costs seconds to start); it dies with that process.
 _RUNNER = None
+
+
+def release_minimizer() -> None:
+    """Stop the kept one-worker pool of :func:`minimize_on_node` in this process, if any."""
+    global _RUNNER
+    if _RUNNER is not None:
+        _RUNNER.close()
+        _RUNNER = None
 
 
 def minimize_on_node(job: dict) -> dict:

@@ -49,7 +49,7 @@ def main(out: Path, report: Path, cases: int, resume_cases: int) -> int:
                     self.killed_at = stats.cases
 
         killer = KillOther()
-        config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=None, cases=cases, minimize_seconds=1.0, case_timeout=30.0,
+        config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=None, cases=cases, minimize_seconds=None, case_timeout=30.0,
                                 stats_period=0.5, arms=("graphs",))
         t1 = time.monotonic()
         for _ in run_cluster_campaign(config, out, cluster.address, [killer]):
