@@ -126,6 +126,11 @@ class NodePool:
             while not self._closing:
                 if not self._ready.is_set() and self.pool.idle() > 0:
                     self._ready.set()
+                if self.pool.busy() == 0 and not waiting and self._ready.is_set():
+                    try:  # nothing running: sleep on the inbox, so a request starts at once
+                        waiting.append(self._inbox.get(timeout=0.05))
+                    except queue.Empty:
+                        pass
                 while True:
                     try:
                         waiting.append(self._inbox.get_nowait())
@@ -134,7 +139,15 @@ class NodePool:
                 while waiting and self.pool.idle() > 0:
                     n, req = waiting.popleft()
                     tasks[self.pool.submit(req).id] = n
-                for c in self.pool.poll(0.02):
+                # with an idle worker, look at the inbox often (a request must not wait for a reply
+                # of another worker to wake this loop); with none, replies wake it
+                if not self._ready.is_set():
+                    wait = 0.05  # starting
+                elif self.pool.busy() == 0:
+                    wait = 0.0  # it waited on the inbox above
+                else:
+                    wait = 0.002 if self.pool.idle() > 0 else 0.05
+                for c in self.pool.poll(wait):
                     n = tasks.pop(c.task.id)
                     with self._lock:
                         ev, box = self._answers.pop(n)
