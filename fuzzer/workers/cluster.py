@@ -257,6 +257,7 @@ class _Node:
     recent: deque = field(default_factory=lambda: deque(maxlen=4000))  # (monotonic time, cases) per completion
     restarts: int = 0
     recycled: int = 0
+    died: float = 0.0  # monotonic time its pool was found dead
 
     @property
     def free(self) -> int:
@@ -282,6 +283,8 @@ class ClusterPool:
 
     #: how often the head looks for nodes that joined (or came back)
     DISCOVER_EVERY = 2.0
+    #: how long after its pool died a node still listed alive gets a new pool
+    RESTART_AFTER = 30.0
     #: how long a campaign waits for a node when none is left before it gives up
     NO_NODE_GRACE = 60.0
 
@@ -319,19 +322,22 @@ class ClusterPool:
 
         for n in self._ray.nodes():
             nid, cpus = n["NodeID"], int(n.get("Resources", {}).get("CPU", 0))
-            if not n.get("Alive") or cpus < 1 or (nid in self.nodes and not self.nodes[nid].dead):
-                continue
+            before = self.nodes.get(nid)
+            if not n.get("Alive") or cpus < 1 or (before is not None and (not before.dead or now - before.died < self.RESTART_AFTER)):
+                continue  # a node whose pool just died is often dying itself: Ray says so within seconds
             workers = self.workers_per_node or cpus
             actor_cls = self._ray.remote(NodePool).options(
                 num_cpus=0, max_concurrency=workers * 4 + 8, max_restarts=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(nid, soft=False))
             actor = actor_cls.remote(workers, self.case_timeout, self.memory_limit_mb, self.recycle_after, self.env)
-            self.nodes[nid] = _Node(nid, n.get("NodeManagerAddress", "?"), workers, actor, actor.info.remote())
+            self.nodes[nid] = _Node(nid, n.get("NodeManagerAddress", "?"), workers, actor, actor.info.remote(),
+                                    cases=before.cases if before is not None else 0)  # a new pool on a node that lost one
 
     def _node_died(self, node: _Node) -> None:
         if node.dead:
             return
         node.dead = True
+        node.died = time.monotonic()
         self.lost_nodes += 1
         self._restarts_dead += node.restarts
         self._recycled_dead += node.recycled

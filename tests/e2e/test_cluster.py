@@ -47,9 +47,9 @@ def test_a_campaign_across_two_nodes_loses_nothing_when_one_dies(tmp_path):
     assert failing  # special inputs: TorchScript fails on some of 44 graphs
 
     samples = [json.loads(x) for x in (out / "stats.jsonl").read_text().splitlines()]
-    states = {n["node"]: n for s in samples if len(s.get("nodes", ())) == 2 for n in s["nodes"]}
-    assert states[doc["other_node"]]["state"] == "dead" and states[doc["other_node"]]["cases"] >= 3, states
-    assert all(n["workers"] == 1 for n in states.values())  # each node's pool sized to its one CPU
+    other = [n for s in samples for n in s.get("nodes", ()) if n["node"] == doc["other_node"]]
+    assert max(n["cases"] for n in other) >= 3 and any(n["state"] == "dead" for n in other), other  # it ran cases, then was seen dead
+    assert all(n["workers"] == 1 for s in samples for n in s.get("nodes", ()))  # each node's pool sized to its one CPU
 
     print(json.dumps(doc))
 
