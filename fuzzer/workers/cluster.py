@@ -261,7 +261,9 @@ class _Node:
 
     @property
     def free(self) -> int:
-        return self.workers - len(self.inflight) if self.ready and not self.dead else 0
+        """Requests it can take now: two per worker, so the next one waits on the node while a
+        worker runs the current one (the round trip to the head costs a worker no idle time)."""
+        return 2 * self.workers - len(self.inflight) if self.ready and not self.dead else 0
 
     def rate(self, window: float = 30.0) -> float:
         now = time.monotonic()
@@ -375,7 +377,7 @@ class ClusterPool:
         for n in self._alive():
             tasks = list(n.inflight.values())
             out += [("busy", t, now - t.submitted) for t in tasks]
-            out += [("idle" if n.ready else "starting", None, now - n.started)] * max(0, n.workers - len(tasks))
+            out += [("idle" if n.ready else "starting", None, now - n.started)] * max(0, 2 * n.workers - len(tasks))
         out += [("waiting", t, now - t.submitted) for t in self.pending]
         return out
 
