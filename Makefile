@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# the test suite also covers campaigns on a local Ray cluster: the cluster extra, for tests only
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: fuzz test test-fast bench clean-venv
 
@@ -13,11 +15,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,plot]"
 	@touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,plot,cluster]"
+	@touch $(TEST_STAMP)
+
 # A short default campaign (about a minute, both exporters) ending with a summary table.
 fuzz: $(STAMP)
 	$(VENV)/bin/onnxfuzz fuzz --exporter both --seconds 60
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

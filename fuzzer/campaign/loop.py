@@ -72,13 +72,17 @@ def run_campaign(
     resume: bool = False,
     pool_env: dict[str, str] | None = None,
     inject: dict[tuple[str, int | str], str] | None = None,
+    pool_factory=None,
+    remote_minimize=None,
 ) -> Iterator[CaseResult]:
     """Run until the budget is spent, the disk floor is reached, or the consumer stops.
 
     ``stats`` (created if not given) is updated in place, so the caller can read it after an
     interruption; ``summary.json`` is written however the loop ends. ``inject`` maps a case key,
     (exporter, seed) or (exporter, "m<slot>") for a mutant, to a misbehaviour for the worker
-    (tests only; needs ONNXFUZZ_TEST_HOOKS=1). With feedback on, the corpus keys its decisions on
+    (tests only; needs ONNXFUZZ_TEST_HOOKS=1). ``pool_factory(config, log_dir, env)`` makes the
+    pool instead of a :class:`WorkerPool` of this machine, and ``remote_minimize`` minimizes
+    elsewhere (both: a Ray cluster, :mod:`fuzzer.campaign.cluster`). With feedback on, the corpus keys its decisions on
     ``stats.coverage`` as given (e.g. restored on resume) plus what this run exports.
     """
     observers = observers or []
@@ -98,7 +102,7 @@ def run_campaign(
     shutil.rmtree(out_dir / "incoming", ignore_errors=True)
     shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # a killed run's scratch space
     try:
-        yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}, results).run()
+        yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}, results, pool_factory, remote_minimize).run()
     except KeyboardInterrupt:
         stats.stop_reason = "interrupted (Ctrl-C)"
         raise
@@ -112,7 +116,7 @@ class _Loop:
     """One run of a campaign: the pool, and the scheduler, rescue and ledger around it."""
 
     def __init__(self, config: CampaignConfig, out_dir: Path, observers, stats: CampaignStats, done: set, pool_env, inject,
-                 results: list[dict] | None = None):
+                 results: list[dict] | None = None, pool_factory=None, remote_minimize=None):
         self.config = config
         self.results = results or []  # an earlier run's lines (resume)
         self.out = out_dir
@@ -120,6 +124,7 @@ class _Loop:
         self.stats = stats
         self.done = done
         self.pool_env = pool_env
+        self.pool_factory = pool_factory
         self.feedback = None
         if config.feedback:
             try:
@@ -136,7 +141,8 @@ class _Loop:
         self.last_sample = 0.0
         self.last_disk_check = 0.0
         self.recorder = FindingRecorder(out_dir / "findings", {e.exporter.value: e for e in config.exports()}, config.input_mode,
-                                        config.minimize_seconds or None, config.case_timeout, scratch=out_dir / ".tmp" / "minimizer")
+                                        config.minimize_seconds or None, config.case_timeout, scratch=out_dir / ".tmp" / "minimizer",
+                                        remote=remote_minimize)
         stats.findings = self.recorder.stats
 
     def run(self) -> Iterator[CaseResult]:
@@ -159,8 +165,9 @@ class _Loop:
         scratch = self.out / ".tmp" / "workers"
         scratch.mkdir(parents=True, exist_ok=True)
         env = {"TMPDIR": str(scratch), **(self.pool_env or {})}  # whatever the workers' libraries write: under DIR
-        with WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", env,
-                        recycle_after=cfg.recycle_after) as pool, \
+        pool_cm = (self.pool_factory(cfg, self.out / "workers", env) if self.pool_factory is not None else
+                   WorkerPool(cfg.workers, cfg.case_timeout, cfg.memory_limit_mb, self.out / "workers", env, recycle_after=cfg.recycle_after))
+        with pool_cm as pool, \
                 open(self.out / "results.jsonl", "a", encoding="utf-8") as log:
             self.pool = pool
             self.ledger = Ledger(cfg, self.out, self.stats, self.recorder, self.feedback, self.done, log)
@@ -231,6 +238,9 @@ class _Loop:
         self.stats.minimizing = self.recorder.pending
         self.stats.workers = [(st, t.request.label() if t else "", secs) for st, t, secs in pool.states()]
         self.stats.restarts, self.stats.recycled = pool.restarts, pool.recycled
+        node_stats = getattr(pool, "node_stats", None)  # a cluster's pool: per node
+        if node_stats is not None:
+            self.stats.nodes = node_stats()
         for o in self.observers:
             tick = getattr(o, "on_tick", None)
             if tick is not None:

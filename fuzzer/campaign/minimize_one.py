@@ -45,11 +45,21 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _finish(store, runner, exports, seconds: float, fid: str) -> str:
+def finding_job(doc: dict, exports: dict):
+    """How a raw finding is minimized: (export options, input mode, the signature to keep)."""
     from fuzzer.export import ExportOptions, Exporter
-    from fuzzer.minimize import minimize
-    from fuzzer.store import FindingError, export_options, load_case
+    from fuzzer.store import export_options
     from fuzzer.triage.signature import Signature
+
+    exporter, opset, optimize = export_options(doc)  # a variant's own options (an op job's opset...)
+    export = ExportOptions(Exporter(exporter), opset, optimize) if doc.get("export") else exports.get(exporter) or ExportOptions(Exporter(exporter), opset)
+    sig = doc["signature"]
+    return export, doc.get("input_mode") or "normal", Signature(sig["verdict"], sig["exporter"], sig["detail"], tuple(sig.get("path_ops", ())))
+
+
+def _finish(store, runner, exports, seconds: float, fid: str) -> str:
+    from fuzzer.minimize import minimize
+    from fuzzer.store import FindingError, load_case
 
     path = store.root / fid
     try:
@@ -59,11 +69,7 @@ def _finish(store, runner, exports, seconds: float, fid: str) -> str:
     if not doc.get("awaiting_minimization"):
         return f"skip {fid} not awaiting minimization"
     try:
-        exporter, opset, optimize = export_options(doc)  # a variant's own options (an op job's opset...)
-        export = ExportOptions(Exporter(exporter), opset, optimize) if doc.get("export") else exports.get(exporter) or ExportOptions(Exporter(exporter), opset)
-        mode = doc.get("input_mode") or "normal"
-        sig = doc["signature"]
-        reference = Signature(sig["verdict"], sig["exporter"], sig["detail"], tuple(sig.get("path_ops", ())))
+        export, mode, reference = finding_job(doc, exports)
 
         def run(g, x):
             return runner.run(g, x, [export], mode)[0]

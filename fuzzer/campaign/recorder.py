@@ -82,7 +82,10 @@ def failure_kind(signature: Mapping) -> str:
 
 class FindingRecorder:
     def __init__(self, root: Path, exports: Mapping[str, ExportOptions], input_mode: str, minimize_seconds: float | None,
-                 case_timeout: float = 60.0, scratch: Path | None = None):
+                 case_timeout: float = 60.0, scratch: Path | None = None, remote=None):
+        """``remote``: minimize elsewhere (a Ray cluster's nodes, :mod:`fuzzer.campaign.cluster`):
+        ``remote(job, cancelled) -> answer`` as :func:`fuzzer.workers.cluster.remote_minimizer`;
+        None: in a process of this machine (:mod:`.minimize_one`)."""
         from fuzzer.store import FindingStore
 
         self.root = root
@@ -91,6 +94,7 @@ class FindingRecorder:
         self.minimize_seconds = minimize_seconds
         self.case_timeout = case_timeout
         self.scratch = scratch if scratch is not None else root / ".minimizer-tmp"
+        self.remote = remote
         self.store = FindingStore(root)  # this thread's connection; the minimizer thread opens its own
         self.stats = RecorderStats()
         self.log_path = root / "recorder.log"
@@ -245,6 +249,8 @@ class FindingRecorder:
             return self._helper
 
     def _minimize(self, fid: str, store) -> None:
+        if self.remote is not None:
+            return self._minimize_remote(fid, store)
         helper = self._helper_process()
         if helper is None:
             return
@@ -273,6 +279,49 @@ class FindingRecorder:
                 if (path / "finding.json").exists():
                     store.give_up_minimization(path, f"minimization failed: {rest.partition(' ')[2][:200]}")
         self.stats.new_buckets = len(store.list())  # bugs in the store (a minimized case may join an existing one)
+
+    def _minimize_remote(self, fid: str, store) -> None:
+        """Ship the raw case to a node, file what comes back (the store stays on this machine)."""
+        from fuzzer.case.files import npz_bytes
+        from fuzzer.ir import graph_to_dict
+        from fuzzer.minimize.wire import minimization_from_wire
+        from fuzzer.store import FindingError, load_case
+
+        from .minimize_one import finding_job
+
+        path = self.root / fid
+        try:
+            doc, graph, inputs = load_case(path)
+        except FindingError as e:
+            self.stats.errors += 1
+            self._log(f"minimizing {fid}: {' '.join(str(e).split())[:300]}; kept unminimized")
+            return
+        if not doc.get("awaiting_minimization"):
+            return
+        export, mode, reference = finding_job(doc, self.exports)
+        job = {"graph": graph_to_dict(graph), "inputs_npz": npz_bytes(inputs), "export": export.to_dict(), "input_mode": mode,
+               "reference": reference.to_dict(), "seconds": float(self.minimize_seconds or 0)}
+        answer = self.remote(job, lambda: self._closing)
+        if self._closing:
+            return  # stays raw, for a resumed campaign
+        why = None
+        if answer is None:
+            why = "the minimizing task gave no answer in time"
+        elif "died" in answer:
+            why = f"the minimizing task ended ({answer['died']})"
+        elif "error" in answer:
+            why = f"minimization failed: {answer['error']}"
+        if why is not None:
+            self.stats.errors += 1
+            self._log(f"minimizing {fid}: {why}; kept unminimized")
+            if (path / "finding.json").exists():
+                store.give_up_minimization(path, why[:300])
+        else:
+            into = store.finish_minimization(path, minimization_from_wire(answer["minimization"]))
+            if answer.get("interaction") is not None:
+                store.mark_interaction(into, answer["interaction"])
+            self.stats.minimized += 1
+        self.stats.new_buckets = len(store.list())
 
     def _log(self, text: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

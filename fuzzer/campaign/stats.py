@@ -55,6 +55,7 @@ class CampaignStats:
     mutants: int = 0  # cases that ran a mutant of a corpus graph
     arm_seconds: Counter = field(default_factory=Counter)  # "exporter/strategy" -> worker seconds (fuzzer.campaign.arms)
     arm_buckets: Counter = field(default_factory=Counter)  # "exporter/strategy" -> new buckets found
+    nodes: list | None = None  # on a cluster: per node, its state, workers, busy, cases and rate (None: one machine)
 
     def arms(self) -> dict:
         """Per arm: worker seconds, its share of all worker seconds, new buckets found."""
@@ -103,6 +104,7 @@ class CampaignStats:
             "cross_exporter": dict(self.cross), "only_this_exporter_wrong": dict(self.one_wrong),
             **({"corpus": self.corpus, "mutants": self.mutants} if self.corpus is not None else {}),
             "arms": self.arms(),
+            **({"nodes": self.nodes} if self.nodes is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
                           "rejected": dict(self.generation.rejected.most_common(30))},
         }
@@ -122,6 +124,8 @@ class CampaignStats:
             out["corpus"] = self.corpus
             out["mutants"] = self.mutants
         out["arms"] = self.arms()
+        if self.nodes is not None:
+            out["nodes"] = self.nodes
         return out
 
 

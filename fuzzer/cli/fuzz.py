@@ -41,6 +41,9 @@ def add_parsers(sub) -> None:
     f.add_argument("--minimize-seconds", type=nonneg_float, default=None, help=f"minimization budget per new bug, in the background; 0 files raw cases (default: {d.minimize_seconds:g})")
     f.add_argument("--feedback", action="store_true", help="keep a corpus of graphs that reached new coverage (DIR/corpus) and spend part of the cases mutating it")
     f.add_argument("--mutate-share", type=share, default=None, help=f"with --feedback: share of cases that are mutants of corpus graphs (default: {d.mutate_share:g})")
+    f.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="run the campaign on the Ray cluster at ADDRESS (host:port of its head; 'auto': the one this machine belongs to); "
+                        "each node runs a worker pool sized to its cores (--workers: per node); needs onnxfuzz[cluster]")
     f.set_defaults(run=cmd_fuzz)
 
 
@@ -107,7 +110,7 @@ def cmd_fuzz(args) -> int:
     budget = f"of {config.seconds:.0f}s" if config.seconds else f"({config.cases} graphs per exporter)"
     con = Console()
     con.print(f"onnxfuzz: {'resuming' if args.resume else 'campaign in'} {out}  exporters: {', '.join(names)}  budget: {budget.removeprefix('of ')}  "
-              f"workers: {config.workers}  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else ""), highlight=False)
+              + (f"cluster: {args.cluster}" if args.cluster else f"workers: {config.workers}") + f"  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else ""), highlight=False)
     coverage = CoverageTracker(out)  # writes out/coverage.json as results arrive
     if args.resume is not None and (out / "coverage.json").exists():
         from fuzzer.coverage import load_coverage
@@ -122,7 +125,12 @@ def cmd_fuzz(args) -> int:
     stats.coverage = coverage.coverage
     status = StatusObserver(con, names, budget, stats=stats)
     interrupted = False
-    gen = run_campaign(config, out, [status, coverage], stats, resume=args.resume is not None)
+    if args.cluster:
+        from fuzzer.campaign.cluster import run_cluster_campaign
+
+        gen = run_cluster_campaign(config, out, args.cluster, [status, coverage], stats, resume=args.resume is not None, workers_per_node=args.workers)
+    else:
+        gen = run_campaign(config, out, [status, coverage], stats, resume=args.resume is not None)
     try:
         for _ in gen:
             pass

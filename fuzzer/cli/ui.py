@@ -103,7 +103,22 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
     for k, (state, label, secs) in enumerate(stats.workers):
         style = {"busy": "green", "idle": "dim", "starting": "yellow", "restarting": "bold yellow"}.get(state, "")
         workers.add_row(str(k), f"[{style}]{state}[/]", label, f"{secs:.1f}s")
-    return Panel(Group(top, "", verdict_table(stats, exporters), "", workers), title="[bold]onnxfuzz[/]", border_style="blue")
+    parts = [top, "", verdict_table(stats, exporters), ""]
+    if stats.nodes is not None:
+        parts += [node_table(stats.nodes), ""]
+    return Panel(Group(*parts, workers), title="[bold]onnxfuzz[/]", border_style="blue")
+
+
+def node_table(nodes: list[dict]) -> Table:
+    """A cluster campaign's nodes: address, state, workers (busy/all), cases run, rate now."""
+    t = Table(box=None, show_header=True, header_style="bold")
+    for name, justify in (("node", "left"), ("address", "left"), ("state", "left"), ("workers busy", "right"), ("cases", "right"), ("cases/s now", "right")):
+        t.add_column(name, justify=justify)
+    for n in nodes:
+        style = {"ready": "green", "starting": "yellow", "dead": "red"}.get(n["state"], "")
+        t.add_row(n["node"], f"{n['address']} {n['host']}".strip(), f"[{style}]{n['state']}[/]", f"{n['busy']}/{n['workers']}", str(n["cases"]),
+                  f"{n['cases_per_s_now']:.2f}")
+    return t
 
 
 class StatusObserver:
@@ -136,7 +151,9 @@ class StatusObserver:
                 f"{stats.cases / max(stats.elapsed, 1e-9):.1f}/s overall)  failing {stats.failures()}  buckets {len(stats.buckets)}  "
                 + "  ".join(f"{e}: {sum(n for (e2, _), n in stats.verdicts.items() if e2 == e)}" for e in self.exporters)
                 + (f"  corpus {stats.corpus} mutants {stats.mutants}" if stats.corpus is not None else "")
-                + (f"  split {arm_split(stats)}" if stats.arm_seconds else ""))
+                + (f"  split {arm_split(stats)}" if stats.arm_seconds else "")
+                + (f"  nodes " + ", ".join(f"{n['address']} {n['state']} {n['busy']}/{n['workers']} {n['cases_per_s_now']:.1f}/s" for n in stats.nodes)
+                   if stats.nodes is not None else ""))
 
     def on_tick(self, stats: CampaignStats) -> None:
         self.stats = stats

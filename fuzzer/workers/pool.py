@@ -119,13 +119,18 @@ class WorkerPool:
         recycle_fraction: float = 0.9,
         recycle_after: int | None = None,
         fork_server: bool = True,
+        decode: bool = True,
     ):
+        """``decode=False``: requests are sent as they are (anything with ``to_wire``, ``label``
+        and ``timeout``) and a Completion's ``reply`` is the worker's answer as it came (a dict):
+        for a process that relays messages (a cluster node's pool)."""
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.case_timeout = case_timeout
         self.memory_limit = memory_limit_mb * 1024 * 1024
         self.recycle_rss = int(self.memory_limit * recycle_fraction)
         self.recycle_after = recycle_after
+        self.decode = decode
         self.recycled = 0  # workers replaced between tasks (memory or task count), not after a failure
         self.log_dir = log_dir
         self.env = {**WORKER_ENV_DEFAULTS, **os.environ, **(env or {})}
@@ -314,7 +319,7 @@ class WorkerPool:
             self._replace(w)
             return Completion(task, "oom", detail="MemoryError raised in the worker", seconds=seconds, worker=w.index)
         try:
-            reply = reply_from_wire(msg, task.request)
+            reply = reply_from_wire(msg, task.request) if self.decode else {k: v for k, v in msg.items() if k != "id"}
         except ProtocolError as e:
             raise InternalError(f"worker {w.index}: {e}") from None
         self._maybe_recycle(w)

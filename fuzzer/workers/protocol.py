@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Mapping, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Union
 
-from fuzzer.case import CaseResult
-from fuzzer.export import ExportOptions
-from fuzzer.generate import GeneratorOptions
+if TYPE_CHECKING:  # imported where decoded: a process that only relays messages (a cluster node's pool) never imports torch
+    from fuzzer.case import CaseResult
+    from fuzzer.export import ExportOptions
+    from fuzzer.generate import GeneratorOptions
 
 
 class ProtocolError(ValueError):
@@ -68,6 +69,9 @@ class RunSeeds:
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "RunSeeds":
+        from fuzzer.export import ExportOptions
+        from fuzzer.generate import GeneratorOptions
+
         return cls(tuple(int(s) for s in d["seeds"]), ExportOptions.from_dict(d["export"]), GeneratorOptions.from_dict(d["generator"]),
                    d["input_mode"], d.get("cases_dir"), bool(d.get("return_graph")), d.get("inject"), d.get("timeout"))
 
@@ -102,6 +106,9 @@ class RunMutant:
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "RunMutant":
+        from fuzzer.export import ExportOptions
+        from fuzzer.generate import GeneratorOptions
+
         return cls(int(d["slot"]), int(d["mutation_seed"]), d.get("parent"), d.get("donor"), d.get("parent_key"), d.get("donor_key"),
                    ExportOptions.from_dict(d["export"]), GeneratorOptions.from_dict(d["generator"]), d["input_mode"],
                    d.get("cases_dir"), d.get("inject"), d.get("timeout"))
@@ -154,6 +161,8 @@ class RunGraphs:
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "RunGraphs":
+        from fuzzer.export import ExportOptions
+
         return cls(tuple(CaseSpec.from_wire(c) for c in d["cases"]), tuple(ExportOptions.from_dict(e) for e in d["exports"]),
                    d["input_mode"], bool(d.get("return_model")), int(d.get("max_batch", 8)), d.get("timeout"))
 
@@ -184,6 +193,8 @@ class Rebuild:
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "Rebuild":
+        from fuzzer.generate import GeneratorOptions
+
         return cls(int(d["seed"]), GeneratorOptions.from_dict(d["generator"]), d["input_mode"], d["out"], bool(d.get("mutant")),
                    d.get("parent"), d.get("donor"), d.get("timeout"))
 
@@ -216,6 +227,8 @@ class CaseReply:
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "CaseReply":
+        from fuzzer.case import CaseResult
+
         model = base64.b64decode(d["model_b64"]) if d.get("model_b64") else None
         result = replace(CaseResult.from_dict(d["result"], model=model), coverage_items=d.get("coverage"))
         return cls(result, d.get("case_dir"), d.get("confirmation"), d.get("graph"))
