@@ -153,7 +153,10 @@ def _values(model: onnx.ModelProto, inputs: Mapping[str, np.ndarray]) -> dict[st
     types = _types(model)
     out = dict(feeds)
     for name, v in vals.items():
-        a = np.asarray(v)
+        try:
+            a = np.asarray(v)
+        except ValueError:  # a sequence value (SplitToSequence...): no tensor to inline
+            continue
         t = types.get(name)
         if t is not None and t.tensor_type.elem_type:
             try:

@@ -459,6 +459,8 @@ def _torch_free(f: ReportFacts):
         return repro, render_onnx_script(repro, f"onnxfuzz finding {f.finding_id}: {report_title(f)}")
     except UnrenderableModel:
         return None
+    except Exception:  # noqa: BLE001 - the torch-free repro is an extra: a model it cannot reduce must not stop filing
+        return None
 
 
 def render_report(f: ReportFacts) -> str:
