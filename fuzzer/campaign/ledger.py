@@ -59,7 +59,7 @@ class Ledger:
                 graph, inputs, stored = load_case_dir(src)
                 r = replace(r, model=stored.model)  # mismatch signatures walk the exported model
             # keep the first few of each coarse bucket, and every case that may be a new bug
-            if bucket is not None and (st.buckets[bucket] < self.config.keep_per_bucket or self.recorder.is_new(r)):
+            if bucket is not None and (st.bucket_counter(bucket)[bucket] < self.config.keep_per_bucket or self.recorder.is_new(r)):
                 dest = self.out / "cases" / src.name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if dest.exists():  # a resumed case already kept before a kill: same seed, same content
@@ -82,9 +82,10 @@ class Ledger:
         for k, v in r.timings.items():
             st.stage_seconds[k] += v
         if bucket is not None:
-            if bucket not in st.buckets:
+            counter = st.bucket_counter(bucket)  # a documented limitation is never a new bug
+            if bucket not in counter and counter is st.buckets:
                 st.last_new_bucket = st.elapsed
-            st.buckets[bucket] += 1
+            counter[bucket] += 1
         if kept:
             st.kept += 1
         elif r.verdict is not Verdict.PASS:

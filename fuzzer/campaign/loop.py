@@ -136,6 +136,7 @@ class _Loop:
         self.rescue = Rescue(config, out_dir)
         self.inflight: dict[int, Pick] = {}  # task id -> what the request covers
         self.op_rows: dict[tuple[str, int], list] = {}  # op job -> its variants' results so far
+        self.op_confirmations: dict[tuple[str, int, int], dict] = {}  # (exporter, op job, variant) -> mismatch confirmation
         self.op_baselines = {e.exporter: SweepConfig(exporters=(e.exporter,)).baselines() for e in config.exports()}
         self.deadline: float | None = None  # set when the pool is ready (campaign time starts then)
         self.last_sample = 0.0
@@ -314,7 +315,10 @@ class _Loop:
             for i, job in pick.jobs:
                 row = self.op_rows.setdefault((pick.exporter, i), [None] * len(job.exports))
                 for ex in req.exports:
-                    row[job.exports.index(ex)] = next(answers).result
+                    answer = next(answers)
+                    row[job.exports.index(ex)] = answer.result
+                    if answer.confirmation is not None:
+                        self.op_confirmations[(pick.exporter, i, job.exports.index(ex))] = answer.confirmation
         elif not self.rescue.on_death(c, pick, None, None):  # one job, one variant: its death is its result
             ((i, job),), (ex,) = pick.jobs, req.exports
             row = self.op_rows.setdefault((pick.exporter, i), [None] * len(job.exports))
@@ -331,13 +335,14 @@ class _Loop:
                 continue
             del self.op_rows[(pick.exporter, i)]
             inputs = None
-            for r in annotate(row, job.exports, self.op_baselines[job.exports[0].exporter]):
+            for v, r in enumerate(annotate(row, job.exports, self.op_baselines[job.exports[0].exporter])):
                 case_dir = None
                 if r.verdict.is_failure or (r.options or {}).get("differential"):
                     inputs = inputs if inputs is not None else make_inputs(job.graph, job.seed, job.mode)
                     name = f"o{i}-{r.exporter}-{r.opset_requested}{'' if r.options['export']['optimize'] else '-noopt'}-{r.verdict.value}"
                     case_dir = str(save_case(self.out / "incoming", job.graph, inputs, r, name))
-                out.append(self.ledger.account(pick.exporter, op_job_key(i), r, case_dir, None, share, op_job=i))
+                conf = self.op_confirmations.pop((pick.exporter, i, v), None)
+                out.append(self.ledger.account(pick.exporter, op_job_key(i), r, case_dir, conf, share, op_job=i))
         return out
 
     def _maybe_sample(self, force: bool = False) -> None:

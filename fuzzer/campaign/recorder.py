@@ -65,7 +65,8 @@ def _variant_key(exporter: str, job: int, opset, optimize) -> str:
 @dataclass
 class RecorderStats:
     filed: int = 0  # failing cases filed (hits included)
-    new_buckets: int = 0  # bugs in the store
+    new_buckets: int = 0  # bugs in the store (documented limitations not counted)
+    limitations: int = 0  # documented limitations in the store (fuzzer.triage.limitations)
     minimized: int = 0  # raw findings whose minimization finished
     queued: int = 0  # raw findings queued for minimization (this run)
     errors: int = 0  # minimizations that failed (kept raw; see recorder.log)
@@ -121,7 +122,7 @@ class FindingRecorder:
         fid, new = self.store.record(graph, inputs, result, None, case_key(result, op_job), pending=minimizing)
         self.stats.filed += 1
         if new:
-            self.stats.new_buckets = len(self.store.list())
+            self._count(self.store)
             if minimizing:
                 self._enqueue(fid)
 
@@ -278,7 +279,15 @@ class FindingRecorder:
                 self._log(f"minimizing {fid}: {rest}; kept unminimized (the traceback is in {self.root / 'minimizer.log'})")
                 if (path / "finding.json").exists():
                     store.give_up_minimization(path, f"minimization failed: {rest.partition(' ')[2][:200]}")
-        self.stats.new_buckets = len(store.list())  # bugs in the store (a minimized case may join an existing one)
+        self._count(store)  # bugs in the store (a minimized case may join an existing one)
+
+    def _count(self, store) -> None:
+        """Bugs and documented limitations in the store: a limitation is never a new bug."""
+        from fuzzer.triage.limitations import limitation_of_key
+
+        rows = store.list("id")
+        self.stats.limitations = sum(limitation_of_key(r.signature) is not None for r in rows)
+        self.stats.new_buckets = len(rows) - self.stats.limitations
 
     def _minimize_remote(self, fid: str, store) -> None:
         """Ship the raw case to a node, file what comes back (the store stays on this machine)."""

@@ -149,7 +149,7 @@ class Scheduler:
         exports = jobs[0][1].exports
         cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, None, j.context()) for _, j in jobs)
         req = RunGraphs(cases, exports, jobs[0][1].mode, return_model=True, max_batch=OP_BATCH,
-                        timeout=self.config.case_timeout * len(cases) * len(exports))
+                        timeout=self.config.case_timeout * len(cases) * len(exports), confirm=True)
         return Pick(req, name, [op_job_key(i) for i, _ in jobs], arm, list(jobs))
 
     def seeds_request_one(self, ex: ExportOptions, seed: int) -> RunSeeds:

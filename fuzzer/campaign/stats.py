@@ -33,7 +33,8 @@ class CampaignStats:
     elapsed_before: float = 0.0
     cases: int = 0
     verdicts: Counter = field(default_factory=Counter)  # (exporter, verdict) -> count
-    buckets: Counter = field(default_factory=Counter)  # bucket key -> hits
+    buckets: Counter = field(default_factory=Counter)  # bucket key -> hits (bugs: documented limitations are apart)
+    limitation_buckets: Counter = field(default_factory=Counter)  # bucket key -> hits, for documented limitations
     last_new_bucket: float | None = None  # campaign time of the newest bucket
     exporter_seconds: Counter = field(default_factory=Counter)  # exporter -> worker seconds
     stage_seconds: Counter = field(default_factory=Counter)
@@ -89,6 +90,13 @@ class CampaignStats:
         t0, c0 = older[-1] if older else self.recent[0]
         return (self.recent[-1][1] - c0) / (now - t0) if now > t0 else 0.0
 
+    def bucket_counter(self, bucket: str) -> Counter:
+        """The counter a coarse bucket is counted in: ``limitation_buckets`` for a documented
+        limitation (:mod:`fuzzer.triage.limitations`), else ``buckets`` (never a new bug)."""
+        from fuzzer.triage.limitations import limitation_of_key
+
+        return self.limitation_buckets if limitation_of_key(bucket) else self.buckets
+
     def failures(self) -> int:
         return sum(n for (_, v), n in self.verdicts.items() if Verdict(v).is_failure)
 
@@ -96,7 +104,8 @@ class CampaignStats:
         return {
             "elapsed": round(self.elapsed, 3), "cases": self.cases,
             "verdicts": {f"{e}/{v}": n for (e, v), n in sorted(self.verdicts.items())},
-            "buckets": len(self.buckets), "kept": self.kept, "dropped": self.dropped,
+            "buckets": len(self.buckets), "limitation_buckets": len(self.limitation_buckets),
+            "limitation_hits": sum(self.limitation_buckets.values()), "kept": self.kept, "dropped": self.dropped,
             "exporter_seconds": {k: round(v, 3) for k, v in self.exporter_seconds.items()},
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
             "stop_reason": self.stop_reason, "worker_restarts": self.restarts, "workers_recycled": self.recycled,
@@ -254,7 +263,7 @@ def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, i
     for r in results:
         arm = f"{r['exporter']}/{'ops' if r.get('op_job') is not None else 'graphs'}"
         stats.arm_seconds[arm] += r.get("seconds", 0.0)
-        if r.get("bucket") and r["bucket"] not in stats.buckets:
+        if r.get("bucket") and r["bucket"] not in stats.bucket_counter(r["bucket"]) and stats.bucket_counter(r["bucket"]) is stats.buckets:
             stats.arm_buckets[arm] += 1
         if r.get("mutant"):
             done.add((r["exporter"], mutant_key(r["mutant"]["slot"])))
@@ -267,7 +276,7 @@ def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, i
         stats.verdicts[(r["exporter"], r["verdict"])] += 1
         stats.exporter_seconds[r["exporter"]] += r.get("seconds", 0.0)
         if r.get("bucket"):
-            stats.buckets[r["bucket"]] += 1
+            stats.bucket_counter(r["bucket"])[r["bucket"]] += 1
         if r.get("kept"):
             stats.kept += 1
         elif r["verdict"] != "pass":

@@ -10,7 +10,10 @@
    elements whose value is itself unstable at this precision and widens the tolerance by the
    observed rounding sensitivity elsewhere. If ORT's output passes that, the mismatch is
    ``numeric_noise``;
-3. **second inputs**: fresh well-conditioned inputs (``normal`` mode, another seed); and, when
+3. **range edge** (:mod:`.range_edge`): with inputs near the dtype's largest value, a mismatch
+   made only of overflow elements (decided against float64) that goes away once those inputs are
+   moved off the edge is ``numeric_noise``: evaluation order decided the overflow;
+4. **second inputs**: fresh well-conditioned inputs (``normal`` mode, another seed); and, when
    ``float64_pipeline`` is set, the whole pipeline (export + ORT) on the widened graph. Recorded as
    evidence, and used when the float64 estimate is unavailable.
 
@@ -18,7 +21,8 @@ Status: ``confirmed`` (a semantic difference: it survives the condition estimate
 second inputs / in float64 when no estimate exists), ``numeric_noise``, ``flaky``,
 ``inconclusive`` (no estimate and nothing reproduces) or ``not_applicable`` (not a mismatch
 verdict). Structural mismatches (shape, dtype, output count) are ``confirmed`` at once: rounding
-cannot change a shape.
+cannot change a shape; so is a replaying mismatch of a graph without any float (int64 overflow in a
+reduction: nothing rounds, and fresh normal inputs would not overflow).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from fuzzer.ir import FLOAT_DTYPES, Graph
 from fuzzer.ir.widen import has_floats, widen_floats
 from fuzzer.materialize import build_module
 
+from .range_edge import range_edge_noise
 from .result import CaseResult
 
 MISMATCHES = (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH)
@@ -53,6 +58,7 @@ class Confirmation:
     unstable_elements: int = 0  # elements skipped as unstable by that comparison
     second_inputs_mismatch: bool | None = None  # the model also mismatches on fresh inputs
     float64_mismatch: bool | None = None  # the widened graph, exported and run, also mismatches
+    range_edge: bool | None = None  # overflow at the dtype's range edge, decided by evaluation order (see .range_edge)
 
     @property
     def is_real(self) -> bool:
@@ -62,7 +68,7 @@ class Confirmation:
         return {
             "status": self.status, "reason": self.reason, "replays": self.replays, "within_noise": self.within_noise,
             "unstable_elements": self.unstable_elements, "second_inputs_mismatch": self.second_inputs_mismatch,
-            "float64_mismatch": self.float64_mismatch,
+            "float64_mismatch": self.float64_mismatch, "range_edge": self.range_edge,
         }
 
 
@@ -96,7 +102,13 @@ def confirm_mismatch(
         return Confirmation("flaky", "the same inputs no longer mismatch", replays=False)
     if any(d.structural for d in bad):
         return Confirmation("confirmed", f"structural: output {bad[0].index} {bad[0].kind} differs", replays=True)
-    within, unstable = _within_noise(graph, inputs, eager.outputs, run.outputs, tolerances)
+    if not has_floats(graph):  # integers and bools only: nothing rounds, a replaying difference is semantic
+        return Confirmation("confirmed", "no float in the graph: no rounding to blame, and it replays", replays=True)
+    within, unstable, wide = _within_noise(graph, inputs, eager.outputs, run.outputs, tolerances)
+    if within is not True and range_edge_noise(graph, module, inputs, result.model, eager.outputs, run.outputs, wide, tolerances):
+        return Confirmation("numeric_noise", "overflow at the edge of the dtype's range, decided by evaluation order: float64 and a "
+                            "replay with the inputs moved off the edge agree", replays=True, within_noise=within, unstable_elements=unstable,
+                            range_edge=True)
     second = _second_inputs_mismatch(graph, module, result, second_inputs, tolerances, names)
     f64 = _float64_mismatch(graph, inputs, result) if float64_pipeline else None
     ev = dict(replays=True, within_noise=within, unstable_elements=unstable, second_inputs_mismatch=second, float64_mismatch=f64)
@@ -113,17 +125,18 @@ def _widened_inputs(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str,
     return {i.name: (np.asarray(inputs[i.name]).astype(np.float64) if i.spec.dtype in FLOAT_DTYPES else np.asarray(inputs[i.name])) for i in graph.inputs}
 
 
-def _within_noise(graph: Graph, inputs, eager_outputs, ort_outputs, tolerances) -> tuple[bool | None, int]:
+def _within_noise(graph: Graph, inputs, eager_outputs, ort_outputs, tolerances) -> tuple[bool | None, int, list | None]:
+    """(ORT within the float64 condition estimate, unstable elements skipped, the float64 outputs)."""
     if not has_floats(graph):
-        return None, 0
+        return None, 0, None
     module = build_module(widen_floats(graph))
     winputs = _widened_inputs(graph, inputs)
     wide = run_eager(module, winputs)
     perturbed = run_eager(module, _perturbed(graph, winputs))
     if not (wide.ok and perturbed.ok) or len(wide.outputs) != len(eager_outputs):
-        return None, 0
+        return None, 0, (list(wide.outputs) if wide.ok else None)
     diffs, unstable = noise_scaled_compare(eager_outputs, wide.outputs, ort_outputs, tolerances, perturbed.outputs)
-    return all(d.ok for d in diffs), unstable
+    return all(d.ok for d in diffs), unstable, list(wide.outputs)
 
 
 def _perturbed(graph: Graph, winputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

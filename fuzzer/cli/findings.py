@@ -1,6 +1,8 @@
 """``onnxfuzz findings ...``: triage the findings of a store.
 
-    findings list [DIR]                 table: id, verdict, exporter, ops, hits, size, status
+    findings list [DIR]                 table: id, verdict, exporter, ops, hits, size, status (bugs,
+                                        then documented limitations in a section of their own)
+    findings groups [DIR] [--json]      root-cause groups: findings one fix would close together
     findings show ID                    finding.json, the graph's source and the files
     findings replay ID|DIR...           re-run against the installed versions: still failing,
                                         fixed, or changed signature (exit 1 if any still fails)
@@ -10,6 +12,9 @@
                                         versions) with the installed versions if it still fails
     findings report ID [--no-run]       write report.md for the tracker to blame (runs its inline
                                         script and puts the output in) and print it
+    findings retest DIR [ID...] --with PKG==VERSION ...
+                                        replay in a throwaway virtualenv with those versions;
+                                        record per finding where it reproduces (DIR/retest.json)
     findings mark ID --filed URL | --wontfix REASON   (--filed also adds to upstream.json)
     findings promote ID [--to DIR]      copy into the repository's curated findings/ directory
 
@@ -52,6 +57,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--sort", choices=["recent", "hits", "id"], default="recent")
     p.set_defaults(run=cmd_list)
 
+    p = fs.add_parser("groups", help="root-cause groups: findings sharing a cause, with every affected op and dtype")
+    p.add_argument("dir", nargs="?", type=Path, help="store directory, or a campaign directory holding findings/ (default: --store)")
+    with_store(p)
+    p.add_argument("--json", action="store_true", help="print the groups as JSON")
+    p.set_defaults(run=cmd_groups)
+
     p = with_store(fs.add_parser("show", help="show one finding"))
     p.add_argument("id")
     p.set_defaults(run=cmd_show)
@@ -78,6 +89,15 @@ def add_parsers(sub) -> None:
     p.add_argument("campaign", type=Path, help="a campaign directory (from 'onnxfuzz fuzz --out DIR')")
     p.add_argument("--minimize-seconds", type=nonneg_float, default=30.0, help="budget per new bucket (default 30; 0: file unminimized)")
     p.set_defaults(run=cmd_ingest)
+
+    p = fs.add_parser("retest", help="replay findings in a throwaway virtualenv with other versions; record where each reproduces")
+    p.add_argument("dir", type=Path, help="store directory, or a campaign directory holding findings/")
+    p.add_argument("ids", nargs="*", metavar="ID", help="only these findings (default: every finding of DIR)")
+    p.add_argument("--with", dest="overrides", action="append", default=[], metavar="PKG==VERSION",
+                   help="a version to retest with (repeatable: onnxruntime, onnxscript, onnx, onnx-ir; torch only as X+cpu); "
+                        "none: the installed stack")
+    p.add_argument("--out", type=Path, default=None, help="the retest record to update (default: DIR/retest.json)")
+    p.set_defaults(run=cmd_retest)
 
     p = with_store(fs.add_parser("report", help="write report.md (the issue for the tracker to blame) and print it"))
     p.add_argument("id")
@@ -113,20 +133,59 @@ def cmd_list(args) -> int:
 
     store = _store(args, args.dir)
     order = {"recent": "last_seen DESC", "hits": "hits DESC", "id": "id"}[args.sort]
+    from fuzzer.triage.limitations import KINDS, limitation_of_key
+
     rows = store.list(order)
     _warn_problems(store)
-    t = Table(title=f"{len(rows)} findings in {store.root}", title_justify="left")
+    limited = {r.id: limitation_of_key(r.signature) for r in rows}
+    bugs = [r for r in rows if limited[r.id] is None]
+    lims = [r for r in rows if limited[r.id] is not None]
+    con = Console()
+    t = Table(title=f"{len(bugs)} findings in {store.root}" + (f" (+{len(lims)} documented limitations, below)" if lims else ""), title_justify="left")
     upstream = all_upstream(store.root)
     cols = ("id", "verdict", "exporter", "ops", "hits", "size", "status") + (("upstream",) if upstream else ()) + ("title",)
     widest = max((len(_issue_ref(u)) for urls in upstream.values() for u in urls), default=0)
     for col in cols:
         t.add_column(col, justify="right" if col in ("ops", "hits", "size") else "left", overflow="fold" if col in ("title", "upstream") else "ellipsis",
                      min_width=widest if col == "upstream" else None)
-    for r in rows:
+    for r in bugs:
         known = [u for k, urls in upstream.items() if r.id == k or (len(k) >= 6 and r.id.startswith(k)) for u in urls]
         row = [r.id, r.verdict, r.exporter, str(r.n_ops), str(r.hits), _size(r.size), r.status]
         row += [" ".join(_issue_ref(u) for u in known)] if upstream else []
         t.add_row(*row, r.title[:100])
+    con.print(t)
+    if lims:
+        lt = Table(title=f"{len(lims)} documented limitations (not counted as bugs): " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()),
+                   title_justify="left")
+        for col in ("id", "verdict", "limitation", "exporter", "hits", "status", "title"):
+            lt.add_column(col, justify="right" if col == "hits" else "left", overflow="fold" if col == "title" else "ellipsis")
+        for r in lims:
+            lt.add_row(r.id, r.verdict, limited[r.id], r.exporter, str(r.hits), r.status, r.title[:90])
+        con.print(lt)
+    return 0
+
+
+def cmd_groups(args) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from fuzzer.triage.groups import load_groups
+
+    store = _store(args, args.dir)
+    store.list("id")  # syncs the index, collects unreadable findings
+    _warn_problems(store)
+    groups = load_groups(store.root)
+    if args.json:
+        print(json.dumps([g.to_dict() for g in groups], indent=1))
+        return 0
+    t = Table(title=f"{len(groups)} root-cause groups of {sum(len(g.members) for g in groups)} findings in {store.root}", title_justify="left")
+    for col in ("group", "n", "cause", "findings: op (torch ops; input dtypes; exporter)"):
+        t.add_column(col, justify="right" if col == "n" else "left", overflow="fold")
+    for g in groups:
+        t.add_row(g.id + (" [dim](limitation)[/]" if g.limitation else ""), str(len(g.members)), g.cause,
+                  "\n".join(f"{m.id} {m.describe()}" for m in g.members))
     Console().print(t)
     return 0
 
@@ -348,6 +407,66 @@ def _rewrite_report(store: FindingStore, path: Path, run: bool = True) -> Path:
     from fuzzer.workers.helpers import run_python_source
 
     return store.rewrite_report(path, run_python_source if run else None, torch_collect_env())
+
+def cmd_retest(args) -> int:
+    """Replay findings in a virtualenv with the installed stack plus ``--with`` overrides, record
+    each finding's state on that stack in DIR/retest.json, print the matrix so far. Exit 0 once
+    recorded; 2 for a bad --with or an override that does not install."""
+    import tempfile
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from fuzzer.store.retest import RETEST_FILE, cell, load_retest, parse_replay, record_stack, stack_label
+    from fuzzer.store.store import now
+    from fuzzer.workers.stackenv import OverrideError, StackEnv, parse_override
+
+    try:
+        overrides = [parse_override(x) for x in args.overrides]
+    except OverrideError as e:
+        raise UsageError(str(e)) from None
+    if len({o.name for o in overrides}) != len(overrides):
+        raise UsageError("--with names a package twice")
+    store = open_store(args.dir)
+    ids = [store.resolve(i).name for i in args.ids] if args.ids else [r.id for r in store.list("id")]
+    _warn_problems(store)
+    if not ids:
+        raise FindingError(f"no findings in {store.root}")
+    out = args.out or store.root / RETEST_FILE
+    try:
+        load_retest(out)
+    except ValueError as e:
+        raise FindingError(str(e)) from None
+    tmp_root = store.root / ".tmp"  # the run's own scratch space (ignored by the store), removed at the end
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="retest-", dir=tmp_root))
+    try:
+        try:
+            env = StackEnv(scratch / "venv", overrides, log=scratch / "setup.log").create()
+            versions = env.versions()
+        except OverrideError as e:
+            raise FindingError(str(e)) from None
+        print(f"retesting {len(ids)} findings on {stack_label(versions)}" + (f" (overrides: {', '.join(map(str, overrides))})" if overrides else ""),
+              flush=True)
+        r = env.run_fuzzer(["findings", "replay", *[str((store.root / i).resolve()) for i in ids]])
+        states = parse_replay(r.stdout)
+        if not states and r.returncode not in (0, 1):
+            raise FindingError(f"the replay in the virtualenv failed (exit {r.returncode}): {(r.stderr.strip().splitlines() or ['no output'])[-1][:300]}")
+        states = {i: states.get(i, "skipped") for i in ids}
+        doc = record_stack(out, versions, [str(o) for o in overrides], states, now())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    stacks = sorted(doc["stacks"])
+    t = Table(title=f"where each finding reproduces ({out})", title_justify="left")
+    t.add_column("finding")
+    for s in stacks:
+        t.add_column(s.replace(", ", "\n"), overflow="fold")
+    for i in ids:
+        t.add_row(i, *[cell(doc["stacks"][s]["findings"].get(i)) for s in stacks])
+    Console().print(t)
+    fails = sum(v == "still failing" for v in states.values())
+    print(f"{fails} of {len(ids)} still fail on {stack_label(versions)}; recorded in {out}")
+    return 0
 
 
 def cmd_report(args) -> int:

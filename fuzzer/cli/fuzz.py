@@ -154,7 +154,8 @@ def cmd_fuzz(args) -> int:
     fs = stats.findings
     if fs is not None:
         minimized = f"{fs.minimized} minimized by this run" if config.minimize_seconds else "filed raw: --minimize-seconds 0"
-        con.print(f"findings: {fs.new_buckets} bugs filed in {out / 'findings'} ({minimized}"
+        con.print(f"findings: {fs.new_buckets} bugs filed in {out / 'findings'}"
+                  + (f" (+{fs.limitations} documented limitations, listed apart)" if fs.limitations else "") + f" ({minimized}"
                   + (f", {stats.minimizing} still raw: 'onnxfuzz fuzz --resume {out}' or 'onnxfuzz findings minimize --pending {out}'"
                      " minimizes them" if stats.minimizing else "")
                   + (f", {fs.errors} minimizer errors: see {out / 'findings' / 'recorder.log'}" if fs.errors else "") + ")", highlight=False, soft_wrap=True)

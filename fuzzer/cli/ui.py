@@ -57,6 +57,9 @@ def summary_table(stats: CampaignStats, exporters: list[str]) -> Group:
     rate = stats.cases / stats.elapsed if stats.elapsed > 0 else 0.0
     line = f"{rate:.2f} cases/s overall · {len(stats.buckets)} buckets · {stats.kept} cases kept, {stats.dropped} counted only"
     extra = []
+    if stats.limitation_buckets:
+        extra.append(f"documented limitations (not bugs): {len(stats.limitation_buckets)} buckets, "
+                     f"{sum(stats.limitation_buckets.values())} cases (missing ORT kernels, operators the TorchScript exporter refuses)")
     if stats.corpus is not None:
         extra.append(f"feedback: {stats.mutants} mutant cases ({stats.mutants / max(1, stats.cases):.0%}), corpus of {stats.corpus} graphs")
     if stats.arm_seconds:
@@ -86,7 +89,7 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
                 f"{stats.restarts}" + (f"  (+{stats.recycled} recycled)" if stats.recycled else ""))
     fs = stats.findings
     if fs is not None:
-        top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs ({fs.filed} cases filed)", "minimizing", f"{stats.minimizing} waiting"
+        top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs, {fs.limitations} limitations ({fs.filed} cases filed)", "minimizing", f"{stats.minimizing} waiting"
                     + (f", [red]{fs.errors} errors[/]" if fs.errors else ""))
     cov = stats.coverage
     if cov is not None and cov.by_exporter:

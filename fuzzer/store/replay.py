@@ -30,7 +30,7 @@ def open_store(root: Path) -> FindingStore:
 def replay_state(doc: Mapping[str, Any], graph: Graph, inputs: Mapping[str, np.ndarray], runners: RunnerFactory) -> str:
     """Re-run a finding: "still failing", "fixed", "changed signature: ..." or "not a failure now
     (...)"."""
-    from fuzzer.triage.signature import NotAFailure, signature_of
+    from fuzzer.triage.signature import NotAFailure, matches, signature_of
 
     exporter, opset, optimize = export_options(doc)
     result = runners(exporter, opset, doc.get("input_mode") or "normal", optimize)(graph, inputs)
@@ -38,7 +38,7 @@ def replay_state(doc: Mapping[str, Any], graph: Graph, inputs: Mapping[str, np.n
         sig = signature_of(result)
     except NotAFailure:
         return "fixed" if result.verdict.value == "pass" else f"not a failure now ({result.verdict.value})"
-    return "still failing" if sig.key == doc["signature"]["key"] else f"changed signature: {sig.key}"
+    return "still failing" if matches(sig, doc["signature"]["key"], doc["exporter"]) else f"changed signature: {sig.key}"
 
 
 def expected_state(doc: Mapping[str, Any]) -> str:

@@ -47,7 +47,8 @@ from fuzzer.ir import Graph, GraphFormatError, graph_to_json, load_graph
 from fuzzer.atomic import StagedDir, atomic_write_text
 from fuzzer.case import InputsFormatError, load_inputs, npz_bytes
 from fuzzer.compare.stages import PROJECT, stage_of
-from fuzzer.triage.signature import PROCESS_VERDICTS, Signature, signature_of
+from fuzzer.triage.limitations import limitation_of
+from fuzzer.triage.signature import PROCESS_VERDICTS, Signature, legacy_key, matches, signature_of
 from fuzzer.versions import stack_versions
 
 from .repro import render_repro
@@ -257,8 +258,18 @@ class FindingStore:
         """Whether the raw signature of ``result`` is already filed (a new case would only be a hit)."""
         raw = signature_of(result)
         with self._locked() as db:
-            row = db.execute("SELECT id FROM aliases WHERE raw = ?", (raw.key,)).fetchone()
+            row = self._alias(db, raw, result.exporter)
             return bool(row) and (self.root / row[0] / "finding.json").exists()
+
+    @staticmethod
+    def _alias(db: sqlite3.Connection, raw: Signature, exporter: str):
+        """The alias row of a raw signature, in its current form or its older per-exporter one
+        (:func:`~fuzzer.triage.signature.legacy_key`: findings filed before keep their ids)."""
+        row = db.execute("SELECT id FROM aliases WHERE raw = ?", (raw.key,)).fetchone()
+        old = legacy_key(raw, exporter)
+        if row is None and old is not None:
+            row = db.execute("SELECT id FROM aliases WHERE raw = ?", (old,)).fetchone()
+        return row
 
     def recorded(self, case_key: str) -> str | None:
         """The finding a case (by its key, e.g. "torchscript/123") was filed under, if any."""
@@ -297,7 +308,7 @@ class FindingStore:
                 case_key: str | None = None, pending: bool = False) -> tuple[str, bool]:
         raw = signature_of(result)
         with self._locked() as db:
-            row = db.execute("SELECT id FROM aliases WHERE raw = ?", (raw.key,)).fetchone()
+            row = self._alias(db, raw, result.exporter)
             if row and (self.root / row[0] / "finding.json").exists():
                 self._hit(self.root / row[0], raw.key, None)
                 self._case_filed(db, case_key, row[0])
@@ -320,6 +331,11 @@ class FindingStore:
     def _file(self, case: "_Case", raw_key: str, case_key: str | None = None) -> tuple[str, bool]:
         fid = case.signature.id
         with self._locked() as db:
+            old = legacy_key(case.signature, case.result.exporter)
+            if not (self.root / fid / "finding.json").exists() and old is not None:
+                old_id = Signature(case.signature.verdict, case.result.exporter, case.signature.detail).id
+                if (self.root / old_id / "finding.json").exists():  # filed before under its per-exporter key
+                    fid = old_id
             path = self.root / fid
             if (path / "finding.json").exists():
                 self._hit(path, raw_key, case)
@@ -369,7 +385,10 @@ class FindingStore:
             carry = {k: doc[k] for k in _BUCKET_FIELDS if k in doc}
             case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), doc["status"], doc.get("original"))
             target = self.root / m.signature.id
-            if target == path:
+            if matches(m.signature, doc["signature"]["key"], doc["exporter"]):  # its own bucket (an older
+                if m.signature.key != doc["signature"]["key"]:  # finding's per-exporter key included: it keeps its id)
+                    case = _Case(case.graph, case.inputs, case.result, Signature(m.signature.verdict, doc["exporter"], m.signature.detail,
+                                                                                  m.signature.path_ops), case.minimization, case.status, case.original)
                 self._stage(path, case, carry, replace=True)
                 self._reindex(path)
                 return path.name
@@ -517,6 +536,7 @@ class FindingStore:
             "n_ops": len(case.graph), "ops": case.graph.ops(), "error_type": result.error_type, "error_head": result.error_head,
             "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
             "minimization": case.minimization, "original": case.original, "input_mode": result.input_mode,
+            "limitation": limitation_of(result.verdict.value, result.exporter, result.error_type, result.error_message or result.error_head),
             "export": export_of(result),
             "rewrites": list(getattr(result, "rewrites", ()) or ()),  # graph rewrites observed on the case's model
             **carry,
@@ -639,8 +659,10 @@ class FindingStore:
             sig = signature_of(result)
         except NotAFailure:
             return False
-        if sig.key != doc["signature"]["key"]:
+        if not matches(sig, doc["signature"]["key"], doc["exporter"]):
             return False
+        if sig.key != doc["signature"]["key"]:  # an older finding's per-exporter key: it keeps it (and its id)
+            sig = Signature(sig.verdict, doc["exporter"], sig.detail, sig.path_ops)
         case = _Case(graph, inputs, result, sig, doc.get("minimization"), doc.get("status", Status.NEW.value), doc.get("original"))
         with self._locked():
             self._replace(path, case, doc)
@@ -649,9 +671,10 @@ class FindingStore:
     def store_minimized(self, path: Path, m: "MinimizeResult") -> bool:
         """Replace the reproduction in ``path`` by ``m.best`` if simpler and the same bucket."""
         doc = read_finding(path)
-        if not m.reproduced or m.signature.id != doc["signature"]["id"]:
+        if not m.reproduced or not matches(m.signature, doc["signature"]["key"], doc["exporter"]):
             return False
-        case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), doc["status"])
+        sig = m.signature if m.signature.key == doc["signature"]["key"] else Signature(m.signature.verdict, doc["exporter"], m.signature.detail, m.signature.path_ops)
+        case = _Case(m.best.graph, dict(m.best.inputs), m.result, sig, m.stats(), doc["status"])
         case = _Case(case.graph, case.inputs, case.result, case.signature, case.minimization, case.status, doc.get("original"))
         with self._locked():
             self._replace(path, case, doc)

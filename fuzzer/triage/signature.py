@@ -1,6 +1,11 @@
 """The failure signature: the one definition of "the same bug".
 
-A signature is ``verdict | exporter | detail``:
+A signature is ``verdict | scope | detail``. The scope is the exporter that produced the model,
+except for a failure blamed on ONNX Runtime (its kernels, a kernel it lacks, its optimizer: stage
+``ort_kernel`` / ``ort_optimizer`` of :mod:`fuzzer.compare.stages`), whose scope is
+``onnxruntime``: the same runtime bug reached through either exporter is one bug, one finding.
+Findings filed before this rule carry the exporter there; :func:`legacy_key` gives that older key,
+and the store and replay accept it, so their ids stay what they were.
 
 - **crash verdicts** (export_crash, invalid_model, ort_load_failure, ort_run_crash): ``detail`` is
   the exception type plus the first line of its message with everything that varies between two
@@ -23,7 +28,8 @@ A signature is ``verdict | exporter | detail``:
   unminimized 30-op case names all 30 ops. So the store buckets mismatches by the signature of the
   minimized case, and the minimizer itself uses :func:`same_bug` (below), not equality.
 
-:func:`same_bug` is the minimizer's "same failure origin" test, derived from the signature: for
+:func:`same_bug` is the minimizer's "same failure origin" test, derived from the signature (a scope
+of ``onnxruntime`` matches any exporter, so an older finding's reference still matches): for
 crashes it is equality (so the shrinker cannot slide from one crash onto another); for mismatches it
 is equal verdict, exporter and difference kind, with the candidate's path op types a sub-multiset
 of the reference's (removing operators can only drop ops from the path; a candidate whose
@@ -53,6 +59,10 @@ MISMATCH_VERDICTS = frozenset({Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_
 PROCESS_VERDICTS = frozenset({Verdict.PROCESS_CRASH, Verdict.HANG, Verdict.OUT_OF_MEMORY})
 
 
+#: The scope of a signature blamed on ONNX Runtime (see the module docstring).
+ORT_SCOPE = "onnxruntime"
+
+
 @dataclass(frozen=True)
 class Signature:
     """``key`` is the bucket identity; ``id`` a short stable hash of it (directory names)."""
@@ -74,6 +84,25 @@ class Signature:
         return {"key": self.key, "id": self.id, "verdict": self.verdict, "exporter": self.exporter, "detail": self.detail, "path_ops": list(self.path_ops)}
 
 
+def legacy_key(sig: Signature, exporter: str) -> str | None:
+    """The key ``sig`` had before ONNX Runtime-blamed signatures stopped naming the exporter
+    (``exporter``: the one that produced the model); None when the rule does not touch it."""
+    return f"{sig.verdict}|{exporter}|{sig.detail}" if sig.exporter == ORT_SCOPE and exporter != ORT_SCOPE else None
+
+
+def matches(sig: Signature, key: str, exporter: str) -> bool:
+    """Whether ``sig`` (a fresh run) is the bug filed under ``key`` by a finding of ``exporter``,
+    in the current form or the older one (:func:`legacy_key`)."""
+    return sig.key == key or legacy_key(sig, exporter) == key
+
+
+def scope_of(result: "CaseResult") -> str:
+    """``onnxruntime`` for a failure blamed on ONNX Runtime, else the exporter."""
+    from fuzzer.compare.stages import PROJECT, stage_of
+
+    return ORT_SCOPE if PROJECT[stage_of(result)] == "ONNX Runtime" else result.exporter
+
+
 class NotAFailure(ValueError):
     """A pass or eager_error result has no signature."""
 
@@ -82,13 +111,13 @@ def signature_of(result: "CaseResult") -> Signature:
     """The signature of a failing case (see the module docstring)."""
     v = result.verdict
     if v in CRASH_VERDICTS:
-        return Signature(v.value, result.exporter, f"{_short_type(result.error_type)}: {normalize_message(result.error_message or '')}")
+        return Signature(v.value, scope_of(result), f"{_short_type(result.error_type)}: {normalize_message(result.error_message or '')}")
     if v in MISMATCH_VERDICTS:
         w = result.worst
         if w is None or result.model is None:
             raise ValueError(f"{v.value} result without a diff or a model: cannot sign it")
         path = diverging_path(result.model, w.index) if w.kind != "missing" else _all_ops(result.model)
-        return Signature(v.value, result.exporter, f"{w.kind}: {'>'.join(path) or '(no op)'}", tuple(path))
+        return Signature(v.value, scope_of(result), f"{w.kind}: {'>'.join(path) or '(no op)'}", tuple(path))
     if v in PROCESS_VERDICTS:
         ops = tuple(sorted(set(result.ops)))
         return Signature(v.value, result.exporter, f"{_short_type(result.error_type)}: {'>'.join(ops) or '(no op)'}", ops)
@@ -97,8 +126,10 @@ def signature_of(result: "CaseResult") -> Signature:
 
 def same_bug(reference: Signature, candidate: Signature) -> bool:
     """Does ``candidate`` (a shrunk case) still show the bug of ``reference``? See module doc."""
-    if (reference.verdict, reference.exporter) != (candidate.verdict, candidate.exporter):
+    if reference.verdict != candidate.verdict:
         return False
+    if reference.exporter != candidate.exporter and ORT_SCOPE not in (reference.exporter, candidate.exporter):
+        return False  # ONNX Runtime's scope matches its older, per-exporter form (legacy_key)
     if reference.verdict in {x.value for x in CRASH_VERDICTS}:
         return reference.detail == candidate.detail
     kind_ref, kind_cand = reference.detail.split(":", 1)[0], candidate.detail.split(":", 1)[0]

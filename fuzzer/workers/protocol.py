@@ -141,6 +141,7 @@ class RunGraphs:
     return_model: bool = False  # add each exported model to its result
     max_batch: int = 8  # dynamo graphs exported in one call
     timeout: float | None = None
+    confirm: bool = False  # confirm each mismatch (fuzzer.case.confirm) before it may become a finding
 
     def split(self) -> list["RunGraphs"] | None:
         if len(self.cases) > 1:
@@ -157,14 +158,15 @@ class RunGraphs:
 
     def to_wire(self) -> dict:
         return {"kind": self.kind, "cases": [c.to_wire() for c in self.cases], "exports": [e.to_dict() for e in self.exports],
-                "input_mode": self.input_mode, "return_model": self.return_model, "max_batch": self.max_batch, "timeout": self.timeout}
+                "input_mode": self.input_mode, "return_model": self.return_model, "max_batch": self.max_batch, "timeout": self.timeout,
+                "confirm": self.confirm}
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "RunGraphs":
         from fuzzer.export import ExportOptions
 
         return cls(tuple(CaseSpec.from_wire(c) for c in d["cases"]), tuple(ExportOptions.from_dict(e) for e in d["exports"]),
-                   d["input_mode"], bool(d.get("return_model")), int(d.get("max_batch", 8)), d.get("timeout"))
+                   d["input_mode"], bool(d.get("return_model")), int(d.get("max_batch", 8)), d.get("timeout"), bool(d.get("confirm", False)))
 
 
 @dataclass(frozen=True)

@@ -236,8 +236,10 @@ def _run_graphs(req, state):
         cases.append((graph, inputs, seed, c.options))
     table = run_graphs_variants([(g, x, s) for g, x, s, _ in cases], req.exports, input_mode=req.input_mode, max_batch=req.max_batch,
                                 memory=state.memory, stats=state.batch_stats)
+    # a campaign's op jobs confirm their mismatches like its generated graphs (before the model goes)
+    confirmations = [[_confirm(cases[j][0], cases[j][1], r) if req.confirm else None for r in row] for j, row in enumerate(table)]
     table = [[replace(r, options={**r.options, **cases[j][3]}, model=r.model if req.return_model else None) for r in row] for j, row in enumerate(table)]
-    return RunReply(tuple(CaseReply(r) for row in table for r in row))
+    return RunReply(tuple(CaseReply(r, confirmation=c) for row, crow in zip(table, confirmations) for r, c in zip(row, crow)))
 
 
 def _rebuild(req, state):

@@ -36,7 +36,7 @@ def test_list_show_report_mark(store, capsys):
     s, fid = store
     assert main(["findings", "list", str(s.root)]) == 0
     out = capsys.readouterr().out
-    assert fid[:6] in out and "export_c" in out
+    assert fid[:6] in out and "export_c" in out and "documented limitations" in out  # refused by design: its own section
     assert main(["findings", "show", fid[:6], "--store", str(s.root)]) == 0
     out = capsys.readouterr().out
     assert "signature: export_crash|torchscript|UnsupportedOperatorError" in out and "class Model" in out
