@@ -108,6 +108,10 @@ class Ledger:
             labels = [a["label"] for a in (r.options or {}).get("differential", ())]
             if labels:
                 line["differential"] = labels
+        dyn = (r.options or {}).get("dynamic")
+        if dyn is not None:  # exported with dynamic input sizes: what the export did, and where it failed
+            line["export"] = (r.options or {}).get("export")
+            line["dynamic"] = {"export": dyn.get("export"), "failed": dyn.get("failed"), "sizes": [s.get("verdict") for s in dyn.get("sizes", ())]}
         if new_items:
             line["new_coverage"] = new_items
         self.log.write(json.dumps(line, allow_nan=False, default=str) + "\n")

@@ -339,7 +339,8 @@ class _Loop:
                 case_dir = None
                 if r.verdict.is_failure or (r.options or {}).get("differential"):
                     inputs = inputs if inputs is not None else make_inputs(job.graph, job.seed, job.mode)
-                    name = f"o{i}-{r.exporter}-{r.opset_requested}{'' if r.options['export']['optimize'] else '-noopt'}-{r.verdict.value}"
+                    name = (f"o{i}-{r.exporter}-{r.opset_requested}{'' if r.options['export']['optimize'] else '-noopt'}"
+                            f"{'-dynamic' if r.options['export'].get('dynamic') else ''}-{r.verdict.value}")
                     case_dir = str(save_case(self.out / "incoming", job.graph, inputs, r, name))
                 conf = self.op_confirmations.pop((pick.exporter, i, v), None)
                 out.append(self.ledger.account(pick.exporter, op_job_key(i), r, case_dir, conf, share, op_job=i))

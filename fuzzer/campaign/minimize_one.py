@@ -49,10 +49,11 @@ def finding_job(doc: dict, exports: dict):
     """How a raw finding is minimized: (export options, input mode, the signature to keep)."""
     from fuzzer.export import ExportOptions, Exporter
     from fuzzer.store import export_options
+    from fuzzer.store.store import is_dynamic
     from fuzzer.triage.signature import Signature
 
     exporter, opset, optimize = export_options(doc)  # a variant's own options (an op job's opset...)
-    export = ExportOptions(Exporter(exporter), opset, optimize) if doc.get("export") else exports.get(exporter) or ExportOptions(Exporter(exporter), opset)
+    export = ExportOptions(Exporter(exporter), opset, optimize, is_dynamic(doc)) if doc.get("export") else exports.get(exporter) or ExportOptions(Exporter(exporter), opset)
     sig = doc["signature"]
     return export, doc.get("input_mode") or "normal", Signature(sig["verdict"], sig["exporter"], sig["detail"], tuple(sig.get("path_ops", ())))
 

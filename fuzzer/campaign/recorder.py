@@ -47,19 +47,19 @@ def case_key(result: CaseResult, op_job: int | None = None) -> str:
     if op_job is None:
         return f"{result.exporter}/{result.seed}"
     ex = (result.options or {}).get("export") or {}
-    return _variant_key(result.exporter, op_job, ex.get("opset", result.opset_requested), ex.get("optimize", True))
+    return _variant_key(result.exporter, op_job, ex.get("opset", result.opset_requested), ex.get("optimize", True), ex.get("dynamic", False))
 
 
 def line_case_key(line: Mapping) -> str:
     """:func:`case_key` of the case a results.jsonl line records."""
     if line.get("op_job") is not None:
         ex = line.get("export") or {}
-        return _variant_key(line["exporter"], line["op_job"], ex.get("opset"), ex.get("optimize", True))
+        return _variant_key(line["exporter"], line["op_job"], ex.get("opset"), ex.get("optimize", True), ex.get("dynamic", False))
     return f"{line['exporter']}/{line['seed']}"
 
 
-def _variant_key(exporter: str, job: int, opset, optimize) -> str:
-    return f"{exporter}/o{job}@{opset}" + ("" if optimize is not False else "-noopt")
+def _variant_key(exporter: str, job: int, opset, optimize, dynamic=False) -> str:
+    return f"{exporter}/o{job}@{opset}" + ("" if optimize is not False else "-noopt") + ("-dynamic" if dynamic is True else "")
 
 
 @dataclass

@@ -92,7 +92,8 @@ class Rescue:
         req = c.task.request
         mutant = isinstance(req, RunMutant)
         r = worker_death_result(c.kind, c.detail, c.seconds, req.export, seed=req.mutation_seed if mutant else int(d.key),
-                                input_mode=cfg.input_mode, graph=graph, options={"generator": cfg.generator.to_dict()})
+                                input_mode=cfg.input_mode, graph=graph, options={"generator": cfg.generator.to_dict(),
+                                                                                 **({"export": req.export.to_dict()} if req.export.dynamic else {})})
         if graph is None:
             return r, None
         path = save_case(self.out / "incoming", graph, inputs, r, mutant_dirname(req.slot, r) if mutant else None)

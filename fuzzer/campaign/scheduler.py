@@ -10,12 +10,20 @@ to the exporter that has used the least worker time (finished plus in flight), s
 (dynamo) never starves a fast one (TorchScript). Dynamo seeds are handed out in batches of
 ``dynamo_batch`` fresh slots (one export call for several graphs); mutant slots met while filling
 a batch are deferred and run next, one by one. Slots already done (resume) are skipped.
+
+With ``dynamic_share`` > 0, that share of the fresh slots (chosen by the campaign seed and the
+slot, the same for every exporter: :func:`is_dynamic_slot`) are exported with dynamic input sizes
+and run at other sizes too; a dynamo batch holds slots of one kind (static or dynamic), the others
+met while it fills are deferred like mutants. The same share of one-operator requests
+(by their first job) add a dynamic variant at the baseline options to each of their jobs, as
+``onnxfuzz sweep --dynamic`` does.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -44,6 +52,15 @@ class Pick:
     jobs: list[tuple[int, SweepJob]] = field(default_factory=list)
 
 
+def is_dynamic_slot(seed: int, i: int, share: float) -> bool:
+    """Is slot ``i`` of a campaign with seed ``seed`` exported with dynamic shapes? A fixed share of
+    the slots, spread by a hash, the same on resume and for every exporter."""
+    if share <= 0.0:
+        return False
+    h = int.from_bytes(hashlib.sha256(f"onnxfuzz-dynamic/{seed}/{i}".encode()).digest()[:8], "little")
+    return h / 2**64 < share
+
+
 class Scheduler:
     def __init__(self, config: CampaignConfig, done: set, feedback: Feedback | None, incoming: Path, inject: dict | None = None):
         self.config = config
@@ -63,12 +80,16 @@ class Scheduler:
     def is_mutant(self, i: int) -> bool:
         return self.feedback is not None and self.feedback.is_mutant(i)
 
+    def is_dynamic(self, i: int) -> bool:
+        return not self.is_mutant(i) and is_dynamic_slot(self.config.seed, i, self.config.dynamic_share)
+
     def case_key(self, i: int) -> int | str:
         return mutant_key(i) if self.is_mutant(i) else self.config.seed + i
 
-    def next_slot(self, name: str, fresh_only: bool = False, scan: int | None = None) -> int | None:
+    def next_slot(self, name: str, fresh_only: bool = False, scan: int | None = None, dynamic: bool = False) -> int | None:
         """The next slot of exporter ``name`` not yet done (None: none left, or none within
-        ``scan`` slots). ``fresh_only``: mutant slots met on the way are deferred, not skipped."""
+        ``scan`` slots). ``fresh_only``: only generated slots exported static (``dynamic``: dynamic)
+        are taken; mutant slots and slots of the other kind met on the way are deferred, not skipped."""
         if self.deferred[name] and not fresh_only:
             return self.deferred[name].popleft()
         while scan is None or scan > 0:
@@ -79,19 +100,24 @@ class Scheduler:
             scan = None if scan is None else scan - 1
             if (name, self.case_key(i)) in self.done:
                 continue
-            if fresh_only and self.is_mutant(i):
+            if fresh_only and (self.is_mutant(i) or self.is_dynamic(i) != dynamic):
                 self.deferred[name].append(i)
                 continue
             return i
         return None
 
-    def take(self, ex: ExportOptions, n: int) -> list[int]:
-        """Up to ``n`` more fresh slots for ``ex`` (a batch), in order, skipping done ones; mutant
-        slots on the way (at most ``4 n`` slots are looked at) are deferred."""
-        name, out, scan = ex.exporter.value, [], 4 * n
+    def take(self, ex: ExportOptions, n: int, dynamic: bool = False) -> list[int]:
+        """Up to ``n`` more generated slots for ``ex`` (a batch) exported static (``dynamic``:
+        dynamic), in order: deferred ones of that kind first, then fresh ones, skipping done ones;
+        other slots on the way (at most ``4 n`` slots are looked at) are deferred."""
+        name, scan = ex.exporter.value, 4 * n
+        queue = self.deferred[name]
+        out = [i for i in queue if not self.is_mutant(i) and self.is_dynamic(i) == dynamic][:n]
+        if out:
+            self.deferred[name] = deque(i for i in queue if i not in set(out))
         while len(out) < n and scan > 0:
             before = self.cursor[name]
-            i = self.next_slot(name, fresh_only=True, scan=scan)
+            i = self.next_slot(name, fresh_only=True, scan=scan, dynamic=dynamic)
             scan -= self.cursor[name] - before
             if i is None:
                 break
@@ -128,8 +154,11 @@ class Scheduler:
                             cases_dir=str(self.incoming), inject=self.inject.get((name, mutant_key(i))))
             return Pick(req, name, [mutant_key(i)], arm)
         seeds = [cfg.seed + i]
+        dynamic = self.is_dynamic(i)
         if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1:
-            seeds += [cfg.seed + j for j in self.take(ex, cfg.dynamo_batch - 1)]
+            seeds += [cfg.seed + j for j in self.take(ex, cfg.dynamo_batch - 1, dynamic)]
+        if dynamic:
+            ex = replace(ex, dynamic=True)
         return Pick(self.seeds_request(ex, seeds), name, list(seeds), arm)
 
     def _ops(self, ex: ExportOptions, arm: str) -> Pick | None:
@@ -146,6 +175,13 @@ class Scheduler:
         return self.ops_pick(name, arm, jobs)
 
     def ops_pick(self, name: str, arm: str, jobs: list[tuple[int, SweepJob]]) -> Pick:
+        if is_dynamic_slot(self.config.seed, jobs[0][0], self.config.dynamic_share):
+            # this request's jobs also get the baseline options with dynamic sizes (a sweep --dynamic variant)
+            from fuzzer.sweep.plan import SweepConfig
+
+            ex = jobs[0][1].exports[0].exporter
+            dyn = replace(SweepConfig(exporters=(ex,)).baselines()[ex], dynamic=True)
+            jobs = [(i, replace(j, exports=j.exports + (dyn,))) for i, j in jobs]
         exports = jobs[0][1].exports
         cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, None, j.context()) for _, j in jobs)
         req = RunGraphs(cases, exports, jobs[0][1].mode, return_model=True, max_batch=OP_BATCH,

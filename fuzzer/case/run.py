@@ -134,7 +134,8 @@ def run_graphs_variants(
 ) -> list[list[CaseResult]]:
     """``[[run_graph(g, x, [ex], seed=s)[0] for ex in exports] for g, x, s in cases]``: each graph
     is materialized and run in eager once; the dynamo exports of all graphs and all dynamo variants
-    share one capture per batch (:func:`fuzzer.export.batch.export_variants`); TorchScript exports
+    share one capture per batch (:func:`fuzzer.export.batch.export_variants`), a dynamic variant's are
+    batched on their own (:func:`fuzzer.export.batch.export_many`); TorchScript exports
     are made one by one. Each result is about its own graph and export only."""
     from fuzzer.export import Exporter
     from fuzzer.export.batch import export_variants
@@ -149,13 +150,15 @@ def run_graphs_variants(
                 table[k][j] = _eager_error(eager, dict(timings), dict(base, exporter=ex.exporter.value, opset_requested=ex.opset))
             continue
         ready.append((k, module, eager, timings, base))
-    dyn = [j for j, ex in enumerate(exports) if ex.exporter is Exporter.DYNAMO]
+    dyn = [j for j, ex in enumerate(exports) if ex.exporter is Exporter.DYNAMO and not ex.dynamic]
+    dynamic = [j for j, ex in enumerate(exports) if ex.exporter is Exporter.DYNAMO and ex.dynamic]  # a capture of their own
     outcomes: dict[tuple[int, int], ExportOutcome] = {}
-    if dyn and ready:
+    if (dyn or dynamic) and ready:
         members = [BatchMember(module, tuple(to_torch(cases[k][1])), tuple(i.name for i in cases[k][0].inputs), len(cases[k][0].outputs), operator_keys(cases[k][0]))
                    for k, module, _, _, _ in ready]
-        per_variant = export_variants(members, [exports[j] for j in dyn], max_batch=max_batch, memory=memory, stats=stats)
-        for j, outs in zip(dyn, per_variant):
+        per_variant = export_variants(members, [exports[j] for j in dyn], max_batch=max_batch, memory=memory, stats=stats) if dyn else []
+        per_variant += [export_many(members, exports[j], max_batch=max_batch, memory=memory, stats=stats) for j in dynamic]
+        for j, outs in zip(dyn + dynamic, per_variant):
             for (k, *_), out in zip(ready, outs):
                 outcomes[(k, j)] = out
     for k, module, eager, timings, base in ready:
@@ -202,7 +205,16 @@ def _run_export(module, graph: Graph, inputs, ex: ExportOptions, eager: RunOutco
 
 
 def _finish(module, graph: Graph, inputs, eager: RunOutcome, timings: dict, base: dict, out: ExportOutcome, oracles: OracleConfig) -> CaseResult:
-    """The case from its export outcome on: checker verdict, ONNX Runtime, comparison, oracles."""
+    """The case from its export outcome on: checker verdict, ONNX Runtime, comparison, oracles;
+    with a dynamic export, then the other input sizes (:func:`_other_sizes`)."""
+    r = _finish_traced(module, graph, inputs, eager, timings, base, out, oracles)
+    if not out.options.dynamic:
+        return r
+    return _other_sizes(module, graph, inputs, r, out, oracles)
+
+
+def _finish_traced(module, graph: Graph, inputs, eager: RunOutcome, timings: dict, base: dict, out: ExportOutcome, oracles: OracleConfig) -> CaseResult:
+    """The case at the traced size (the inputs given)."""
     timings["export"] = out.seconds
     base = dict(base, opset=out.opset, warnings=out.warnings, model=out.model, rewrites=out.rewrites)
     if out.stage in ("export", "checker"):
@@ -233,3 +245,78 @@ def _finish(module, graph: Graph, inputs, eager: RunOutcome, timings: dict, base
     if verdict is Verdict.AMBIGUOUS:
         head = "ambiguous: " + "; ".join(f"output {a.output}: {a.kind} at {a.op} (node {a.node})" for a in ambiguities)
     return CaseResult(verdict=verdict, error_head=head, diffs=diffs, timings=timings, blame=blame, **base)
+
+
+def _other_sizes(module, graph: Graph, inputs, r: CaseResult, out: ExportOutcome, oracles: OracleConfig) -> CaseResult:
+    """A dynamic export's case: the traced-size result ``r`` annotated with what the dynamic export
+    did (``options["dynamic"]``, ``options["export"]``) and, when it passed with a model that
+    declares dynamic dimensions, the model run at other sizes (:mod:`fuzzer.generate.resize`)
+    against eager at those sizes. A size eager PyTorch rejects (the graph fixes it) is skipped
+    ("eager_error"), and so is a failure that a static export made at that size shares
+    ("static_too": an ordinary bug met on other inputs, not a size bug). The first size left that
+    fails gives the case its verdict (the usual verdicts; ``options["dynamic"]["failed"]`` = "run"
+    makes it a bug of its own, see :func:`fuzzer.triage.signature.signature_of`). A dynamic export
+    that crashed where the static one did not is ``failed`` = "export"."""
+    from fuzzer.export.dynamic import changeable_sizes
+    from fuzzer.generate.resize import RULES, resized_inputs, size_map
+
+    info: dict[str, Any] = {"export": out.dynamic, "dims": {n: sorted(a) for n, a in out.dynamic_dims.items()}, "sizes": []}
+    options = dict(r.options, export=out.options.to_dict(), dynamic=info)
+    if out.dynamic == "crash" and r.verdict is Verdict.EXPORT_CRASH:
+        info["failed"] = "export"
+    if r.verdict is not Verdict.PASS or out.dynamic != "dynamic" or out.model is None:
+        return replace(r, options=options)
+    sizes = changeable_sizes({i.name: i.spec.shape for i in graph.inputs}, out.dynamic_dims)
+    seed = r.seed if r.seed is not None else int(graph.meta.get("seed") or 0)
+    tolerances = tuple(output_tolerances(graph))
+    timings = dict(r.timings)
+    t0 = time.perf_counter()
+    for rule in RULES if sizes else ():
+        mapping = size_map(rule, sizes)
+        g2, x2 = resized_inputs(graph, seed, r.input_mode, mapping)
+        entry: dict[str, Any] = {"rule": rule, "map": {str(k): v for k, v in mapping.items()}, "shapes": {n: list(a.shape) for n, a in x2.items()}}
+        info["sizes"].append(entry)
+        eager2 = run_eager(module, x2)
+        if not eager2.ok:  # the graph fixes this size: not applicable
+            entry["verdict"] = "eager_error"
+            continue
+        failure = _run_at(module, g2, x2, eager2, out.model, tolerances)
+        entry["verdict"] = failure[0].value if failure else "pass"
+        if failure is None or failure[0] is Verdict.AMBIGUOUS:
+            continue
+        static = export(module, to_torch(x2), [i.name for i in g2.inputs], out.options.static())
+        again = _run_at(module, g2, x2, eager2, static.model, tolerances) if static.ok and static.model is not None else None
+        if not static.ok or (again is not None and again[0] is not Verdict.AMBIGUOUS):
+            entry["static_too"] = True  # the static export fails at this size as well: not a size bug
+            continue
+        verdict, run, diffs, ambiguities = failure
+        info["failed"] = "run"
+        blame = _blame(out.model, g2, x2, eager2, run, oracles, tolerances, timings) if oracles.wanted(True) else None
+        timings["other_sizes"] = time.perf_counter() - t0
+        if diffs is None:  # ONNX Runtime raised
+            return replace(r, verdict=verdict, error_type=run.error_type, error_head=error_head(f"at other input sizes ({rule}): {error_head(run.error_message)}"),
+                           error_message=run.error_message, options=options, timings=timings, blame=blame)
+        return replace(r, verdict=verdict, error_head=f"at other input sizes ({rule}): {mismatch_head(diffs)}", diffs=diffs, options=options,
+                       outputs=run.outputs, output_digests=tuple(output_digest(o) for o in run.outputs), ambiguities=ambiguities,
+                       timings=timings, blame=blame)
+    timings["other_sizes"] = time.perf_counter() - t0
+    return replace(r, options=options, timings=timings)
+
+
+def _run_at(module, graph: Graph, inputs, eager: RunOutcome, model: bytes, tolerances) -> tuple | None:
+    """Run ``model`` on ``inputs`` against ``eager``'s outputs: None when it passes, else
+    (verdict, ORT run, diffs or None when ORT raised, ambiguities)."""
+    from fuzzer.generate import reinfer
+
+    run = run_onnxruntime(model, inputs, [i.name for i in graph.inputs])
+    if run.stage in ("load", "run"):
+        return STAGE_VERDICTS[run.stage], run, None, ()
+    diffs = tuple(compare_outputs(eager.outputs, run.outputs, tolerances))
+    verdict = verdict_of_diffs(diffs)
+    ambiguities: tuple[Ambiguity, ...] = ()
+    if verdict is Verdict.NUMERIC_MISMATCH:  # ties? (needs exact specs at this size)
+        exact = reinfer(graph, dict(inputs)) or graph
+        found, unexplained = explain_mismatches(exact, eager_values(exact, module, inputs), run.outputs, diffs)
+        if found and not unexplained:
+            verdict, ambiguities = verdict_of_diffs(diffs, ambiguous=True), tuple(found)
+    return None if not verdict.is_failure and verdict is not Verdict.AMBIGUOUS else (verdict, run, diffs, ambiguities)

@@ -27,6 +27,7 @@ def add_parsers(sub) -> None:
     c.add_argument("graph", type=Path, help="graph.json (from 'gen' or a campaign's case directory)")
     c.add_argument("--exporter", choices=["torchscript", "dynamo", "both"], default="both")
     c.add_argument("--opset", type=opset, default=None, help="opset to request (default: the exporter's own)")
+    c.add_argument("--dynamic", action="store_true", help="export with dynamic input sizes and also run the model at other sizes (README, \"Dynamic shapes\")")
     c.add_argument("--inputs", type=Path, help="inputs .npz (default: inputs.npz beside the graph, else generated from the seed)")
     c.add_argument("--seed", type=nonneg_int, help="seed for generated inputs (default: the graph's own seed)")
     c.add_argument("--input-mode", choices=["normal", "special"], default=mode,
@@ -86,7 +87,7 @@ def cmd_check(args) -> int:
     else:
         seed = args.seed if args.seed is not None else graph.meta.get("seed") or 0  # an int (checked on load) or absent
         inputs, source = make_inputs(graph, seed, args.input_mode), f"generated (seed {seed}, mode {args.input_mode})"
-    exports = [ExportOptions(e, args.opset) for e in exporters(args.exporter)]
+    exports = [ExportOptions(e, args.opset, dynamic=args.dynamic) for e in exporters(args.exporter)]
     if args.in_process:
         results = run_graph(graph, inputs, exports, seed=graph.meta.get("seed"), input_mode=args.input_mode)
     else:

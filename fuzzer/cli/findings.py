@@ -31,6 +31,7 @@ from pathlib import Path
 
 from fuzzer.store import FindingError, FindingStore, export_options, load_case, read_finding
 from fuzzer.store.curated import CuratedFileError, add_upstream, all_upstream
+from fuzzer.store.store import is_dynamic
 
 from .common import UsageError, nonneg_float, positive_float, warn
 from fuzzer.store.replay import expected_state, open_store, replay_state
@@ -231,7 +232,7 @@ def cmd_show(args) -> int:
 _ISOLATED = None
 
 
-def _runner(exporter: str, opset: int | None, input_mode: str = "normal", optimize: bool = True):
+def _runner(exporter: str, opset: int | None, input_mode: str = "normal", optimize: bool = True, dynamic: bool = False):
     """Run candidates in one isolated worker (shared by the whole command), so a case that kills
     its process is reported as ``process_crash`` instead of ending onnxfuzz."""
     import atexit
@@ -244,7 +245,7 @@ def _runner(exporter: str, opset: int | None, input_mode: str = "normal", optimi
         _ISOLATED = IsolatedRunner()
         atexit.register(_ISOLATED.close)
     runner = _ISOLATED
-    ex = ExportOptions(Exporter(exporter), opset, optimize)
+    ex = ExportOptions(Exporter(exporter), opset, optimize, dynamic)
     return lambda graph, inputs: runner.run(graph, inputs, [ex], input_mode)[0]
 
 
@@ -313,7 +314,7 @@ def cmd_refresh(args) -> int:
             continue
         path, doc, graph, inputs = case
         exporter, opset, optimize = export_options(doc)
-        result = _runner(exporter, opset, doc.get("input_mode") or "normal", optimize)(graph, inputs)
+        result = _runner(exporter, opset, doc.get("input_mode") or "normal", optimize, is_dynamic(doc))(graph, inputs)
         store = FindingStore(path.parent)
         if store.refresh(path, result):
             _rewrite_report(store, path)
@@ -335,7 +336,7 @@ def cmd_minimize(args) -> int:
     path = store.resolve(args.id)
     doc, graph, inputs = load_case(path)
     exporter, opset, optimize = export_options(doc)
-    m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize), seconds=args.seconds)
+    m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize, is_dynamic(doc)), seconds=args.seconds)
     st = m.stats()
     print(f"{path.name}: {st['ops_before']} -> {st['ops_after']} ops in {st['seconds']}s, {st['candidates']} candidates, {st['runs']} runs ({st['stop_reason']})")
     if not m.reproduced:
@@ -368,7 +369,7 @@ def _minimize_pending(args) -> int:
         exporter, opset, optimize = export_options(doc)
         sig = doc["signature"]
         reference = Signature(sig["verdict"], sig["exporter"], sig.get("detail", ""), tuple(sig.get("path_ops", ())))
-        m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize), seconds=args.seconds,
+        m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize, is_dynamic(doc)), seconds=args.seconds,
                      reference=reference)
         into = store.finish_minimization(path, m)
         st = m.stats()

@@ -41,9 +41,14 @@ def add_parsers(sub) -> None:
     f.add_argument("--minimize-seconds", type=nonneg_float, default=None, help=f"minimization budget per new bug, in the background; 0 files raw cases (default: {d.minimize_seconds:g})")
     f.add_argument("--feedback", action="store_true", help="keep a corpus of graphs that reached new coverage (DIR/corpus) and spend part of the cases mutating it")
     f.add_argument("--mutate-share", type=share, default=None, help=f"with --feedback: share of cases that are mutants of corpus graphs (default: {d.mutate_share:g})")
+<<<<<<< ours
     f.add_argument("--cluster", metavar="ADDRESS", default=None,
                    help="run the campaign on the Ray cluster at ADDRESS (host:port of its head; 'auto': the one this machine belongs to); "
                         "each node runs a worker pool sized to its cores (--workers: per node); needs onnxfuzz[cluster]")
+=======
+    f.add_argument("--dynamic-share", type=share, default=None,
+                   help=f"share of generated graphs exported with dynamic input sizes and also run at other sizes (default: {d.dynamic_share:g})")
+>>>>>>> theirs
     f.set_defaults(run=cmd_fuzz)
 
 
@@ -59,7 +64,7 @@ def _new_config(args):
         "exporters": exporters(args.exporter) if args.exporter else None, "opset": args.opset, "seconds": args.seconds, "cases": args.cases,
         "seed": args.seed, "input_mode": args.input_mode, "workers": args.workers, "case_timeout": args.case_timeout,
         "memory_limit_mb": args.memory_limit_mb, "keep_per_bucket": args.keep_per_bucket, "min_free_mb": args.min_free_mb,
-        "mutate_share": args.mutate_share,
+        "mutate_share": args.mutate_share, "dynamic_share": args.dynamic_share,
     }
     config = CampaignConfig(generator=GeneratorOptions(**gen), feedback=args.feedback, **{k: v for k, v in given.items() if v is not None})
     if args.cases is not None:
@@ -88,6 +93,8 @@ def cmd_fuzz(args) -> int:
             raise UsageError("--resume DIR continues DIR; do not also give --out")
         if args.feedback:
             raise UsageError("--resume keeps the campaign's stored options; --feedback applies only to a new campaign")
+        if args.dynamic_share is not None:
+            raise UsageError("--resume keeps the campaign's stored options; --dynamic-share applies only to a new campaign")
         out = args.resume
         if not out.is_dir():
             raise UsageError(f"{out} is not a campaign directory (give the directory of 'onnxfuzz fuzz --out DIR')")
@@ -110,7 +117,12 @@ def cmd_fuzz(args) -> int:
     budget = f"of {config.seconds:.0f}s" if config.seconds else f"({config.cases} graphs per exporter)"
     con = Console()
     con.print(f"onnxfuzz: {'resuming' if args.resume else 'campaign in'} {out}  exporters: {', '.join(names)}  budget: {budget.removeprefix('of ')}  "
+<<<<<<< ours
               + (f"cluster: {args.cluster}" if args.cluster else f"workers: {config.workers}") + f"  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else ""), highlight=False)
+=======
+              f"workers: {config.workers}  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else "")
+              + (f"  dynamic shapes: {config.dynamic_share:g} of graphs" if config.dynamic_share else ""), highlight=False)
+>>>>>>> theirs
     coverage = CoverageTracker(out)  # writes out/coverage.json as results arrive
     if args.resume is not None and (out / "coverage.json").exists():
         from fuzzer.coverage import load_coverage
@@ -149,6 +161,10 @@ def cmd_fuzz(args) -> int:
     coverage.close()
     con.print(summary_table(stats, names))
     con.print(f"coverage: {coverage.coverage.summary_line()} (details: onnxfuzz coverage {out})", highlight=False, soft_wrap=True)
+    if config.dynamic_share:
+        dyn = sorted(b for b in stats.buckets if "|dynamic@" in b)
+        con.print(f"dynamic shapes: {config.dynamic_share:g} of the graphs exported dynamic; {len(dyn)} bucket(s) only they reach "
+                  "(dynamic@run: wrong away from the traced size; dynamic@export: only the dynamic export crashes)", highlight=False, soft_wrap=True)
     if stats.stop_reason and stats.stop_reason not in ("time budget spent", "all cases done"):
         con.print(f"stopped: {stats.stop_reason}", style="yellow", highlight=False, soft_wrap=True)
     fs = stats.findings

@@ -45,6 +45,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--modes", type=_csv("input modes"), default=None, help="input modes (default: normal,special)")
     s.add_argument("--attr-variants", type=_positive_int, default=2, help="attribute samples per op/dtype/shape (default 2)")
     s.add_argument("--no-optimize-diff", action="store_true", help="dynamo: do not also export with optimize=False")
+    s.add_argument("--dynamic", action="store_true", help="also export every job with dynamic input sizes and run it at other sizes (one more variant per exporter)")
     s.add_argument("--pairs", action="store_true", help="sweep op -> op pairs taken from the paper's mismatch sequences")
     s.add_argument("--pairs-limit", type=_positive_int, default=200, help="at most this many op pairs (default 200)")
     s.add_argument("--paper", type=Path, help="the paper's torch_mismatch_sequences.json for --pairs (default: the copy in fuzzer/generate/paper_sequences.json)")
@@ -73,7 +74,7 @@ def _config(args):
             ops=tuple(args.ops), dtypes=tuple(args.dtypes or DTYPES), exporters=exporters, opsets=tuple(args.opsets),
             modes=tuple(args.modes or MODES), attr_variants=args.attr_variants, attr_tries=max(8, 4 * args.attr_variants),
             optimize_both=not args.no_optimize_diff, pairs=args.pairs, pairs_limit=args.pairs_limit,
-            paper_path=str(args.paper) if args.paper else None,
+            paper_path=str(args.paper) if args.paper else None, dynamic=args.dynamic,
         )
     except ValueError as e:
         from .common import UsageError

@@ -8,7 +8,8 @@ it the way a maintainer looks for the faulty code:
 - ``optimize`` (dynamo only): "exporter optimizer" (the ONNX Script rewrite/fold passes);
 - ``opset`` on dynamo: "opset conversion" (torchlib emits opset :data:`DYNAMO_NATIVE_OPSET` and
   the model is converted to any other requested opset);
-- ``opset`` on TorchScript: "opset-specific symbolic" (each opset has its own symbolic functions).
+- ``opset`` on TorchScript: "opset-specific symbolic" (each opset has its own symbolic functions);
+- ``dynamic``: "dynamic shapes" (the same export with input dimensions dynamic, run at other sizes).
 
 Invariants: only single-option differences are attributed (a variant differing from the baseline in
 two options is compared with nothing); an outcome is (verdict, error type), so two failures with
@@ -30,6 +31,7 @@ from .stages import NATIVE_OPSET as DYNAMO_NATIVE_OPSET  # noqa: E402
 LABEL_OPTIMIZER = "exporter optimizer"
 LABEL_OPSET_CONVERSION = "opset conversion"
 LABEL_OPSET_SYMBOLIC = "opset-specific symbolic"
+LABEL_DYNAMIC = "dynamic shapes"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ def option_label(exporter: Exporter, option: str, a: ExportOptions, b: ExportOpt
         return LABEL_OPTIMIZER
     if option == "opset":
         return LABEL_OPSET_CONVERSION if exporter is Exporter.DYNAMO else LABEL_OPSET_SYMBOLIC
+    if option == "dynamic":
+        return LABEL_DYNAMIC
     raise ValueError(f"unknown export option {option!r}")
 
 
@@ -101,6 +105,8 @@ def differing_options(a: ExportOptions, b: ExportOptions) -> list[str]:
         out.append("opset")
     if a.exporter is Exporter.DYNAMO and a.optimize != b.optimize:
         out.append("optimize")
+    if a.dynamic != b.dynamic:
+        out.append("dynamic")
     return out
 
 

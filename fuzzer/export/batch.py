@@ -18,6 +18,12 @@ never part of a verdict. Members are exported alone from the start (:class:`Cras
 of their operators crashed the exporter before, or was the named node of a batch that failed
 although its graph exports fine alone (the first capture strategy rejects it, see below).
 
+With ``options.dynamic`` the batched call declares each member's dimensions dynamic as the plain
+call would (:mod:`fuzzer.export.dynamic`), with symbols of their own per member (``b<k>_s<size>``:
+members never share a size), and each member's model says which of its inputs' dimensions stayed
+dynamic; a member whose dynamic export fails in a batch is exported alone, where a refusal or a
+crash is resolved as :func:`fuzzer.export.exporters.export` does.
+
 A batched call tries only the exporter's first capture strategy (non-strict ``torch.export``):
 when it succeeds, the public call would have stopped there too, so the model is the same; when it
 fails, the public call's fallbacks (strict, draft export) would only delay the split, and every
@@ -219,7 +225,8 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
     t0 = time.perf_counter()
     try:
         with quiet(captured), torch.no_grad(), first_capture_strategy_only(), recording() as fired:
-            model = export_dynamo_proto(BatchModule(group), args, options, input_names=names)
+            model = export_dynamo_proto(BatchModule(group), args, options, input_names=names,
+                                        dynamic_shapes=batch_dynamic_shapes(group) if options.dynamic else None)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:  # some member crashes the exporter: find it (named by the exception, or by halving)
@@ -319,6 +326,22 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
     return outs
 
 
+def batch_dynamic_shapes(group: Sequence[BatchMember]) -> tuple:
+    """``dynamic_shapes`` of a :class:`BatchModule` call (its ``*args`` is one nested tuple): each
+    member's dimensions as :func:`fuzzer.export.dynamic.dynamic_dims` gives them, with one Dim per
+    (member, size)."""
+    from .dynamic import MIN_DYNAMIC_SIZE, dynamic_dims
+
+    made: dict[str, object] = {}
+    shapes = []
+    for k, m in enumerate(group):
+        dims = dynamic_dims({n: tuple(a.shape) for n, a in zip(m.input_names, m.args)})
+        for n in m.input_names:
+            axes = {a: made.setdefault(f"b{k}_{sym}", torch.export.Dim(f"b{k}_{sym}", min=MIN_DYNAMIC_SIZE)) for a, sym in dims.get(n, {}).items()}
+            shapes.append(axes or None)
+    return (tuple(shapes),)
+
+
 def _split(model, group: Sequence[BatchMember], options: ExportOptions, seconds: float, fired: Sequence[Fired] = ()) -> list[ExportOutcome] | None:
     """Each member's own model out of a batched one, validated alone; None if it cannot be cut.
     Each member gets the optimizer rewrites that touched its own values (``fired``)."""
@@ -333,7 +356,15 @@ def _split(model, group: Sequence[BatchMember], options: ExportOptions, seconds:
             part = extract_part(model, list(rename), outputs[j:j + m.n_outputs], rename)
             j += m.n_outputs
             rewrites = observed(part, fired, value_names(part) | set(rename))
-            out.append(validate(part.SerializeToString(), options, seconds, (), batched=len(group), rewrites=rewrites))
+            o = validate(part.SerializeToString(), options, seconds, (), batched=len(group), rewrites=rewrites)
+            if options.dynamic:
+                from dataclasses import replace
+
+                from .dynamic import model_dynamic_dims
+
+                declared = model_dynamic_dims(part)
+                o = replace(o, dynamic="dynamic" if declared else "static", dynamic_dims=declared)
+            out.append(o)
     except SplitError:
         return None
     return out
@@ -359,6 +390,6 @@ def source_name(m: BatchMember) -> str | None:
 
 
 __all__ = [
-    "BatchCrash", "BatchMember", "BatchModule", "BatchStats", "CrashMemory", "export_many", "export_variants", "first_capture_strategy_only",
+    "BatchCrash", "BatchMember", "BatchModule", "BatchStats", "CrashMemory", "batch_dynamic_shapes", "export_many", "export_variants", "first_capture_strategy_only",
     "culprit_line", "member_input_name", "named_members", "source_name",
 ]

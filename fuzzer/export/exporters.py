@@ -5,6 +5,10 @@ Both public entry points of ``torch.onnx.export`` are driven exactly as a user w
 - ``torchscript``: ``dynamo=False`` (TorchScript tracing + symbolic functions), into bytes;
 - ``dynamo``: ``dynamo=True`` (torch.export + ONNX Script torchlib), ``optimize`` as given.
 
+With ``dynamic`` set, input dimensions are exported dynamic (:mod:`fuzzer.export.dynamic`): a
+refusal by torch.export, or a crash that the static export does not share, is resolved here (see
+:func:`export` and ``ExportOutcome.dynamic``).
+
 Every exception the exporter raises becomes an :class:`ExportOutcome` with ``stage="export"``;
 a model that fails ``onnx.checker`` (full check, which includes strict shape inference) gets
 ``stage="checker"``. Nothing from the exporters reaches the console.
@@ -16,7 +20,7 @@ import enum
 import io
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import onnx
 import torch
@@ -40,9 +44,13 @@ class ExportOptions:
     exporter: Exporter
     opset: int | None = None  # None: the exporter's own default
     optimize: bool = True  # dynamo only: run the ONNX Script optimizer
+    dynamic: bool = False  # input dimensions of size >= 2 exported dynamic (fuzzer.export.dynamic)
 
     def to_dict(self) -> dict:
-        return {"exporter": self.exporter.value, "opset": self.opset, "optimize": self.optimize}
+        d = {"exporter": self.exporter.value, "opset": self.opset, "optimize": self.optimize}
+        if self.dynamic:  # absent when off: records from before dynamic export read the same
+            d["dynamic"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ExportOptions":
@@ -50,7 +58,14 @@ class ExportOptions:
         opset = d.get("opset")
         if opset is not None and (isinstance(opset, bool) or not isinstance(opset, int)):
             raise ValueError(f"opset must be an integer or null, got {opset!r}")
-        return cls(Exporter(d["exporter"]), opset, bool(d.get("optimize", True)))
+        dynamic = d.get("dynamic", False)
+        if not isinstance(dynamic, bool):
+            raise ValueError(f"dynamic must be true or false, got {dynamic!r}")
+        return cls(Exporter(d["exporter"]), opset, bool(d.get("optimize", True)), dynamic)
+
+    def static(self) -> "ExportOptions":
+        """The same options with every dimension static."""
+        return ExportOptions(self.exporter, self.opset, self.optimize)
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,13 @@ class ExportOutcome:
     batched: int = 1  # how many graphs the export call that produced this model held (1: exported alone)
     culprit_line: int | None = None  # export crash: the line of the module's own source the exception points to (a hint, see fuzzer.export.culprit)
     rewrites: tuple[str, ...] = ()  # dynamo: ONNX Script optimizer rewrites that fired on this model (fuzzer.export.rewrites)
+    # with options.dynamic: "dynamic" (the model declares dynamic dimensions), "static" (the exporter
+    # kept every dimension static), "refused" (torch.export refused the dynamic dimensions: this is
+    # the static export's outcome), "crash" (the dynamic export crashed and the static one did not:
+    # this is the dynamic crash), "crash_static_too" (both crashed: this is the static crash);
+    # None without options.dynamic
+    dynamic: str | None = None
+    dynamic_dims: Mapping[str, Mapping[int, str]] = field(default_factory=dict)  # {input: {axis: symbol}} the model declares
 
     @property
     def ok(self) -> bool:
@@ -73,15 +95,49 @@ class ExportOutcome:
 
 
 def export(module: torch.nn.Module, args: Sequence[torch.Tensor], input_names: Sequence[str], options: ExportOptions) -> ExportOutcome:
-    """Export ``module(*args)``; never raises for the exporter's own failures."""
+    """Export ``module(*args)``; never raises for the exporter's own failures.
+
+    With ``options.dynamic``: when the dynamic export raises, the module is exported static too;
+    a torch.export refusal (:func:`fuzzer.export.dynamic.is_refusal`) gives the static outcome
+    ("refused": not applicable, never a finding of its own), as does a crash the static export
+    shares ("crash_static_too"); a crash of the dynamic export alone is the outcome ("crash")."""
+    if not options.dynamic:
+        return _export_once(module, args, input_names, options)
+    from dataclasses import replace
+
+    from .dynamic import dynamic_dims, model_dynamic_dims
+
+    dims = dynamic_dims({n: tuple(a.shape) for n, a in zip(input_names, args)})
+    if not dims:  # nothing to make dynamic (every dimension is 0 or 1): a static export
+        return replace(_export_once(module, args, input_names, options.static()), options=options, dynamic="static")
+    refusal: list[bool] = []
+    out = _export_once(module, args, input_names, options, dims, refusal)
+    if out.stage != "export":
+        declared = model_dynamic_dims(out.model) if out.model is not None else {}
+        return replace(out, dynamic="dynamic" if declared else "static", dynamic_dims=declared)
+    static = _export_once(module, args, input_names, options.static())
+    if refusal[0]:
+        return replace(static, options=options, dynamic="refused", seconds=static.seconds + out.seconds)
+    if static.stage == "export":
+        return replace(static, options=options, dynamic="crash_static_too", seconds=static.seconds + out.seconds)
+    return replace(out, dynamic="crash", seconds=static.seconds + out.seconds)
+
+
+def _export_once(module, args, input_names, options: ExportOptions, dims=None, refusal: list | None = None) -> ExportOutcome:
+    """One export call (``dims``: the dynamic dimensions, None for a static export); a crash
+    appends to ``refusal`` whether torch.export refused the dimensions."""
     captured: list[str] = []
     t0 = time.perf_counter()
     try:
         with quiet(captured), torch.no_grad():
-            data, rewrites = _export_bytes(module, tuple(args), list(input_names), options)
+            data, rewrites = _export_bytes(module, tuple(args), list(input_names), options, dims)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:  # the exporter's failure is the finding: classify, do not propagate
+        if refusal is not None:
+            from .dynamic import is_refusal
+
+            refusal.append(is_refusal(e))
         line = culprit_line(e, module_source_name(module))
         return ExportOutcome(options, None, "export", None, _qualname(e), _message(e), time.perf_counter() - t0, tuple(captured), culprit_line=line)
     finally:
@@ -111,26 +167,29 @@ def declared_opset(data: bytes) -> int | None:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
 
 
-def _export_bytes(module, args, input_names, options: ExportOptions) -> tuple[bytes, tuple[str, ...]]:
+def _export_bytes(module, args, input_names, options: ExportOptions, dims=None) -> tuple[bytes, tuple[str, ...]]:
     """The serialized model and, for dynamo, the optimizer rewrites that fired on it."""
+    from .dynamic import dynamo_dynamic_shapes, torchscript_dynamic_axes
+
     if options.exporter is Exporter.TORCHSCRIPT:
         buf = io.BytesIO()
         torch.onnx.export(
             module, args, buf, dynamo=False, opset_version=options.opset, input_names=input_names,
-            do_constant_folding=True, verbose=False,
+            do_constant_folding=True, verbose=False, dynamic_axes=torchscript_dynamic_axes(dims) if dims else None,
         )
         return buf.getvalue(), ()
+    shapes = dynamo_dynamic_shapes(input_names, dims) if dims else None
     with recording() as fired:
-        proto = export_dynamo_proto(module, args, options)
+        proto = export_dynamo_proto(module, args, options, dynamic_shapes=shapes)
     return proto.SerializeToString(), observed(proto, fired)
 
 
-def export_dynamo_proto(module, args, options: ExportOptions, input_names: Sequence[str] | None = None) -> onnx.ModelProto:
+def export_dynamo_proto(module, args, options: ExportOptions, input_names: Sequence[str] | None = None, dynamic_shapes=None) -> onnx.ModelProto:
     """The public dynamo call, as a user makes it; raises what the exporter raises. Input names
     come from ``forward``'s parameters unless ``input_names`` is given (batched exports)."""
     program = torch.onnx.export(
         module, args, dynamo=True, opset_version=options.opset, optimize=options.optimize,
-        input_names=None if input_names is None else list(input_names),
+        input_names=None if input_names is None else list(input_names), dynamic_shapes=dynamic_shapes,
         verbose=False, report=False, verify=False, external_data=False,
     )
     return program.model_proto

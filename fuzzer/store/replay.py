@@ -11,7 +11,7 @@ import numpy as np
 
 from fuzzer.ir import Graph
 
-from .store import EXPECTED_ON_REPLAY, FindingError, FindingStore, export_options, status_of
+from .store import EXPECTED_ON_REPLAY, FindingError, FindingStore, dynamic_kw, export_options, status_of
 
 #: Runs one finding's graph and inputs: (exporter, requested opset, input mode[, optimize]) -> a
 #: runner of (graph, inputs) -> CaseResult.
@@ -33,7 +33,7 @@ def replay_state(doc: Mapping[str, Any], graph: Graph, inputs: Mapping[str, np.n
     from fuzzer.triage.signature import NotAFailure, matches, signature_of
 
     exporter, opset, optimize = export_options(doc)
-    result = runners(exporter, opset, doc.get("input_mode") or "normal", optimize)(graph, inputs)
+    result = runners(exporter, opset, doc.get("input_mode") or "normal", optimize, **dynamic_kw(doc))(graph, inputs)
     try:
         sig = signature_of(result)
     except NotAFailure:
@@ -65,12 +65,14 @@ def ingest_cases(cases_dir: Path, store: FindingStore, runners: RunnerFactory, m
             inputs = load_inputs(d / "inputs.npz", graph)
             rec = json.loads((d / "result.json").read_text(encoding="utf-8"))
             exporter, opset, mode = rec["exporter"], rec.get("opset_requested"), rec.get("input_mode", "normal")
+            ex = (rec.get("options") or {}).get("export") or {}
+            dyn = {"dynamic": True} if isinstance(ex, dict) and ex.get("dynamic") is True else {}
         except (OSError, ValueError, KeyError, TypeError) as e:
             on_case(d.name, None, False, "", f"{d}: {e}")
             counts["skipped"] += 1
             continue
         counts["cases"] += 1
-        run = runners(exporter, opset, mode)
+        run = runners(exporter, opset, mode, **dyn)
         result = run(graph, inputs)
         if not result.verdict.is_failure:
             on_case(d.name, None, False, result.verdict.value, None)

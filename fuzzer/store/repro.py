@@ -30,6 +30,7 @@ Exit code: 1 while the case fails, 0 once it is fixed, 2 if it cannot run here; 
 the process (a signal) ends this script the same way, after the last stage it printed.
 """
 
+import base64
 import io
 import os
 import sys
@@ -44,18 +45,27 @@ EXPORTER = {exporter!r}  # "torchscript": torch.onnx.export(dynamo=False); "dyna
 OPSET = {opset!r}  # None: the exporter's own default opset
 INPUT_NAMES = {input_names!r}
 RECORDED = {recorded}
+# dynamic-shape export: None, or the dynamic dimensions ({{input: {{axis: symbol}}}}) and, base64 .npz,
+# the inputs at the other size where the model failed (it may be right at the traced size)
+DYNAMIC = {dynamic}
 # |actual - expected| <= atol + rtol * |expected| per output dtype; integers and bools exact
 TOLERANCES = {tolerances}
 
 
 def export(model, args):
+    dims = DYNAMIC["dims"] if DYNAMIC else None
     if EXPORTER == "torchscript":
         buf = io.BytesIO()
         torch.onnx.export(model, args, buf, dynamo=False, opset_version=OPSET, input_names=INPUT_NAMES,
-                          do_constant_folding=True, verbose=False)
+                          do_constant_folding=True, verbose=False, dynamic_axes=dims)
         return buf.getvalue()
+    shapes = None
+    if dims:
+        made = {{}}
+        shapes = tuple({{a: made.setdefault(s, torch.export.Dim(s, min=2)) for a, s in dims[n].items()}} if n in dims else None
+                       for n in INPUT_NAMES)
     program = torch.onnx.export(model, args, dynamo=True, opset_version=OPSET, optimize=True, verbose=False,
-                                report=False, verify=False, external_data=False)
+                                report=False, verify=False, external_data=False, dynamic_shapes=shapes)
     return program.model_proto.SerializeToString()
 
 
@@ -173,6 +183,24 @@ def main():
         for p in problems:
             print("  " + p)
         return failed(stage, f"{{len(problems)}} output(s) differ")
+    if DYNAMIC and DYNAMIC.get("other"):
+        with np.load(io.BytesIO(base64.b64decode(DYNAMIC["other"])), allow_pickle=False) as z:
+            other = {{k: z[k] for k in INPUT_NAMES}}
+        print("at other input sizes: " + ", ".join(f"{{k}}: {{list(other[k].shape)}}" for k in INPUT_NAMES))
+        with torch.no_grad():
+            expected = [t.detach().numpy() for t in model(*(torch.from_numpy(other[k].copy()) for k in INPUT_NAMES))]
+        try:
+            actual = sess.run(None, {{i.name: other[i.name] for i in sess.get_inputs()}})
+        except Exception as e:
+            return failed("ort_run_crash", f"at other input sizes, onnxruntime raised: {{str(e).strip().splitlines()[0]}}")
+        show("at other input sizes, eager PyTorch (expected):", expected)
+        show("at other input sizes, onnxruntime (actual):", actual)
+        problems = compare(expected, actual)
+        if problems:
+            stage = "shape_or_dtype_mismatch" if any("eager gives" in p or "outputs" in p for p in problems) else "numeric_mismatch"
+            for p in problems:
+                print("  " + p)
+            return failed(stage, f"at other input sizes, {{len(problems)}} output(s) differ")
     print("FIXED: export, check, load and all outputs agree with eager PyTorch")
     return 0
 
@@ -182,12 +210,15 @@ if __name__ == "__main__":
 '''
 
 
-def render_repro(graph: Graph, *, finding_id: str, title: str, exporter: str, opset: int | None, verdict: str, summary: str) -> str:
-    """The text of ``repro.py`` for a finding (``opset``: the opset *requested*, None = default)."""
+def render_repro(graph: Graph, *, finding_id: str, title: str, exporter: str, opset: int | None, verdict: str, summary: str,
+                 dynamic: dict | None = None) -> str:
+    """The text of ``repro.py`` for a finding (``opset``: the opset *requested*, None = default;
+    ``dynamic``: None, or ``{"dims": {input: {axis: symbol}}, "other": base64 .npz or None}`` for a
+    dynamic-shape export)."""
     source = module_source(graph)
     tolerances = {k: (t.rtol, t.atol) for k, t in TOLERANCES.items()}
     recorded = json.dumps({"stage": verdict, "summary": summary[:300]})
     return _TEMPLATE.format(
         fid=finding_id, title=title.replace('"""', "'''"), source=source.rstrip("\n"), exporter=exporter, opset=opset,
-        input_names=[i.name for i in graph.inputs], recorded=recorded, tolerances=repr(tolerances),
+        input_names=[i.name for i in graph.inputs], recorded=recorded, tolerances=repr(tolerances), dynamic=repr(dynamic),
     )

@@ -544,7 +544,8 @@ class FindingStore:
         summary = result.error_head or result.verdict.value
         files = {
             "graph.json": graph_to_json(case.graph) + "\n",
-            "repro.py": render_repro(case.graph, finding_id=fid, title=t, exporter=result.exporter, opset=result.opset_requested, verdict=result.verdict.value, summary=summary),
+            "repro.py": render_repro(case.graph, finding_id=fid, title=t, exporter=result.exporter, opset=result.opset_requested, verdict=result.verdict.value, summary=summary,
+                                     dynamic=_repro_dynamic(case.graph, result)),
             "report.md": render_report(facts),
         }
         target = path if not replace else path.parent / f".{fid}.new"
@@ -722,13 +723,29 @@ def inline_scripts(report: str) -> list[str]:
             out.append(body[len("```python\n"):].split("\n```", 1)[0] + "\n")
     return out
 
+def _repro_dynamic(graph: Graph, result: "CaseResult") -> dict | None:
+    """repro.py's DYNAMIC for a dynamic-shape finding (see fuzzer.store.repro), else None."""
+    if not export_of(result).get("dynamic"):
+        return None
+    import base64
+
+    from fuzzer.case.dynamic import failing_size_case
+    from fuzzer.export.dynamic import dynamic_dims
+
+    other = failing_size_case(graph, result)
+    return {"dims": dynamic_dims({i.name: i.spec.shape for i in graph.inputs}),
+            "other": base64.b64encode(npz_bytes(other[1])).decode("ascii") if other is not None else None}
+
 
 def export_of(result: "CaseResult") -> dict:
     """The export options a case ran with (a variant's own, else the exporter's defaults at the
     requested opset): what a replay or a minimization must export with."""
     ex = (result.options or {}).get("export")
     if isinstance(ex, dict) and ex.get("exporter") == result.exporter:
-        return {"exporter": result.exporter, "opset": ex.get("opset"), "optimize": bool(ex.get("optimize", True))}
+        out = {"exporter": result.exporter, "opset": ex.get("opset"), "optimize": bool(ex.get("optimize", True))}
+        if ex.get("dynamic") is True:
+            out["dynamic"] = True
+        return out
     return {"exporter": result.exporter, "opset": result.opset_requested, "optimize": True}
 
 
@@ -737,6 +754,18 @@ def export_options(doc: Mapping[str, Any]) -> tuple[str, int | None, bool]:
     ex = doc.get("export") if isinstance(doc.get("export"), dict) else {}
     opset = ex.get("opset", doc.get("opset_requested"))
     return doc["exporter"], opset, bool(ex.get("optimize", True))
+
+
+def is_dynamic(doc: Mapping[str, Any]) -> bool:
+    """Was the finding exported with dynamic shapes (a replay or minimization must be too)?"""
+    ex = doc.get("export") if isinstance(doc.get("export"), dict) else {}
+    return ex.get("dynamic") is True
+
+
+def dynamic_kw(doc: Mapping[str, Any]) -> dict:
+    """Keyword arguments for a runner factory: ``{"dynamic": True}`` for a dynamic finding, else none
+    (factories that know nothing of dynamic shapes keep working for every other finding)."""
+    return {"dynamic": True} if is_dynamic(doc) else {}
 
 
 def read_finding(path: Path) -> dict[str, Any]:
@@ -817,6 +846,7 @@ def _check_fields(path: Path, doc: dict) -> None:
         raise bad("history", "a list")
     ex = doc.get("export")
     if ex is not None and not (isinstance(ex, dict) and ex.get("exporter") == doc["exporter"] and isinstance(ex.get("optimize", True), bool)
+                               and isinstance(ex.get("dynamic", False), bool)
                                and (ex.get("opset") is None or (is_int(ex["opset"]) and 1 <= ex["opset"] <= 100))):
         raise bad("export", "the export options of its exporter")
     if not isinstance(doc.get("awaiting_minimization", False), bool):

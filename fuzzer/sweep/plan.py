@@ -82,6 +82,7 @@ class SweepConfig:
     pairs: bool = False  # sweep op -> op pairs from the paper's sequences instead of single ops
     pairs_limit: int = 200
     paper_path: str | None = None  # torch_mismatch_sequences.json (default: the copy in fuzzer/generate/paper_sequences.json)
+    dynamic: bool = False  # also export each job with dynamic input sizes (baseline options) and run it at other sizes
 
     def __post_init__(self) -> None:
         bad = [o for o in self.ops if o not in CATALOG]
@@ -111,6 +112,8 @@ class SweepConfig:
             default = DEFAULT_OPSET if (DEFAULT_OPSET in opsets or not opsets) else opsets[-1]
             _, variants = variant_set(ex, opsets, default, self.optimize_both)
             out += variants
+            if self.dynamic:  # one option from the baseline: a differential names "dynamic shapes"
+                out.append(ExportOptions(ex, default, True, dynamic=True))
         return out
 
     def baselines(self) -> dict[Exporter, ExportOptions]:
@@ -129,6 +132,7 @@ class SweepConfig:
             "attr_tries": self.attr_tries, "max_shapes": self.max_shapes, "optimize_both": self.optimize_both,
             "pairs": self.pairs, "pairs_limit": self.pairs_limit, "paper_path": self.paper_path,
             "exports": [e.to_dict() for e in self.exports()],
+            **({"dynamic": True} if self.dynamic else {}),  # absent when off: older sweeps resume
         }
 
 

@@ -61,7 +61,8 @@ class SweepRecorder:
             name = f"{bid}-{n}-{result.verdict.value}-{result.exporter}-{result.opset_requested}"
             case = str(save_case(self.out_dir / "cases", graph, inputs, result, name=name).relative_to(self.out_dir))
         job = (result.options or {}).get("sweep", {}).get("key")
-        noopt = "/noopt" if (result.options or {}).get("export", {}).get("optimize") is False else ""
+        ex = (result.options or {}).get("export", {})
+        noopt = ("/noopt" if ex.get("optimize") is False else "") + ("/dynamic" if ex.get("dynamic") else "")
         self._file(graph, inputs, result, f"sweep/{job}/{result.exporter}/{result.opset_requested}{noopt}")
         self._log.write(json.dumps({"bucket": bid, "key": key, "case": case, "job": job}, default=str) + "\n")
         self._log.flush()

@@ -103,6 +103,7 @@ def result_row(job: SweepJob, r: CaseResult, bucket: str | None, seconds: float)
         "differential_labels": [a["label"] for a in opts.get("differential", ())],
         "opset_drift": opts.get("opset_drift"), "job_seconds": round(seconds, 4),
         "stage": stage_of(r).value if r.verdict.is_failure else None,
+        **({"dynamic": {k: opts["dynamic"].get(k) for k in ("export", "failed")}} if opts.get("dynamic") else {}),
     }
 
 

@@ -5,7 +5,8 @@ It groups by verdict, exporter, error type and the error's first line with termi
 removed and numbers, quoted names, node names and paths blanked (those vary between occurrences of
 one bug; digits inside names such as ``float16`` are kept). A mismatch is keyed by its worst
 difference's kind and expected dtype instead. A result annotated by export-option differentials
-(:mod:`fuzzer.case.variants`) also carries the options blamed and any silent opset change. The
+(:mod:`fuzzer.case.variants`) also carries the options blamed and any silent opset change; a
+dynamic-shape failure carries ``dynamic@run`` or ``dynamic@export`` (:func:`.signature.dynamic_detail`). The
 findings store refines this into a failure signature (:mod:`.signature`) after minimization.
 """
 
@@ -38,6 +39,9 @@ def bucket_key(r: "CaseResult") -> str:
         head = f"{w.kind} {w.expected.split('[')[0]}" if w else head
     key = f"{r.verdict.value}|{r.exporter}|{r.error_type or ''}|{head}"
     opts = r.options or {}
+    failed = (opts.get("dynamic") or {}).get("failed")
+    if failed in ("run", "export"):  # dynamic-shape export: fails only away from the traced size / only dynamic
+        key += f"|dynamic@{failed}"
     labels = sorted({a["label"] for a in opts.get("differential", ())})
     if labels:
         key += f"|blamed: {', '.join(labels)}"

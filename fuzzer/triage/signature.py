@@ -34,10 +34,15 @@ crashes it is equality (so the shrinker cannot slide from one crash onto another
 is equal verdict, exporter and difference kind, with the candidate's path op types a sub-multiset
 of the reference's (removing operators can only drop ops from the path; a candidate whose
 divergence runs through an op type the original never had is a different bug).
+
+A dynamic-shape export that only fails away from its traced size (or crashes where the static
+export does not) keeps its usual verdict; its detail starts with ``dynamic@run`` (``dynamic@export``),
+so it is its own bug, never merged with the same verdict at the traced size (:func:`dynamic_detail`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections import Counter
@@ -107,8 +112,24 @@ class NotAFailure(ValueError):
     """A pass or eager_error result has no signature."""
 
 
+def dynamic_detail(result: "CaseResult") -> str:
+    """"dynamic@run " for a dynamic-shape export that passed at its traced size and failed at another,
+    "dynamic@export " for a dynamic export that crashed where the static one did not; "" otherwise
+    (see :func:`fuzzer.case.run._other_sizes`). Prefixed to a signature's and a bucket's detail,
+    so a model that only works at its traced size is a bug of its own, under the usual verdicts."""
+    failed = ((result.options or {}).get("dynamic") or {}).get("failed")
+    return f"dynamic@{failed} " if failed in ("run", "export") else ""
+
+
 def signature_of(result: "CaseResult") -> Signature:
-    """The signature of a failing case (see the module docstring)."""
+    """The signature of a failing case (see the module docstring); a dynamic-shape failure's
+    detail starts with :func:`dynamic_detail`."""
+    sig = _signature_of(result)
+    prefix = dynamic_detail(result)
+    return dataclasses.replace(sig, detail=prefix + sig.detail) if prefix else sig
+
+
+def _signature_of(result: "CaseResult") -> Signature:
     v = result.verdict
     if v in CRASH_VERDICTS:
         return Signature(v.value, scope_of(result), f"{_short_type(result.error_type)}: {normalize_message(result.error_message or '')}")

@@ -79,7 +79,11 @@ def _confirm(graph, inputs, r) -> dict | None:
     if r.verdict not in (Verdict.NUMERIC_MISMATCH, Verdict.SHAPE_OR_DTYPE_MISMATCH):
         return None
     from fuzzer.case.confirm import confirm_mismatch
+    from fuzzer.case.dynamic import failing_size_case
 
+    other = failing_size_case(graph, r)  # a dynamic export wrong at another size: replay at that size
+    if other is not None:
+        graph, inputs = other
     return confirm_mismatch(graph, inputs, r).to_dict()
 
 

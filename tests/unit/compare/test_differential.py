@@ -71,3 +71,14 @@ def test_variants_of_different_exporters_are_never_compared():
     assert attribute([VariantOutcome(BASE, "pass"), VariantOutcome(ExportOptions(TS, 20), "numeric_mismatch")], BASE) == []
     with pytest.raises(ValueError):
         differing_options(BASE, ExportOptions(TS, 20))
+
+
+def test_a_dynamic_variant_failing_where_the_static_baseline_passes_blames_dynamic_shapes():
+    from fuzzer.compare.differential import LABEL_DYNAMIC, VariantOutcome, attribute
+    from fuzzer.export import ExportOptions, Exporter
+
+    base = ExportOptions(Exporter.DYNAMO, 18, True)
+    dyn = ExportOptions(Exporter.DYNAMO, 18, True, dynamic=True)
+    (a,) = attribute([VariantOutcome(base, "pass", None, 18), VariantOutcome(dyn, "numeric_mismatch", None, 18)], base)
+    assert (a.option, a.label, a.failing, a.breaks) == ("dynamic", LABEL_DYNAMIC, dyn, True)
+    assert "dynamic=True" in a.summary

@@ -87,3 +87,11 @@ def test_pairs_read_the_papers_data_shipped_in_the_package():
     # a plain clone has no shared/ beside it: the default data is the package's own copy
     jobs = list(enumerate_jobs(SweepConfig(pairs=True, pairs_limit=3, dtypes=("float32",), modes=("normal",))))
     assert jobs and all(len(j.ops) == 2 for j in jobs)
+
+
+def test_dynamic_adds_one_dynamic_variant_per_exporter_at_the_baseline_options():
+    plain = SweepConfig(exporters=(Exporter.TORCHSCRIPT, Exporter.DYNAMO))
+    dyn = SweepConfig(exporters=(Exporter.TORCHSCRIPT, Exporter.DYNAMO), dynamic=True)
+    extra = [e for e in dyn.exports() if e not in plain.exports()]
+    assert extra == [ExportOptions(b.exporter, b.opset, True, dynamic=True) for b in dyn.baselines().values()]
+    assert "dynamic" not in plain.to_dict() and dyn.to_dict()["dynamic"] is True  # an older sweep.json still resumes

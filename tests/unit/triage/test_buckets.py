@@ -43,3 +43,15 @@ def test_process_deaths_share_a_bucket_across_seeds_and_opsets():
     h = worker_death_result("hang", "no answer after 60s", 60.0, ExportOptions(Exporter.TORCHSCRIPT, 7), seed=9, input_mode="special")
     assert a.verdict is Verdict.PROCESS_CRASH and a.error_type == "SIGFPE" and h.verdict is Verdict.HANG
     assert bucket_key(a) == bucket_key(b) != bucket_key(h)
+
+
+def test_a_dynamic_shape_failure_is_a_bucket_and_a_signature_of_its_own():
+    from fuzzer.triage.signature import signature_of
+
+    base = _crash("Unsupported: ONNX export of operator adaptive pooling")
+    dyn = CaseResult(**{**base.__dict__, "options": {"dynamic": {"export": "crash", "failed": "export"}}})
+    refused = CaseResult(**{**base.__dict__, "options": {"dynamic": {"export": "refused"}}})  # the static export's crash: the usual bug
+    assert bucket_key(dyn) == bucket_key(base) + "|dynamic@export"
+    assert bucket_key(refused) == bucket_key(base)
+    assert signature_of(dyn).detail == "dynamic@export " + signature_of(base).detail
+    assert signature_of(refused) == signature_of(base)
