@@ -41,14 +41,11 @@ def add_parsers(sub) -> None:
     f.add_argument("--minimize-seconds", type=nonneg_float, default=None, help=f"minimization budget per new bug, in the background; 0 files raw cases (default: {d.minimize_seconds:g})")
     f.add_argument("--feedback", action="store_true", help="keep a corpus of graphs that reached new coverage (DIR/corpus) and spend part of the cases mutating it")
     f.add_argument("--mutate-share", type=share, default=None, help=f"with --feedback: share of cases that are mutants of corpus graphs (default: {d.mutate_share:g})")
-<<<<<<< ours
     f.add_argument("--cluster", metavar="ADDRESS", default=None,
                    help="run the campaign on the Ray cluster at ADDRESS (host:port of its head; 'auto': the one this machine belongs to); "
                         "each node runs a worker pool sized to its cores (--workers: per node); needs onnxfuzz[cluster]")
-=======
     f.add_argument("--dynamic-share", type=share, default=None,
                    help=f"share of generated graphs exported with dynamic input sizes and also run at other sizes (default: {d.dynamic_share:g})")
->>>>>>> theirs
     f.set_defaults(run=cmd_fuzz)
 
 
@@ -117,12 +114,8 @@ def cmd_fuzz(args) -> int:
     budget = f"of {config.seconds:.0f}s" if config.seconds else f"({config.cases} graphs per exporter)"
     con = Console()
     con.print(f"onnxfuzz: {'resuming' if args.resume else 'campaign in'} {out}  exporters: {', '.join(names)}  budget: {budget.removeprefix('of ')}  "
-<<<<<<< ours
-              + (f"cluster: {args.cluster}" if args.cluster else f"workers: {config.workers}") + f"  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else ""), highlight=False)
-=======
-              f"workers: {config.workers}  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else "")
+              + (f"cluster: {args.cluster}" if args.cluster else f"workers: {config.workers}") + f"  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else "")
               + (f"  dynamic shapes: {config.dynamic_share:g} of graphs" if config.dynamic_share else ""), highlight=False)
->>>>>>> theirs
     coverage = CoverageTracker(out)  # writes out/coverage.json as results arrive
     if args.resume is not None and (out / "coverage.json").exists():
         from fuzzer.coverage import load_coverage

@@ -1,7 +1,7 @@
 """How a sweep's jobs run: through the shared worker pool (:class:`fuzzer.workers.WorkerPool`, the
 same fork server, isolation, recycling and dynamo batching as campaigns), or in this process.
 
-Jobs are sent ``batch`` at a time (same input mode) as one :class:`~fuzzer.workers.protocol.RunGraphs`
+Jobs are sent ``batch`` at a time (same input mode and export variants) as one :class:`~fuzzer.workers.protocol.RunGraphs`
 request with every export variant, so the dynamo variants of those graphs are exported in one
 call each. When a worker dies on a request, the request is split (per graph, then per variant,
 :meth:`RunGraphs.split`) and the parts run first; the death of a request of one graph and one
@@ -16,9 +16,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Iterator
 
-from fuzzer.case import CaseResult, run_graph, worker_death_result
+from fuzzer.case import CaseResult, load_inputs, run_graph, worker_death_result
 from fuzzer.generate import make_inputs
 from fuzzer.ir import graph_to_dict
 from fuzzer.workers import WorkerPool
@@ -32,18 +33,30 @@ class JobOutcome:
     job: SweepJob
     results: tuple[CaseResult, ...]
     seconds: float
+    #: per result, the mismatch confirmation (``Confirmation.to_dict()``) when the job asked for
+    #: one (``job.confirm``) and the result is a mismatch; else None (or empty: none asked)
+    confirmations: tuple[dict | None, ...] = ()
 
 
 def run_in_process(jobs: Iterable[SweepJob]) -> Iterator[JobOutcome]:
     """Each job here, in order; no isolation (a case that kills the process ends the sweep)."""
     for job in jobs:
         t0 = time.perf_counter()
-        inputs = make_inputs(job.graph, job.seed, job.mode)
-        results = []
+        inputs = load_inputs(Path(job.inputs), job.graph) if job.inputs else make_inputs(job.graph, job.seed, job.mode)
+        results, confirmations = [], []
         for ex in job.exports:
             (r,) = run_graph(job.graph, inputs, [ex], seed=job.seed, input_mode=job.mode, options=job.context())
             results.append(r)
-        yield JobOutcome(job, tuple(results), time.perf_counter() - t0)
+            confirmations.append(_confirm(job, inputs, r))
+        yield JobOutcome(job, tuple(results), time.perf_counter() - t0, tuple(confirmations) if job.confirm else ())
+
+
+def _confirm(job: SweepJob, inputs, r: CaseResult) -> dict | None:
+    if not job.confirm or not r.verdict.is_failure:
+        return None
+    from fuzzer.case.confirm import MISMATCHES, confirm_mismatch
+
+    return confirm_mismatch(job.graph, inputs, r).to_dict() if r.verdict in MISMATCHES else None
 
 
 @dataclass
@@ -58,33 +71,37 @@ def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, time
     """Run ``jobs`` on ``pool`` (see the module docstring). ``timeout``: seconds one export
     variant of one graph may take; a request of several gets the sum."""
     it = iter(jobs)
-    buffers: dict[str, list[SweepJob]] = {}
+    buffers: dict[tuple, list[SweepJob]] = {}  # (input mode, export variants) -> jobs waiting for a batch
     queue: deque[tuple[RunGraphs, _Part]] = deque()
     inflight: dict[int, tuple[RunGraphs, _Part]] = {}
     table: dict[str, list[CaseResult | None]] = {}
     seconds: dict[str, float] = {}
+    confirmed: dict[str, list[dict | None]] = {}
     exhausted = False
 
     def request(part: _Part) -> RunGraphs:
         job0 = part.jobs[0]
-        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, None, j.context()) for j in part.jobs)
+        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, j.inputs, j.context()) for j in part.jobs)
         exports = tuple(job0.exports[k] for k in part.exports)
-        return RunGraphs(cases, exports, job0.mode, return_model=True, max_batch=batch, timeout=timeout * len(cases) * len(exports))
+        return RunGraphs(cases, exports, job0.mode, return_model=True, max_batch=batch, timeout=timeout * len(cases) * len(exports),
+                         confirm=any(j.confirm for j in part.jobs))
 
     def refill() -> bool:
-        """Queue the next batch of one input mode; False when the jobs are used up."""
+        """Queue the next batch of one input mode and variant list; False when the jobs are used up."""
         for job in it:
             table[job.key] = [None] * len(job.exports)
+            confirmed[job.key] = [None] * len(job.exports)
             seconds[job.key] = 0.0
-            buf = buffers.setdefault(job.mode, [])
+            group = (job.mode, job.exports)
+            buf = buffers.setdefault(group, [])
             buf.append(job)
             if len(buf) >= batch:
-                del buffers[job.mode]
+                del buffers[group]
                 part = _Part(buf, list(range(len(job.exports))))
                 queue.append((request(part), part))
                 return True
-        for mode in list(buffers):  # the rest, partial batches
-            buf = buffers.pop(mode)
+        for group in list(buffers):  # the rest, partial batches
+            buf = buffers.pop(group)
             part = _Part(buf, list(range(len(buf[0].exports))))
             queue.append((request(part), part))
         return bool(queue)
@@ -94,7 +111,8 @@ def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, time
             row = table.get(job.key)
             if row is not None and all(r is not None for r in row):
                 del table[job.key]
-                yield JobOutcome(job, tuple(row), seconds.pop(job.key))  # type: ignore[arg-type]
+                conf = tuple(confirmed.pop(job.key))
+                yield JobOutcome(job, tuple(row), seconds.pop(job.key), conf if job.confirm else ())  # type: ignore[arg-type]
 
     while True:
         while pool.idle() > 0:
@@ -115,7 +133,9 @@ def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, time
                 answers = iter(c.reply.cases)
                 for job in part.jobs:
                     for k in part.exports:
-                        table[job.key][k] = next(answers).result
+                        a = next(answers)
+                        table[job.key][k] = a.result
+                        confirmed[job.key][k] = dict(a.confirmation) if a.confirmation else None
             else:
                 parts = req.split()
                 if parts is not None:

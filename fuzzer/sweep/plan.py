@@ -34,6 +34,9 @@ TORCHSCRIPT_OPSETS = tuple(sorted({onnx_constants.ONNX_MIN_OPSET, onnx_constants
 #: dynamo: just below torchlib's own opset (down-conversion), torchlib's opset, the default, the max.
 DYNAMO_OPSETS = tuple(sorted({DYNAMO_NATIVE_OPSET - 1, DYNAMO_NATIVE_OPSET, DEFAULT_OPSET, onnx_constants.ONNX_MAX_OPSET}))
 
+#: SweepConfig.pairs: single ops, every legal pair, the paper's pairs.
+PAIR_MODES = ("", "all", "paper")
+
 COMPOSITE_NAMES = frozenset(o.name for o in composite.OPS)
 
 #: Non-empty shapes by rank: small, with distinct dims so transposes and reductions are visible.
@@ -79,12 +82,19 @@ class SweepConfig:
     attr_tries: int = 8  # build() calls spent looking for them
     max_shapes: int = 4
     optimize_both: bool = True  # dynamo: also export with optimize=False
-    pairs: bool = False  # sweep op -> op pairs from the paper's sequences instead of single ops
-    pairs_limit: int = 200
+    #: "" single ops; "all": every legal producer -> consumer pair (:mod:`.pair_plan`);
+    #: "paper": op -> op pairs from the paper's sequences (:mod:`.pairs`). ``True`` means "paper".
+    pairs: str = ""
+    pairs_limit: int = 200  # "paper": at most this many op pairs
+    pairs_seed: int = 0  # "all": the seed of the plan's shuffled order
     paper_path: str | None = None  # torch_mismatch_sequences.json (default: the copy in fuzzer/generate/paper_sequences.json)
     dynamic: bool = False  # also export each job with dynamic input sizes (baseline options) and run it at other sizes
 
     def __post_init__(self) -> None:
+        if isinstance(self.pairs, bool):  # the old flag: True was the paper's pairs
+            object.__setattr__(self, "pairs", "paper" if self.pairs else "")
+        if self.pairs not in PAIR_MODES:
+            raise ValueError(f"unknown pair mode {self.pairs!r} (known: {', '.join(m for m in PAIR_MODES if m)})")
         bad = [o for o in self.ops if o not in CATALOG]
         if bad:
             raise ValueError(f"unknown operators: {', '.join(bad)} (see the catalog in fuzzer/catalog)")
@@ -130,10 +140,11 @@ class SweepConfig:
             "opsets": list(self.opsets), "modes": list(self.modes), "attr_variants": self.attr_variants,
             "composite_attr_variants": self.composite_attr_variants,
             "attr_tries": self.attr_tries, "max_shapes": self.max_shapes, "optimize_both": self.optimize_both,
-            "pairs": self.pairs, "pairs_limit": self.pairs_limit, "paper_path": self.paper_path,
+            # "pairs" keeps the old booleans for single ops and paper pairs (their sweep.json still resume)
+            "pairs": {"": False, "paper": True}.get(self.pairs, self.pairs), "pairs_limit": self.pairs_limit, "paper_path": self.paper_path,
             "exports": [e.to_dict() for e in self.exports()],
             **({"dynamic": True} if self.dynamic else {}),  # absent when off: older sweeps resume
-        }
+        } | ({"pairs_seed": self.pairs_seed} if self.pairs == "all" else {})
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,8 @@ class SweepJob:
     seed: int
     graph: Graph
     exports: tuple[ExportOptions, ...]
+    inputs: str | None = None  # an .npz of the inputs to use (default: generated from seed and mode)
+    confirm: bool = False  # replay mismatches in the worker (fuzzer.case.confirm) and keep the confirmation
 
     @property
     def label(self) -> str:
@@ -158,7 +171,7 @@ class SweepJob:
         return {"sweep": {"key": self.key, "ops": list(self.ops), "dtype": self.dtype, "shape": list(self.shape), "mode": self.mode}}
 
     def to_wire(self) -> dict:
-        return {"key": self.key, "graph": graph_to_dict(self.graph), "seed": self.seed, "mode": self.mode,
+        return {"key": self.key, "graph": graph_to_dict(self.graph), "seed": self.seed, "mode": self.mode, "inputs": self.inputs,
                 "exports": [e.to_dict() for e in self.exports], "context": self.context()}
 
 
@@ -168,6 +181,7 @@ class PlanStats:
 
     jobs: int = 0
     graphs: int = 0
+    candidates: int = 0  # pair plans: (producer, dtype, consumer) candidates whose tables fit
     skipped: Counter = field(default_factory=Counter)
 
 
@@ -207,10 +221,14 @@ def _sample_builds(op: OpSpec, spec: TensorSpec, tries: int, want: int, stats: P
 def enumerate_jobs(config: SweepConfig, stats: PlanStats | None = None) -> Iterator[SweepJob]:
     """Every job of the sweep, deterministic order. Rejections are counted in ``stats``."""
     stats = stats if stats is not None else PlanStats()
-    if config.pairs:
+    if config.pairs == "paper":
         from .pairs import pair_graphs
 
         sources = pair_graphs(config, stats)
+    elif config.pairs == "all":
+        from .pair_plan import pair_graphs as all_pairs
+
+        sources = all_pairs(config, stats)
     else:
         sources = _single_op_graphs(config, stats)
     exports = tuple(config.exports())
@@ -225,7 +243,7 @@ def enumerate_jobs(config: SweepConfig, stats: PlanStats | None = None) -> Itera
         for mode in config.modes:
             key = f"{base}|{mode}"
             stats.jobs += 1
-            yield SweepJob(key, tuple(ops), dtype, tuple(shape), mode, _seed_of(key), graph, exports)
+            yield SweepJob(key, tuple(ops), dtype, tuple(shape), mode, _seed_of(key), graph, exports, confirm=config.pairs == "all")
 
 
 def _single_op_graphs(config: SweepConfig, stats: PlanStats) -> Iterator[tuple[tuple[str, ...], str, tuple[int, ...], Graph]]:

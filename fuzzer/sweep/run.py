@@ -10,12 +10,13 @@ a failing result, one with a differential attribution, one whose opset drifted, 
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -51,6 +52,8 @@ class SweepStats:
     drift: Counter = field(default_factory=Counter)  # (exporter, requested, actual) -> cases
     plan: PlanStats = field(default_factory=PlanStats)
     seconds_plan: float = 0.0
+    unconfirmed: Counter = field(default_factory=Counter)  # mismatches a confirmation replay did not confirm, by status (not filed)
+    stopped_at_deadline: bool = False
 
     @property
     def elapsed(self) -> float:
@@ -63,8 +66,30 @@ class SweepStats:
             "verdicts": {f"{e}/{v}": n for (e, v), n in sorted(self.verdicts.items())},
             "attributions": {f"{e}/{lab}": n for (e, lab), n in sorted(self.attributions.items())},
             "opset_drift": {f"{e}/{a}->{b}": n for (e, a, b), n in sorted(self.drift.items(), key=str)},
-            "plan_skipped": dict(self.plan.skipped.most_common()),
+            "plan_skipped": dict(self.plan.skipped.most_common()), "plan_candidates": self.plan.candidates,
+            "unconfirmed_mismatches": dict(self.unconfirmed), "stopped_at_deadline": self.stopped_at_deadline,
         }
+
+
+def _lazy_plan(config: SweepConfig, stats: SweepStats, progress: Progress, sample: int | None) -> Iterator[SweepJob]:
+    """The remaining jobs of a pair plan, probed as they are pulled. The candidates are listed
+    (and counted) before this returns; ``jobs_total`` is then an upper bound (two input modes per
+    candidate; a candidate whose consumer rejects the link in eager PyTorch drops out)."""
+    it = enumerate_jobs(config, stats.plan)
+    first = next(it, None)  # lists the candidates
+    stats.jobs_total = stats.plan.candidates * len(config.modes)
+    stats.jobs_resumed = len(progress.done)
+    stats.jobs_selected = min(sample, stats.jobs_total - stats.jobs_resumed) if sample is not None else stats.jobs_total - stats.jobs_resumed
+    rest = (j for j in itertools.chain([first] if first is not None else [], it) if j.key not in progress.done)
+    return itertools.islice(rest, sample) if sample is not None else rest
+
+
+def _until(jobs: Iterable[SweepJob], deadline: float, stats: SweepStats) -> Iterator[SweepJob]:
+    for j in jobs:
+        if time.monotonic() >= deadline:
+            stats.stopped_at_deadline = True
+            return
+        yield j
 
 
 def is_finding(r: CaseResult) -> bool:
@@ -92,10 +117,10 @@ def prepare_dir(out_dir: Path, config: SweepConfig, resume: bool) -> None:
     atomic_write_text(meta, json.dumps(doc, indent=1) + "\n")
 
 
-def result_row(job: SweepJob, r: CaseResult, bucket: str | None, seconds: float) -> dict:
+def result_row(job: SweepJob, r: CaseResult, bucket: str | None, seconds: float, confirmation: dict | None = None) -> dict:
     opts = r.options or {}
     ex = opts.get("export", {})
-    return {
+    return {"confirmation": confirmation.get("status") if confirmation else None} | {
         "key": job.key, "ops": list(job.ops), "dtype": job.dtype, "shape": list(job.shape), "mode": job.mode,
         "exporter": r.exporter, "opset_requested": r.opset_requested, "opset": r.opset, "optimize": ex.get("optimize"),
         "verdict": r.verdict.value, "error_type": r.error_type, "error_head": r.error_head, "bucket": bucket,
@@ -115,39 +140,52 @@ def run_sweep(
     stats: SweepStats | None = None,
     on_planned: Callable[[SweepStats], None] | None = None,
     sample: int | None = None,
+    deadline: float | None = None,
 ) -> Iterator[JobOutcome]:
     """Run the sweep (the directory must have been prepared with :func:`prepare_dir`).
-    ``sample``: run only that many of the remaining jobs, evenly spread over the plan (to measure
-    a subset and extrapolate). ``summary.json`` is written however the loop ends."""
+    ``sample``: run only that many of the remaining jobs, evenly spread over the plan (a pair plan
+    is in a shuffled order already: its first remaining jobs), to measure a subset and
+    extrapolate. ``deadline`` (``time.monotonic()``): start no job after it; jobs under way
+    finish (the rest is for ``--resume``). ``summary.json`` is written however the loop ends."""
     stats = stats if stats is not None else SweepStats()
     t0 = time.perf_counter()
-    jobs = list(enumerate_jobs(config, stats.plan))
-    stats.seconds_plan = time.perf_counter() - t0
     progress = Progress(out_dir / "progress.txt")
-    todo = [j for j in jobs if j.key not in progress.done]
-    stats.jobs_total = len(jobs)
-    stats.jobs_resumed = len(jobs) - len(todo)
-    if sample is not None and sample < len(todo):
-        todo = [todo[(k * len(todo)) // sample] for k in range(sample)]
-    stats.jobs_selected = len(todo)
+    todo: Iterable[SweepJob]
+    if config.pairs == "all":
+        todo = _lazy_plan(config, stats, progress, sample)
+    else:
+        jobs = list(enumerate_jobs(config, stats.plan))
+        todo = [j for j in jobs if j.key not in progress.done]
+        stats.jobs_total = len(jobs)
+        stats.jobs_resumed = len(jobs) - len(todo)
+        if sample is not None and sample < len(todo):
+            todo = [todo[(k * len(todo)) // sample] for k in range(sample)]
+        stats.jobs_selected = len(todo)
+    stats.seconds_plan = time.perf_counter() - t0
     if on_planned:
         on_planned(stats)
+    if deadline is not None:
+        todo = _until(todo, deadline, stats)
     baselines = config.baselines()
     try:
         with open(out_dir / "results.jsonl", "a", encoding="utf-8") as log:
             for outcome in execute(todo):
                 job = outcome.job
                 results = annotate(outcome.results, job.exports, baselines)
+                confirmations = outcome.confirmations or (None,) * len(results)
                 inputs = None
                 rows = []
-                for r in results:
+                for r, conf in zip(results, confirmations):
                     bucket = None
-                    if is_finding(r):
+                    unconfirmed = conf is not None and conf.get("status") != "confirmed"
+                    if unconfirmed:
+                        stats.unconfirmed[conf.get("status")] += 1
+                    if is_finding(r) and not unconfirmed:
                         if inputs is None:
                             inputs = make_inputs(job.graph, job.seed, job.mode)
                         bucket = record(job.graph, inputs, r)
                         stats.findings += 1
-                    rows.append(result_row(job, r, bucket, outcome.seconds))
+                    rows.append(result_row(job, r, bucket, outcome.seconds, conf))
                     stats.cases += 1
                     stats.verdicts[(r.exporter, r.verdict.value)] += 1
                     for a in (r.options or {}).get("differential", ()):
