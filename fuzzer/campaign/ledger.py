@@ -114,6 +114,11 @@ class Ledger:
             line["dynamic"] = {"export": dyn.get("export"), "failed": dyn.get("failed"), "sizes": [s.get("verdict") for s in dyn.get("sizes", ())]}
         if new_items:
             line["new_coverage"] = new_items
+        cuts = (r.options or {}).get("cuts")
+        if cuts:
+            line["cuts"] = [c["op"] for c in cuts]
+            st.cut_cases += 1
+            st.cuts.update(c["op"] for c in cuts)
         self.log.write(json.dumps(line, allow_nan=False, default=str) + "\n")
         self.log.flush()
         self.done.add((exporter, key))

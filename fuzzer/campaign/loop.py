@@ -52,6 +52,7 @@ from fuzzer.workers.protocol import RebuildReply, RunMutant, RunReply
 from .arms import op_job_key
 from .config import RECYCLE_AFTER, CampaignConfig, CampaignError, load_config, with_budget  # noqa: F401  (re-exported)
 from .feedback import Feedback
+from .known import REFRESH_SECONDS, KnownTriggers
 from .ledger import Ledger
 from .recorder import FindingRecorder
 from .rescue import Rescue
@@ -132,8 +133,12 @@ class _Loop:
             except ValueError as e:  # an unreadable corpus index
                 raise CampaignError(str(e)) from None
             stats.corpus = len(self.feedback.corpus)
-        self.scheduler = Scheduler(config, done, self.feedback, out_dir / "incoming", inject)
-        self.rescue = Rescue(config, out_dir)
+        self.known = None  # the known one-operator triggers (fuzzer.campaign.known), when avoidance or cutting is on
+        if config.avoid or config.cut:
+            self.known = KnownTriggers(out_dir, out_dir / "findings", config.known, tuple(e.value for e in config.exporters), config.opset, config.explore)
+        self.scheduler = Scheduler(config, done, self.feedback, out_dir / "incoming", inject, self.known)
+        self.rescue = Rescue(config, out_dir, self.scheduler.known_path)
+        self.known_refreshed = (-1.0, -1)  # (monotonic time, minimizations finished) of the last refresh
         self.inflight: dict[int, Pick] = {}  # task id -> what the request covers
         self.op_rows: dict[tuple[str, int], list] = {}  # op job -> its variants' results so far
         self.op_confirmations: dict[tuple[str, int, int], dict] = {}  # (exporter, op job, variant) -> mismatch confirmation
@@ -180,6 +185,7 @@ class _Loop:
                     break
                 if self._disk_low():
                     break
+                self._refresh_known()
                 exhausted = self._fill(pool, exhausted)
                 if exhausted and pool.busy() == 0 and not self.rescue.pending:
                     self.stats.stop_reason = "all cases done"
@@ -190,6 +196,18 @@ class _Loop:
             yield from self._drain_dead(pool)
             self.stats.stop_clock()  # campaign time ends here: closing the pool is not part of it
             self._maybe_sample(force=True)
+
+    def _refresh_known(self) -> None:
+        """Re-learn the known triggers when a minimization finished, or every REFRESH_SECONDS."""
+        if self.known is None:
+            return
+        now, done = time.monotonic(), self.recorder.stats.minimized
+        last_t, last_done = self.known_refreshed
+        if done == last_done and now - last_t < REFRESH_SECONDS:
+            return
+        self.known_refreshed = (now, done)
+        self.known.refresh(self.scheduler.slots_handed())
+        self.stats.known_triggers = self.known.size
 
     def _wait_ready(self, pool: WorkerPool) -> None:
         """Wait until a worker can take a case, then start the campaign clock and the deadline:
@@ -288,6 +306,7 @@ class _Loop:
             self.stats.generation.attempts += g["attempts"]
             self.stats.generation.accepted += g["accepted"]
             self.stats.generation.rejected.update(g["rejected"])
+            self.stats.generation.explored += g.get("explored", 0)
         mutant = None
         if isinstance(req, RunMutant):
             mutant = {"slot": req.slot, "parent": req.parent_key, "donor": req.donor_key, "mutation_seed": req.mutation_seed, "mutations": []}

@@ -70,6 +70,15 @@ class RecorderStats:
     minimized: int = 0  # raw findings whose minimization finished
     queued: int = 0  # raw findings queued for minimization (this run)
     errors: int = 0  # minimizations that failed (kept raw; see recorder.log)
+    interactions: int = 0  # interaction findings in the store (fuzzer.minimize.interaction)
+
+
+def _interaction(path: Path) -> bool | None:
+    """The ``interaction`` flag of finding directory ``path`` (None: unset, or unreadable)."""
+    try:
+        return json.loads((path / "finding.json").read_text(encoding="utf-8")).get("interaction")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def failure_kind(signature: Mapping) -> str:
@@ -107,6 +116,8 @@ class FindingRecorder:
         self._closing = False
         self._helper: LineHelper | None = None
         self._thread: threading.Thread | None = None
+        self._interactions = {d.name for d in (root.iterdir() if root.is_dir() else ()) if _interaction(d) is True}
+        self.stats.interactions = len(self._interactions)
 
     # -- campaign side --------------------------------------------------------------------------
     def is_new(self, result: CaseResult) -> bool:
@@ -274,6 +285,11 @@ class FindingRecorder:
             kind, _, rest = reply.partition(" ")
             if kind == "done":
                 self.stats.minimized += 1
+                into = rest.split()[-1] if rest.split() else fid
+                self._interactions.discard(fid)
+                if _interaction(self.root / into) is True:
+                    self._interactions.add(into)
+                self.stats.interactions = len(self._interactions)
             elif kind == "error":
                 self.stats.errors += 1
                 self._log(f"minimizing {fid}: {rest}; kept unminimized (the traceback is in {self.root / 'minimizer.log'})")

@@ -35,8 +35,9 @@ class DeadCase:
 
 
 class Rescue:
-    def __init__(self, config: CampaignConfig, out_dir: Path):
+    def __init__(self, config: CampaignConfig, out_dir: Path, known_path=None):
         self.config = config
+        self.known_path = known_path  # seed -> the known-trigger table its graph was generated with (None: none)
         self.out = out_dir
         self.retry: deque = deque()  # Picks split from a request whose worker died, run before anything new
         self.dead: deque[DeadCase] = deque()  # to rebuild by a worker
@@ -74,7 +75,8 @@ class Rescue:
         req = d.completion.task.request
         if isinstance(req, RunMutant):
             return Rebuild(req.mutation_seed, self.config.generator, self.config.input_mode, str(self._dir(d)), True, req.parent, req.donor)
-        return Rebuild(int(d.key), self.config.generator, self.config.input_mode, str(self._dir(d)))
+        avoid = self.known_path(int(d.key)) if self.known_path is not None and self.config.avoid else None
+        return Rebuild(int(d.key), self.config.generator, self.config.input_mode, str(self._dir(d)), avoid=avoid)
 
     def finish(self, d: DeadCase, reply: RebuildReply | None) -> tuple[CaseResult, str | None]:
         """The dead case's result and its case directory under ``incoming/`` (None when its graph

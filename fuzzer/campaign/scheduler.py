@@ -35,6 +35,7 @@ from fuzzer.workers.protocol import CaseSpec, Request, RunGraphs, RunMutant, Run
 from .arms import Allocator, OpJobs, arm_name, op_job_key
 from .config import CampaignConfig
 from .feedback import Feedback, mutant_key
+from .known import KnownTriggers
 
 #: One-operator jobs sent to a worker at once (their dynamo exports share one capture per variant).
 OP_BATCH = 8
@@ -62,8 +63,10 @@ def is_dynamic_slot(seed: int, i: int, share: float) -> bool:
 
 
 class Scheduler:
-    def __init__(self, config: CampaignConfig, done: set, feedback: Feedback | None, incoming: Path, inject: dict | None = None):
+    def __init__(self, config: CampaignConfig, done: set, feedback: Feedback | None, incoming: Path, inject: dict | None = None,
+                 known: KnownTriggers | None = None):
         self.config = config
+        self.known = known  # the known-trigger table's epochs (None: avoidance and cutting off)
         self.exports = config.exports()
         self.done = done  # (exporter, seed | "m<slot>") of finished cases
         self.feedback = feedback
@@ -76,6 +79,15 @@ class Scheduler:
         self.graphs_left = {e.exporter.value: True for e in self.exports}
         self.ops_left = {e.exporter.value: "ops" in config.arms for e in self.exports}
         self.waiting_ops: dict[str, list] = {}
+
+    def slots_handed(self) -> int:
+        """The first slot no exporter has been given yet (after a resume: past every recorded seed)."""
+        recorded = [k - self.config.seed + 1 for _, k in self.done if isinstance(k, int)]
+        return max([*self.cursor.values(), *recorded, 0])
+
+    def known_path(self, seed: int) -> str | None:
+        """The known-trigger table file of graph ``seed`` (see :mod:`.known`)."""
+        return self.known.path_for(seed - self.config.seed) if self.known is not None else None
 
     def is_mutant(self, i: int) -> bool:
         return self.feedback is not None and self.feedback.is_mutant(i)
@@ -194,5 +206,6 @@ class Scheduler:
     def seeds_request(self, ex: ExportOptions, seeds: Iterable[int]) -> RunSeeds:
         cfg, seeds = self.config, tuple(seeds)
         inject = self.inject.get((ex.exporter.value, seeds[0])) if len(seeds) == 1 else None
+        known = tuple(self.known_path(s) for s in seeds) if self.known is not None else ()
         return RunSeeds(seeds, ex, cfg.generator, cfg.input_mode, str(self.incoming), return_graph=self.feedback is not None, inject=inject,
-                        timeout=cfg.case_timeout * len(seeds) if len(seeds) > 1 else None)
+                        timeout=cfg.case_timeout * len(seeds) if len(seeds) > 1 else None, known=known, avoid=cfg.avoid, cut=cfg.cut)

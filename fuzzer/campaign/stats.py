@@ -57,6 +57,9 @@ class CampaignStats:
     arm_seconds: Counter = field(default_factory=Counter)  # "exporter/strategy" -> worker seconds (fuzzer.campaign.arms)
     arm_buckets: Counter = field(default_factory=Counter)  # "exporter/strategy" -> new buckets found
     nodes: list | None = None  # on a cluster: per node, its state, workers, busy, cases and rate (None: one machine)
+    known_triggers: int | None = None  # one-operator triggers known (None: avoidance and cutting off)
+    cut_cases: int = 0  # cases that ran on past a known failure with its culprit cut out (fuzzer.case.cut)
+    cuts: Counter = field(default_factory=Counter)  # operator -> times cut out of a case
 
     def arms(self) -> dict:
         """Per arm: worker seconds, its share of all worker seconds, new buckets found."""
@@ -114,8 +117,11 @@ class CampaignStats:
             **({"corpus": self.corpus, "mutants": self.mutants} if self.corpus is not None else {}),
             "arms": self.arms(),
             **({"nodes": self.nodes} if self.nodes is not None else {}),
+            **({"known_triggers": self.known_triggers, "cut_cases": self.cut_cases, "cuts": dict(self.cuts.most_common(30))}
+               if self.known_triggers is not None else {}),
+            **({"interaction_findings": self.findings.interactions} if getattr(self.findings, "interactions", None) is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
-                          "rejected": dict(self.generation.rejected.most_common(30))},
+                          "rejected": dict(self.generation.rejected.most_common(30)), "explored": self.generation.explored},
         }
 
     def sample(self) -> dict:
@@ -135,6 +141,11 @@ class CampaignStats:
         out["arms"] = self.arms()
         if self.nodes is not None:
             out["nodes"] = self.nodes
+        if self.known_triggers is not None:
+            out["known_triggers"] = self.known_triggers
+            out["cut_cases"] = self.cut_cases
+        if getattr(self.findings, "interactions", None) is not None:
+            out["interaction_findings"] = self.findings.interactions
         return out
 
 
@@ -277,6 +288,9 @@ def restore_stats(stats: CampaignStats, results: list[dict]) -> set[tuple[str, i
         stats.exporter_seconds[r["exporter"]] += r.get("seconds", 0.0)
         if r.get("bucket"):
             stats.bucket_counter(r["bucket"])[r["bucket"]] += 1
+        if isinstance(r.get("cuts"), list) and r["cuts"]:
+            stats.cut_cases += 1
+            stats.cuts.update(str(c) for c in r["cuts"])
         if r.get("kept"):
             stats.kept += 1
         elif r["verdict"] != "pass":

@@ -18,14 +18,18 @@ from fuzzer.ir import graph_from_dict, save_graph
 from .files import save_inputs
 
 
-def rebuild_case(seed: int, generator: GeneratorOptions, input_mode: str, out: Path, mutant: Mapping[str, Any] | None = None) -> None:
+def rebuild_case(seed: int, generator: GeneratorOptions, input_mode: str, out: Path, mutant: Mapping[str, Any] | None = None,
+                 avoid: str | None = None) -> None:
     """Write the case's ``graph.json`` and ``inputs.npz`` into ``out`` (created if missing). With
-    ``mutant`` (``{"parent": graph | None, "donor": graph | None}``) ``seed`` is the mutation seed."""
+    ``mutant`` (``{"parent": graph | None, "donor": graph | None}``) ``seed`` is the mutation seed.
+    ``avoid``: the known-trigger table file the graph was generated with."""
     if mutant is not None:
         parent, donor = (graph_from_dict(mutant[k]) if mutant.get(k) else None for k in ("parent", "donor"))
         graph = mutant_case(parent, donor, seed, generator)
     else:
-        graph = generate(seed, generator)
+        from fuzzer.generate.avoid import load_avoidance
+
+        graph = generate(seed, generator, avoid=load_avoidance(avoid))
     out.mkdir(parents=True, exist_ok=True)
     save_inputs(out / "inputs.npz", make_inputs(graph, seed, input_mode))
     save_graph(graph, out / "graph.json")

@@ -138,11 +138,15 @@ def cmd_list(args) -> int:
 
     rows = store.list(order)
     _warn_problems(store)
+    inter = {r.id: _interaction(r.path) for r in rows}
+    rows.sort(key=lambda r: inter[r.id] is not True)  # interaction findings first (stable: the order asked for within each part)
     limited = {r.id: limitation_of_key(r.signature) for r in rows}
     bugs = [r for r in rows if limited[r.id] is None]
     lims = [r for r in rows if limited[r.id] is not None]
+    n_inter = sum(inter[r.id] is True for r in bugs)
     con = Console()
-    t = Table(title=f"{len(bugs)} findings in {store.root}" + (f" (+{len(lims)} documented limitations, below)" if lims else ""), title_justify="left")
+    t = Table(title=f"{len(bugs)} findings in {store.root}" + (f" ({n_inter} interactions, listed first)" if n_inter else "")
+              + (f" (+{len(lims)} documented limitations, below)" if lims else ""), title_justify="left")
     upstream = all_upstream(store.root)
     cols = ("id", "verdict", "exporter", "ops", "hits", "size", "status") + (("upstream",) if upstream else ()) + ("title",)
     widest = max((len(_issue_ref(u)) for urls in upstream.values() for u in urls), default=0)
@@ -153,7 +157,7 @@ def cmd_list(args) -> int:
         known = [u for k, urls in upstream.items() if r.id == k or (len(k) >= 6 and r.id.startswith(k)) for u in urls]
         row = [r.id, r.verdict, r.exporter, str(r.n_ops), str(r.hits), _size(r.size), r.status]
         row += [" ".join(_issue_ref(u) for u in known)] if upstream else []
-        t.add_row(*row, r.title[:100])
+        t.add_row(*row, (("interaction: " if inter[r.id] is True else "") + r.title)[:100])
     con.print(t)
     if lims:
         lt = Table(title=f"{len(lims)} documented limitations (not counted as bugs): " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()),
@@ -197,6 +201,17 @@ def _issue_ref(url: str) -> str:
 
     m = re.match(r"https?://github\.com/[^/]+/([^/]+)/(?:issues|pull)/(\d+)", url)
     return f"{m.group(1)}#{m.group(2)}" if m else url
+
+
+def _interaction(path) -> bool | None:
+    """A finding's ``interaction`` flag (None: not decided, or unreadable: the list goes on)."""
+    import json
+
+    try:
+        v = json.loads((path / "finding.json").read_text(encoding="utf-8")).get("interaction")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return v if isinstance(v, bool) else None
 
 
 def _size(n: int) -> str:

@@ -46,6 +46,10 @@ def add_parsers(sub) -> None:
                         "each node runs a worker pool sized to its cores (--workers: per node); needs onnxfuzz[cluster]")
     f.add_argument("--dynamic-share", type=share, default=None,
                    help=f"share of generated graphs exported with dynamic input sizes and also run at other sizes (default: {d.dynamic_share:g})")
+    f.add_argument("--known", type=Path, action="append", default=None, metavar="DIR",
+                   help="a findings store (e.g. findings/) whose one-operator bugs count as known, like the campaign's own (repeatable)")
+    f.add_argument("--no-avoid", action="store_true", help="generated graphs do not avoid known one-operator triggers (for measuring)")
+    f.add_argument("--no-cut", action="store_true", help="a case failing on a known trigger is not cut and re-run past it (for measuring)")
     f.set_defaults(run=cmd_fuzz)
 
 
@@ -54,7 +58,7 @@ def _new_config(args):
     from dataclasses import replace
 
     from fuzzer.campaign import CampaignConfig
-    from fuzzer.generate import GeneratorOptions
+    from fuzzer.campaign.config import campaign_generator
 
     gen = {k: v for k, v in (("max_nodes", args.max_nodes), ("bias", args.bias), ("rewrite_share", args.rewrite_share)) if v is not None}
     given = {
@@ -63,7 +67,13 @@ def _new_config(args):
         "memory_limit_mb": args.memory_limit_mb, "keep_per_bucket": args.keep_per_bucket, "min_free_mb": args.min_free_mb,
         "mutate_share": args.mutate_share, "dynamic_share": args.dynamic_share,
     }
-    config = CampaignConfig(generator=GeneratorOptions(**gen), feedback=args.feedback, **{k: v for k, v in given.items() if v is not None})
+    known = []
+    for k in args.known or ():
+        if not k.is_dir():
+            raise UsageError(f"--known {k}: not a directory (give a findings store, e.g. findings/)")
+        known.append(str(k.resolve()))
+    config = CampaignConfig(generator=campaign_generator(**gen), feedback=args.feedback, known=tuple(known), avoid=not args.no_avoid, cut=not args.no_cut,
+                            **{k: v for k, v in given.items() if v is not None})
     if args.cases is not None:
         config = replace(config, seconds=None)  # a case budget alone
     if args.recycle_after is not None:
@@ -92,6 +102,8 @@ def cmd_fuzz(args) -> int:
             raise UsageError("--resume keeps the campaign's stored options; --feedback applies only to a new campaign")
         if args.dynamic_share is not None:
             raise UsageError("--resume keeps the campaign's stored options; --dynamic-share applies only to a new campaign")
+        if args.known or args.no_avoid or args.no_cut:
+            raise UsageError("--resume keeps the campaign's stored options; --known, --no-avoid and --no-cut apply only to a new campaign")
         out = args.resume
         if not out.is_dir():
             raise UsageError(f"{out} is not a campaign directory (give the directory of 'onnxfuzz fuzz --out DIR')")

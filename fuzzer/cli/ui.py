@@ -66,6 +66,11 @@ def summary_table(stats: CampaignStats, exporters: list[str]) -> Group:
         extra.append(f"worker time split: {arm_split(stats)}")
     if stats.unconfirmed:
         extra.append("mismatches not confirmed (not filed): " + ", ".join(f"{k} {n}" for k, n in sorted(stats.unconfirmed.items())))
+    if stats.known_triggers is not None:
+        extra.append(f"known one-operator triggers: {stats.known_triggers}; candidates avoided {stats.generation.rejected_known()}, "
+                     f"explored {stats.generation.explored}; cases run past a known failure: {stats.cut_cases} ({sum(stats.cuts.values())} cuts)")
+    if getattr(stats.findings, "interactions", 0):
+        extra.append(f"interaction findings (each operator passes alone): {stats.findings.interactions}")
     if stats.cross:
         both = sum(stats.cross.values())
         extra.append(f"graphs run by both exporters: {both}; only one exporter wrong: "
@@ -89,8 +94,11 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
                 f"{stats.restarts}" + (f"  (+{stats.recycled} recycled)" if stats.recycled else ""))
     fs = stats.findings
     if fs is not None:
-        top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs, {fs.limitations} limitations ({fs.filed} cases filed)", "minimizing", f"{stats.minimizing} waiting"
-                    + (f", [red]{fs.errors} errors[/]" if fs.errors else ""))
+        top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs, {fs.limitations} limitations ({fs.filed} cases filed, {getattr(fs, 'interactions', 0)} interactions)",
+                    "minimizing", f"{stats.minimizing} waiting" + (f", [red]{fs.errors} errors[/]" if fs.errors else ""))
+    if stats.known_triggers is not None:
+        top.add_row("known triggers", f"{stats.known_triggers}  ({stats.generation.rejected_known()} avoided, {stats.generation.explored} explored)",
+                    "cut cases", f"{stats.cut_cases}  ({sum(stats.cuts.values())} cuts)")
     cov = stats.coverage
     if cov is not None and cov.by_exporter:
         top.add_row("coverage", cov.summary_line(), "", "")

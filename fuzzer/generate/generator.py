@@ -40,6 +40,7 @@ from fuzzer.catalog.params import make_param
 from fuzzer.catalog.render import TemplateError, render
 from fuzzer.ir import DTYPES, Graph, Input, Node, TensorSpec, Value, check_wellformed
 
+from .avoid import Avoidance
 from .inputs import input_rng, make_value
 from .templates import PROMOTES_TO, Chain, Step, Template, load_templates
 
@@ -119,17 +120,24 @@ class GenerationStats:
     accepted: int = 0
     rejected: Counter = field(default_factory=Counter)
     planted: Counter = field(default_factory=Counter)  # template id -> times planted
+    explored: int = 0  # known-trigger candidates kept anyway (the avoidance's exploration share)
+
+    def rejected_known(self) -> int:
+        """Candidates rejected as known triggers (fuzzer.generate.avoid)."""
+        return sum(n for reason, n in self.rejected.items() if reason.startswith("known trigger:"))
 
     def merge(self, other: "GenerationStats") -> None:
         self.attempts += other.attempts
         self.accepted += other.accepted
         self.rejected.update(other.rejected)
         self.planted.update(other.planted)
+        self.explored += other.explored
 
 
 class _Builder:
-    def __init__(self, seed: int, options: GeneratorOptions, stats: GenerationStats):
+    def __init__(self, seed: int, options: GeneratorOptions, stats: GenerationStats, avoid: Avoidance | None = None):
         self.seed = seed
+        self.avoid = avoid if avoid is not None and avoid.triggers else None
         self.opt = options
         self.rng = random.Random(f"onnxfuzz-graph/{seed}")
         self.stats = stats
@@ -221,6 +229,13 @@ class _Builder:
     def place(self, op: OpSpec, arg_names: list[str], pending: list[tuple[str, NewInput]], attrs: dict, params_: list) -> bool:
         """Probe-run ``op`` on ``arg_names`` (fresh inputs in ``pending``); add the node if eager
         PyTorch accepts it, with output specs taken from the probe."""
+        if self.avoid is not None:
+            specs = dict(self.values)
+            specs.update((n, x.spec) for n, x in pending)
+            if self.avoid.avoided(op.name, [specs[a].dtype for a in arg_names], attrs):
+                if not self.avoid.keep_anyway(self.rng):
+                    return self.reject(f"known trigger: {op.name}")
+                self.stats.explored += 1
         k = len(self.nodes)
         param_names = [f"p{k}_{j}" for j in range(len(params_))]
         try:
@@ -478,12 +493,16 @@ def prune(graph: Graph) -> Graph:
     return Graph(inputs, nodes, graph.outputs, graph.meta)
 
 
-def generate(seed: int, options: GeneratorOptions | None = None, stats: GenerationStats | None = None) -> Graph:
-    """A well-formed graph that runs in eager PyTorch, determined by ``seed`` and ``options``."""
+def generate(seed: int, options: GeneratorOptions | None = None, stats: GenerationStats | None = None, avoid: Avoidance | None = None) -> Graph:
+    """A well-formed graph that runs in eager PyTorch, determined by ``seed``, ``options`` and the
+    known triggers ``avoid`` (:mod:`fuzzer.generate.avoid`; its digest goes into ``meta``)."""
     options = options or GeneratorOptions()
     st = stats if stats is not None else GenerationStats()
-    g = _Builder(seed, options, st).build()
-    g = Graph(g.inputs, g.nodes, g.outputs, {"seed": seed, "generator": options.to_dict()})
+    g = _Builder(seed, options, st, avoid).build()
+    meta = {"seed": seed, "generator": options.to_dict()}
+    if avoid is not None and avoid.triggers:
+        meta["avoid"] = avoid.digest
+    g = Graph(g.inputs, g.nodes, g.outputs, meta)
     check_wellformed(g)
     return g
 

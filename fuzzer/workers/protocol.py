@@ -52,11 +52,19 @@ class RunSeeds:
     return_graph: bool = False  # add each generated graph to its reply (coverage feedback)
     inject: str | None = None  # tests only: "abort" | "segv" | "hang" | "oom" (needs ONNXFUZZ_TEST_HOOKS=1)
     timeout: float | None = None  # seconds for the whole request (None: the pool's case timeout)
+    # known one-operator triggers (fuzzer.generate.avoid): the table file of each seed (empty: none);
+    # ``avoid``: generation avoids them; ``cut``: a case failing on one gets the culprit cut out (fuzzer.case.cut)
+    known: tuple[str | None, ...] = ()
+    avoid: bool = False
+    cut: bool = False
+
+    def known_for(self, k: int) -> str | None:
+        return self.known[k] if k < len(self.known) else None
 
     def split(self) -> list["RunSeeds"] | None:
         if len(self.seeds) < 2:
             return None
-        return [replace(self, seeds=(s,), timeout=None) for s in self.seeds]
+        return [replace(self, seeds=(s,), timeout=None, known=(self.known_for(k),) if self.known else ()) for k, s in enumerate(self.seeds)]
 
     def label(self) -> str:
         s = self.seeds
@@ -65,7 +73,7 @@ class RunSeeds:
     def to_wire(self) -> dict:
         return {"kind": self.kind, "seeds": list(self.seeds), "export": self.export.to_dict(), "generator": _gen_wire(self.generator),
                 "input_mode": self.input_mode, "cases_dir": self.cases_dir, "return_graph": self.return_graph, "inject": self.inject,
-                "timeout": self.timeout}
+                "timeout": self.timeout, "known": list(self.known), "avoid": self.avoid, "cut": self.cut}
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "RunSeeds":
@@ -73,7 +81,8 @@ class RunSeeds:
         from fuzzer.generate import GeneratorOptions
 
         return cls(tuple(int(s) for s in d["seeds"]), ExportOptions.from_dict(d["export"]), GeneratorOptions.from_dict(d["generator"]),
-                   d["input_mode"], d.get("cases_dir"), bool(d.get("return_graph")), d.get("inject"), d.get("timeout"))
+                   d["input_mode"], d.get("cases_dir"), bool(d.get("return_graph")), d.get("inject"), d.get("timeout"),
+                   tuple(d.get("known") or ()), bool(d.get("avoid")), bool(d.get("cut")))
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,7 @@ class Rebuild:
     parent: Mapping[str, Any] | None = None
     donor: Mapping[str, Any] | None = None
     timeout: float | None = None
+    avoid: str | None = None  # the known-trigger table the graph was generated with (None: none)
 
     def split(self) -> None:
         return None
@@ -191,14 +201,14 @@ class Rebuild:
 
     def to_wire(self) -> dict:
         return {"kind": self.kind, "seed": self.seed, "generator": _gen_wire(self.generator), "input_mode": self.input_mode, "out": self.out,
-                "mutant": self.mutant, "parent": self.parent, "donor": self.donor, "timeout": self.timeout}
+                "mutant": self.mutant, "parent": self.parent, "donor": self.donor, "timeout": self.timeout, "avoid": self.avoid}
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "Rebuild":
         from fuzzer.generate import GeneratorOptions
 
         return cls(int(d["seed"]), GeneratorOptions.from_dict(d["generator"]), d["input_mode"], d["out"], bool(d.get("mutant")),
-                   d.get("parent"), d.get("donor"), d.get("timeout"))
+                   d.get("parent"), d.get("donor"), d.get("timeout"), d.get("avoid"))
 
 
 Request = Union[RunSeeds, RunMutant, RunGraphs, Rebuild]

@@ -166,7 +166,7 @@ class _State:
 
 
 def _generation(gstats) -> dict:
-    return {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected)}
+    return {"attempts": gstats.attempts, "accepted": gstats.accepted, "rejected": dict(gstats.rejected), "explored": gstats.explored}
 
 
 def _run_seeds(req, state):
@@ -180,16 +180,30 @@ def _run_seeds(req, state):
 
     from .protocol import CaseReply, RunReply
 
+    from fuzzer.generate.avoid import load_avoidance
+
     gstats = GenerationStats()
-    cases = []
-    for seed in req.seeds:
-        graph = generate(seed, req.generator, gstats)
+    cases, known = [], []
+    for k, seed in enumerate(req.seeds):
+        table = load_avoidance(req.known_for(k))
+        known.append(table)
+        graph = generate(seed, req.generator, gstats, table if req.avoid else None)
         cases.append((graph, make_inputs(graph, seed, req.input_mode), seed))
     options = {"generator": req.generator.to_dict()}
     if req.export.exporter is Exporter.DYNAMO and len(cases) > 1:
         rs = run_graphs_batched(cases, req.export, input_mode=req.input_mode, options=options, max_batch=len(cases), memory=state.memory, stats=state.batch_stats)
     else:
         rs = [run_graph(g, x, [req.export], seed=seed, input_mode=req.input_mode, options=options)[0] for g, x, seed in cases]
+    if req.cut:
+        from fuzzer.case.cut import run_past_known
+
+        for k, ((graph, inputs, seed), r) in enumerate(zip(cases, rs)):
+            if r.verdict.is_failure and known[k] is not None:
+                def rerun(g, x, seed=seed):
+                    return run_graph(g, x, [req.export], seed=seed, input_mode=req.input_mode, options=options)[0]
+
+                g2, x2, rs[k], _ = run_past_known(graph, inputs, r, known[k], rerun)
+                cases[k] = (g2, x2, seed)
     replies = []
     for (graph, inputs, seed), r in zip(cases, rs):
         case_dir = None
@@ -254,7 +268,8 @@ def _rebuild(req, state):
     from .protocol import RebuildReply
 
     try:
-        rebuild_case(req.seed, req.generator, req.input_mode, Path(req.out), {"parent": req.parent, "donor": req.donor} if req.mutant else None)
+        rebuild_case(req.seed, req.generator, req.input_mode, Path(req.out), {"parent": req.parent, "donor": req.donor} if req.mutant else None,
+                     req.avoid)
     except Exception as e:  # generation raised: the case is still recorded, without its graph
         return RebuildReply(None, f"{type(e).__name__}: {e}"[:500])
     return RebuildReply(req.out)

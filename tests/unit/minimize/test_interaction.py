@@ -37,3 +37,33 @@ def test_only_a_chain_whose_operators_all_pass_alone_is_an_interaction():
     assert is_interaction(g, x, _runner(lambda graph: "sin" in graph.ops())) is False  # sin is wrong on its own
     one = single_op_graph("sin", [TensorSpec((3,), "float32")])
     assert is_interaction(one, make_inputs(one, 0), _runner(lambda graph: True)) is False
+
+
+# -- the definition on real graphs and real exports ----------------------------------------------
+def _ts(graph, inputs):
+    from fuzzer.case import run_graph
+    from fuzzer.export import ExportOptions, Exporter
+
+    return run_graph(graph, inputs, [ExportOptions(Exporter.TORCHSCRIPT)], seed=0)[0]
+
+
+def test_relu_then_clamp_in_float64_is_a_real_interaction():
+    """Curated finding 68e9cded46: ONNX Runtime's Relu+Clip fusion rejects float64. Each operator
+    passes alone on the values it receives; the chain fails."""
+    from pathlib import Path
+
+    from fuzzer.store import load_case
+
+    _, g, x = load_case(Path(__file__).resolve().parents[3] / "findings" / "68e9cded46")
+    assert g.ops() == ["relu", "clamp"] and _ts(g, x).verdict is Verdict.ORT_LOAD_FAILURE
+    assert [_ts(isolate(g, x, k).graph, isolate(g, x, k).inputs).verdict for k in (0, 1)] == [Verdict.PASS, Verdict.PASS]
+    assert is_interaction(g, x, _ts) is True
+
+
+def test_a_chain_holding_a_one_operator_bug_is_not_an_interaction():
+    """relu on uint8 fails alone under TorchScript (curated finding 172838eea5): the chain's
+    failure is that operator's, not the sequence's."""
+    g = chain(single_op_graph("relu", [TensorSpec((2, 3), "uint8")]), single_op_graph("to", [TensorSpec((2, 3), "uint8")], {"dtype": "float64"}))
+    x = make_inputs(g, 1, "normal")
+    assert _ts(g, x).verdict.is_failure
+    assert is_interaction(g, x, _ts) is False

@@ -27,9 +27,11 @@ def _wire(x):
 
 @pytest.mark.parametrize("req", [
     RunSeeds((3, 4, 5), DYN, GEN, "special", "/tmp/c", True, None, 180.0),
+    RunSeeds((3, 4), DYN, GEN, "special", "/tmp/c", known=("/k/a.json", None), avoid=True, cut=True),
     RunMutant(7, 2**40 + 1, G, None, "s001", None, TS, GEN, "normal", "/tmp/c", "segv"),
     RunGraphs((CaseSpec(G, 1, None, {"sweep": {"key": "k"}}), CaseSpec(G, None, "/tmp/x.npz")), (TS, DYN), "special", True, 4, 60.0),
     Rebuild(9, GEN, "special", "/tmp/r", True, G, G),
+    Rebuild(9, GEN, "special", "/tmp/r", avoid="/k/a.json"),
 ])
 def test_every_request_survives_its_wire_form(req):
     assert set(REQUESTS) == {"seeds", "mutant", "graphs", "rebuild"}
@@ -55,6 +57,8 @@ def test_a_result_crosses_the_pipe_unchanged_with_its_model_blame_and_non_finite
 def test_split_covers_the_same_cases_one_by_one():
     seeds = RunSeeds((3, 4, 5), DYN, GEN, "special", timeout=180.0)
     assert [p.seeds for p in seeds.split()] == [(3,), (4,), (5,)] and seeds.split()[0].split() is None
+    known = RunSeeds((3, 4), DYN, GEN, "special", known=("/k/a.json", "/k/b.json"), avoid=True)
+    assert [(p.seeds, p.known, p.avoid) for p in known.split()] == [((3,), ("/k/a.json",), True), ((4,), ("/k/b.json",), True)]
     graphs = RunGraphs((CaseSpec(G, 1), CaseSpec(G, 2)), (TS, DYN), "normal", timeout=40.0)
     per_case = graphs.split()
     assert [p.cases for p in per_case] == [(graphs.cases[0],), (graphs.cases[1],)] and per_case[0].timeout == 20.0
