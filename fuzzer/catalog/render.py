@@ -77,16 +77,22 @@ def subscript(index: Any) -> str:
 
 _FORMATTER = string.Formatter()
 
+#: Template fields that are code of our own, never attribute values (see :func:`render`).
+RAW_FIELDS = frozenset({"m", "out"})
+
 
 def template_fields(template: str) -> set[str]:
     return {f for _, f, _, _ in _FORMATTER.parse(template) if f is not None}
 
 
-def render(template: str, inputs: Sequence[str], params: Sequence[str], attrs: Mapping[str, Any]) -> str:
+def render(template: str, inputs: Sequence[str], params: Sequence[str], attrs: Mapping[str, Any], raw: Mapping[str, str] | None = None) -> str:
     """Fill ``template``: ``{0}``.. with input expressions, ``{p0}``.. with parameter expressions,
-    other fields with attribute literals. Raises :class:`TemplateError` on a missing field."""
+    other fields with attribute literals; ``raw`` names code fields of our own (``{m}``: the
+    node's module, ``{out}``: a statement's target), never taken from attributes. Raises
+    :class:`TemplateError` on a missing field."""
     named = {f"p{k}": _Raw(e) for k, e in enumerate(params)}
-    named.update({k: _Lit(v) for k, v in attrs.items()})
+    named.update({k: _Lit(v) for k, v in attrs.items() if k not in RAW_FIELDS})
+    named.update({k: _Raw(v) for k, v in (raw or {}).items()})
     try:
         return template.format(*[_Raw(e) for e in inputs], **named)
     except (KeyError, IndexError) as e:

@@ -13,6 +13,12 @@ An :class:`OpSpec` is everything the fuzzer knows about one PyTorch operator:
   the parameters, or raises :class:`Reject` with a reason (counted by the generator).
 - ``domain``: the value domain the primary input wants when it is a fresh graph input.
 - ``onnx``: the ONNX op types the op usually exports to (documentation and coverage planning).
+- ``module``: for ``torch.nn`` modules, the constructor (``"torch.nn.Linear({n_in}, {n_out})"``);
+  the node's ``seed`` attribute seeds ``torch.manual_seed`` right before it, in the generated
+  ``__init__`` as in the generator's probe, so parameters are the same everywhere; the template
+  calls it as ``{m}`` (``"{m}({0})"``).
+- A template with an ``{out}`` field is a *statement* (``"{out} = {0}.clone(); {out}[{i:index}] = {1}"``:
+  index assignment, augmented assignment), one line of ``forward`` assigning the node's one output.
 
 Output shapes and dtypes are not re-implemented here: the generator evaluates the template on
 small concrete tensors, so inference is PyTorch's own and exact, and an operator/dtype combination
@@ -117,6 +123,12 @@ class OpSpec:
     returns_tuple: bool = False  # the call returns a tuple (unpacked into the node's outputs)
     weight: float = 1.0
     doc: str = ""
+    module: str = ""  # torch.nn module constructor template (see the module docstring)
+
+    @property
+    def statement(self) -> bool:
+        """The template is a statement assigning ``{out}`` (not an expression)."""
+        return "{out}" in self.template
 
     def accepts(self, spec: TensorSpec) -> bool:
         return spec.dtype in self.dtypes and self.ranks[0] <= spec.rank <= self.ranks[1]

@@ -16,6 +16,7 @@ from .common import EXIT_OK, Parser, UsageError, fatal  # noqa: F401  (UsageErro
 #: (exception types reported as one line, exit 2). Adding a command is adding its module here.
 COMMAND_MODULES: tuple[str, ...] = (
     "fuzzer.cli.check", "fuzzer.cli.fuzz", "fuzzer.cli.stats", "fuzzer.cli.findings", "fuzzer.cli.sweep", "fuzzer.cli.coverage",
+    "fuzzer.cli.catalog",
 )
 
 

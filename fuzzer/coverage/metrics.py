@@ -87,10 +87,12 @@ class ExporterCoverage:
     trigrams: Counter = field(default_factory=Counter)
     paper: Counter = field(default_factory=Counter)  # template id -> models containing it
     rewrites: Counter = field(default_factory=Counter)  # rewrite name -> cases it fired on
+    catalog: Counter = field(default_factory=Counter)  # catalog entry -> cases (the names of `onnxfuzz catalog`)
+    aten: Counter = field(default_factory=Counter)  # ATen op the cases' entries reach -> cases (fuzzer.coverage.reach)
 
     def merge(self, other: "ExporterCoverage") -> None:
         self.models += other.models
-        for k in ("ops", "triples", "bigrams", "trigrams", "paper", "rewrites"):
+        for k in ("ops", "triples", "bigrams", "trigrams", "paper", "rewrites", "catalog", "aten"):
             getattr(self, k).update(getattr(other, k))
 
     def sizes(self) -> dict[str, int]:
@@ -106,13 +108,15 @@ class ExporterCoverage:
             "trigrams": dict(sorted(self.trigrams.items())),
             "paper": dict(sorted(self.paper.items())),
             "rewrites": dict(sorted(self.rewrites.items())),
+            "catalog": dict(sorted(self.catalog.items())),
+            "aten": dict(sorted(self.aten.items())),
         }
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> "ExporterCoverage":
-        """Inverse of :meth:`to_dict`; files written before rewrites were observed have none."""
+        """Inverse of :meth:`to_dict`; files written before rewrites or catalog names were recorded have none."""
         return ExporterCoverage(int(d["models"]), Counter(d["ops"]), Counter(d["triples"]), Counter(d["bigrams"]), Counter(d["trigrams"]), Counter(d["paper"]),
-                                Counter(d.get("rewrites", {})))
+                                Counter(d.get("rewrites", {})), Counter(d.get("catalog", {})), Counter(d.get("aten", {})))
 
 
 def model_items(model: onnx.ModelProto) -> dict[str, set[str]]:
@@ -171,6 +175,13 @@ class Coverage:
         """Record a case result (anything with ``exporter`` and ``model``: a CaseResult; or with
         ``coverage_items``, the items a worker extracted from the model it exported)."""
         self.cases += 1
+        ops = getattr(result, "ops", None)
+        if ops and getattr(result, "exporter", None):
+            from .reach import catalog_items
+
+            cov = self.by_exporter.setdefault(str(result.exporter), ExporterCoverage())
+            for kind, keys in catalog_items(ops, str(result.exporter)).items():
+                getattr(cov, kind).update(keys)
         items = getattr(result, "coverage_items", None)
         rewrites = tuple(getattr(result, "rewrites", ()) or ())
         if items is not None:

@@ -2,7 +2,7 @@
 
 Used after a mismatch only (to look up the values an argmax or a sort chose between, see
 :mod:`fuzzer.compare.ambiguity`). Each node is evaluated with the same rendered expression the
-module's ``forward`` runs (:func:`fuzzer.materialize.node_expression`), against the module's own
+module's ``forward`` runs (:func:`fuzzer.catalog.apply.run_node`), against the module's own
 parameter buffers, so the trace and the module cannot compute different things.
 """
 
@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from fuzzer.catalog import get_op
+from fuzzer.catalog.apply import run_node
 from fuzzer.ir import Graph
-from fuzzer.materialize import node_expression
+from fuzzer.materialize.source import param_attr
 
 from .runners import to_torch
 
@@ -32,9 +33,10 @@ def eager_values(graph: Graph, module: torch.nn.Module, inputs: Mapping[str, np.
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for k, node in enumerate(graph.nodes):
-            expr = node_expression(graph, k)
+            op = get_op(node.op)
+            params = [f"self.{param_attr(k, j)}" for j in range(len(node.params))]
             try:
-                result = eval(expr, {"torch": torch}, env)  # noqa: S307 - our own rendered template
+                result = run_node(op, k, list(node.inputs), params, node.attrs, env)
             except Exception as e:  # the module ran this very expression a moment ago
                 raise TraceError(f"node {k} ({node.op}) failed in the trace: {type(e).__name__}: {e}") from e
             outs = list(result) if get_op(node.op).returns_tuple else [result]

@@ -27,7 +27,6 @@ randomness; probe values come from the seed too).
 from __future__ import annotations
 
 import random
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -36,8 +35,9 @@ import numpy as np
 import torch
 
 from fuzzer.catalog import CATALOG, BuildContext, NewInput, OpSpec, Reject
+from fuzzer.catalog.apply import make_module, module_attr, node_code, run_node
 from fuzzer.catalog.params import make_param
-from fuzzer.catalog.render import TemplateError, render
+from fuzzer.catalog.render import TemplateError
 from fuzzer.ir import DTYPES, Graph, Input, Node, TensorSpec, Value, check_wellformed
 
 from .avoid import Avoidance
@@ -238,8 +238,10 @@ class _Builder:
                 self.stats.explored += 1
         k = len(self.nodes)
         param_names = [f"p{k}_{j}" for j in range(len(params_))]
+        if op.module and "seed" not in attrs:
+            attrs = dict(attrs, seed=self.rng.randrange(2**31))
         try:
-            expr = render(op.template, arg_names, [f"self.{p}" for p in param_names], attrs)
+            node_code(op, k, arg_names, [f"self.{p}" for p in param_names], attrs)
         except TemplateError as e:
             raise RuntimeError(f"catalog bug in {op.name!r}: {e}") from None
         env = dict(self.probe)
@@ -250,12 +252,14 @@ class _Builder:
             setattr(params, pn, make_param(p))
         env["self"] = params
         try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = eval(expr, {"torch": torch}, env)  # noqa: S307 - our own rendered template
+            if op.module:
+                setattr(params, module_attr(k), make_module(op, attrs))
+            result = run_node(op, k, arg_names, [f"self.{p}" for p in param_names], attrs, env)
         except Exception as e:  # eager PyTorch rejects this candidate: that is information, not a bug
             return self.reject(f"{op.name}: eager {type(e).__name__}")
         if isinstance(result, (tuple, list)) != op.returns_tuple:
+            if op.family == "opdb":  # a derived entry's output structure may depend on the dtype
+                return self.reject(f"{op.name}: output structure differs from its table's")
             raise RuntimeError(f"catalog bug in {op.name!r}: returns_tuple={op.returns_tuple} but the call returned {type(result).__name__}")
         outs = list(result) if op.returns_tuple else [result]
         if not outs or not all(isinstance(t, torch.Tensor) for t in outs):
@@ -273,7 +277,7 @@ class _Builder:
             self.inputs.append(Input(n, x.spec, x.domain, x.bound))
             self.probe[n] = env[n]
             self.values.append((n, x.spec))
-        for pn in param_names:
+        for pn in param_names + ([module_attr(k)] if op.module else []):
             setattr(self.params, pn, getattr(params, pn))
         values = []
         for t, s in zip(outs, specs):
@@ -568,15 +572,15 @@ def evaluate(graph: Graph, inputs: "dict[str, np.ndarray] | None" = None, seed: 
         for pn, p in zip(names, node.params):
             setattr(params, pn, make_param(p))
         try:
-            expr = render(op.template, list(node.inputs), [f"self.{p}" for p in names], node.attrs)
+            node_code(op, k, list(node.inputs), [f"self.{p}" for p in names], node.attrs)
         except TemplateError as e:
             raise EagerRejected(f"node {k} ({node.op}): {e}") from None
         scope = {n: env[n] for n in node.inputs}
         scope["self"] = params
         try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = eval(expr, {"torch": torch}, scope)  # noqa: S307 - our own rendered template
+            if op.module:
+                setattr(params, module_attr(k), make_module(op, node.attrs))
+            result = run_node(op, k, list(node.inputs), [f"self.{p}" for p in names], node.attrs, scope)
         except Exception as e:  # eager PyTorch rejects the node: information for the caller, not a bug
             raise EagerRejected(f"node {k} ({node.op}): eager {type(e).__name__}: {str(e)[:200]}") from None
         outs = list(result) if op.returns_tuple else [result]

@@ -31,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from fuzzer.catalog import CATALOG, OPS
+from fuzzer.catalog import CATALOG, TEMPLATE_SOURCES
 
 #: The committed table (derived + verified), shipped with the package.
 TABLE_PATH = Path(__file__).with_name("paper_templates.json")
@@ -181,8 +181,8 @@ def candidates(onnx_op: str) -> tuple[Step, ...]:
     """Catalog steps that stand for ``onnx_op``, best first: preferred, then ops listing only it
     (heavier first), then ops listing it among others."""
     names = list(PREFERRED.get(onnx_op, ()))
-    pure = sorted((o for o in OPS if o.onnx == (onnx_op,)), key=lambda o: (-o.weight, o.name))
-    multi = sorted((o for o in OPS if onnx_op in o.onnx and o.onnx != (onnx_op,)), key=lambda o: (len(o.onnx), o.name))
+    pure = sorted((o for o in TEMPLATE_SOURCES if o.onnx == (onnx_op,)), key=lambda o: (-o.weight, o.name))
+    multi = sorted((o for o in TEMPLATE_SOURCES if onnx_op in o.onnx and o.onnx != (onnx_op,)), key=lambda o: (len(o.onnx), o.name))
     for o in pure + multi:
         if o.name not in names:
             names.append(o.name)

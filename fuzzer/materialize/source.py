@@ -8,8 +8,9 @@ differ. It needs nothing but ``torch``.
 from __future__ import annotations
 
 from fuzzer.catalog import CATALOG, get_op
+from fuzzer.catalog.apply import module_init_lines, node_code, node_line
 from fuzzer.catalog.params import PARAM_HELPER
-from fuzzer.catalog.render import TemplateError, literal, render
+from fuzzer.catalog.render import TemplateError, literal
 from fuzzer.ir import Graph
 
 
@@ -18,10 +19,11 @@ def param_attr(node_index: int, param_index: int) -> str:
 
 
 def node_expression(graph: Graph, k: int, self_prefix: str = "self.") -> str:
+    """The node's rendered template (for a statement entry: the statement, assigning its output)."""
     node = graph.nodes[k]
     op = get_op(node.op)
     params = [f"{self_prefix}{param_attr(k, j)}" for j in range(len(node.params))]
-    return render(op.template, list(node.inputs), params, node.attrs)
+    return node_code(op, k, list(node.inputs), params, node.attrs, self_prefix, out=node.outputs[0].name if node.outputs else "_out")
 
 
 def graph_to_source(graph: Graph, class_name: str = "Model") -> str:
@@ -35,14 +37,15 @@ def graph_to_source(graph: Graph, class_name: str = "Model") -> str:
                 f"        self.register_buffer({param_attr(k, j)!r}, "
                 f"_param({literal(p.spec.shape)}, torch.{p.spec.dtype}, {p.init!r}, {p.seed}))"
             )
+        op = get_op(node.op)
+        if op.module:
+            lines.extend("        " + line for line in module_init_lines(op, k, node.attrs))
     lines.append("")
     args = ", ".join(["self"] + [i.name for i in graph.inputs])
     lines.append(f"    def forward({args}):")
     for k, node in enumerate(graph.nodes):
-        targets = ", ".join(v.name for v in node.outputs)
-        if get_op(node.op).returns_tuple and len(node.outputs) == 1:
-            targets += ","  # unpack a one-element tuple
-        lines.append(f"        {targets} = {node_expression(graph, k)}")
+        params = [f"self.{param_attr(k, j)}" for j in range(len(node.params))]
+        lines.append("        " + node_line(get_op(node.op), k, [v.name for v in node.outputs], list(node.inputs), params, node.attrs))
     outs = ", ".join(graph.outputs)
     lines.append(f"        return ({outs},)" if len(graph.outputs) == 1 else f"        return ({outs})")
     return "\n".join(lines) + "\n"
