@@ -6,7 +6,8 @@ An *arm* is an (exporter, strategy) pair. Strategies:
 - ``ops``: one-operator jobs of the sweep plan (:func:`fuzzer.sweep.plan.enumerate_jobs`: every
   catalog operator x legal dtype x shapes x attribute samples x input mode), each exported with
   every variant of that exporter (default opset, the other opsets, dynamo's ``optimize=False``),
-  in an order shuffled by the campaign seed so that a short campaign samples the whole catalog.
+  in an order shuffled by the campaign seed so that a short campaign samples the whole catalog
+  (each operator planned lazily, as far as the rounds reach it: :class:`OpSource`).
   This is where single-operator dtype bugs, non-default options, the optimizer and opset
   conversion are found quickly (a dynamo sweep sample found 60 buckets in 100 s on 2 workers).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from fuzzer.export import Exporter
@@ -35,14 +36,47 @@ def op_job_key(index: int) -> str:
     return f"o{index}"
 
 
+class OpSource:
+    """One operator's one-operator jobs, planned lazily: its (dtype, shape) cells in an order
+    shuffled by the campaign seed, each job drawn at random from a small look-ahead window of the
+    plan (so consecutive rounds vary input mode and attributes too). Planning a job costs an eager
+    probe, so an operator is planned only as far as the campaign's rounds reach it; a campaign over
+    hundreds of operators would otherwise spend its first minutes planning in the supervisor. The
+    same draws in the same order give the same jobs: shared by every exporter of a campaign (each
+    adds its own export variants), so op job ``i`` of an operator is the same graph for both."""
+
+    WINDOW = 4
+
+    def __init__(self, op: str, seed: int, modes: tuple[str, ...]):
+        self.rng = random.Random(f"onnxfuzz-ops/{seed}/{op}")
+        self.plan = enumerate_jobs(SweepConfig(ops=(op,), exporters=(Exporter.TORCHSCRIPT,), modes=modes), cell_order=f"onnxfuzz-ops/{seed}")
+        self.window: list[SweepJob] = []
+        self.drawn: list[SweepJob] = []
+        self.exhausted = False
+
+    def job(self, k: int) -> SweepJob | None:
+        """The operator's ``k``-th job (None: it has fewer)."""
+        while len(self.drawn) <= k:
+            while not self.exhausted and len(self.window) < self.WINDOW:
+                nxt = next(self.plan, None)
+                if nxt is None:
+                    self.exhausted = True
+                else:
+                    self.window.append(nxt)
+            if not self.window:
+                return None
+            self.drawn.append(self.window.pop(self.rng.randrange(len(self.window))))
+        return self.drawn[k]
+
+
 class OpJobs:
     """The one-operator jobs of one exporter in the campaign's order: breadth first over the
-    catalog's operators (shuffled by the campaign seed), one job of each operator per round, each
-    operator's own jobs shuffled; an operator is planned when the first round reaches it
-    (planning the whole catalog at once takes seconds). Job ``i`` is the same job in every run of a
-    campaign, so resume skips exactly the jobs done."""
+    catalog's operators (shuffled by the campaign seed and exporter), one job of each operator per
+    round (:class:`OpSource`, planned as the rounds reach it). Job ``i`` is the same job in every
+    run of a campaign, so resume skips exactly the jobs done. ``sources`` is shared between the
+    exporters of one campaign (each operator is planned once)."""
 
-    def __init__(self, exporter: Exporter, seed: int, input_mode: str):
+    def __init__(self, exporter: Exporter, seed: int, input_mode: str, sources: dict[str, OpSource] | None = None):
         from fuzzer.catalog import CATALOG
 
         self.exporter = exporter
@@ -50,33 +84,44 @@ class OpJobs:
         self.seed = seed
         self.ops = sorted(CATALOG)
         random.Random(f"onnxfuzz-ops/{seed}/{exporter.value}").shuffle(self.ops)
-        self.planned: list[list[SweepJob]] = []  # per operator, in self.ops order
+        self.sources = sources if sources is not None else {}
+        self.exports: tuple | None = None  # this exporter's variants (the same for every operator)
+        self.live = [True] * len(self.ops)  # operators that may still have a job this round
         self.jobs: list[SweepJob] = []  # the order handed out so far
         self.round = 0
         self.position = 0  # next operator in this round
         self.cursor = 0
 
-    def _plan(self, k: int) -> list[SweepJob]:
-        while len(self.planned) <= k:
-            op = self.ops[len(self.planned)]
-            jobs = list(enumerate_jobs(SweepConfig(ops=(op,), exporters=(self.exporter,), modes=self.modes)))
-            random.Random(f"onnxfuzz-ops/{self.seed}/{self.exporter.value}/{op}").shuffle(jobs)
-            self.planned.append(jobs)
-        return self.planned[k]
+    def _job(self, k: int) -> SweepJob | None:
+        op = self.ops[k]
+        src = self.sources.get(op)
+        if src is None:
+            src = self.sources[op] = OpSource(op, self.seed, self.modes)
+        job = src.job(self.round)
+        if job is None:
+            return None
+        if self.exports is None:
+            self.exports = tuple(SweepConfig(ops=(op,), exporters=(self.exporter,), modes=self.modes).exports())
+        return replace(job, exports=self.exports)
 
     def _extend(self) -> bool:
         """Append the next job of the breadth-first order; False when every job is out."""
         while True:
             if self.position >= len(self.ops):
-                if self.round > 0 and all(len(j) <= self.round for j in self.planned):
+                if not any(self.live):
                     return False
                 self.round += 1
                 self.position = 0
-            jobs = self._plan(self.position)
+            k = self.position
             self.position += 1
-            if self.round < len(jobs):
-                self.jobs.append(jobs[self.round])
-                return True
+            if not self.live[k]:
+                continue
+            job = self._job(k)
+            if job is None:
+                self.live[k] = False
+                continue
+            self.jobs.append(job)
+            return True
 
     def take(self, n: int, done: set) -> list[tuple[int, SweepJob]]:
         """Up to ``n`` more (index, job) not yet done."""

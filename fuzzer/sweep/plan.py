@@ -218,8 +218,11 @@ def _sample_builds(op: OpSpec, spec: TensorSpec, tries: int, want: int, stats: P
     return list(seen.values())
 
 
-def enumerate_jobs(config: SweepConfig, stats: PlanStats | None = None) -> Iterator[SweepJob]:
-    """Every job of the sweep, deterministic order. Rejections are counted in ``stats``."""
+def enumerate_jobs(config: SweepConfig, stats: PlanStats | None = None, cell_order: str | None = None) -> Iterator[SweepJob]:
+    """Every job of the sweep, deterministic order. Rejections are counted in ``stats``.
+    ``cell_order`` (single ops): a seed that shuffles each operator's (dtype, shape) cells, so a
+    caller that takes only the first few jobs of an operator gets varied ones without the whole
+    operator being planned (each job costs an eager probe)."""
     stats = stats if stats is not None else PlanStats()
     if config.pairs == "paper":
         from .pairs import pair_graphs
@@ -230,7 +233,7 @@ def enumerate_jobs(config: SweepConfig, stats: PlanStats | None = None) -> Itera
 
         sources = all_pairs(config, stats)
     else:
-        sources = _single_op_graphs(config, stats)
+        sources = _single_op_graphs(config, stats, cell_order)
     exports = tuple(config.exports())
     seen: set[str] = set()
     for ops, dtype, shape, graph in sources:
@@ -246,24 +249,26 @@ def enumerate_jobs(config: SweepConfig, stats: PlanStats | None = None) -> Itera
             yield SweepJob(key, tuple(ops), dtype, tuple(shape), mode, _seed_of(key), graph, exports, confirm=config.pairs == "all")
 
 
-def _single_op_graphs(config: SweepConfig, stats: PlanStats) -> Iterator[tuple[tuple[str, ...], str, tuple[int, ...], Graph]]:
+def _single_op_graphs(config: SweepConfig, stats: PlanStats, cell_order: str | None = None) -> Iterator[tuple[tuple[str, ...], str, tuple[int, ...], Graph]]:
     names = config.ops or tuple(CATALOG)
     for name in names:
         op = CATALOG[name]
         dtypes = [d for d in config.dtypes if d in op.dtypes]
         if not dtypes:
             stats.skipped["no requested dtype is legal for the op"] += 1
-        for dtype in dtypes:
-            for shape in shapes_for(op, config.max_shapes):
-                spec = TensorSpec(shape, dtype)
-                want = config.composite_attr_variants if name in COMPOSITE_NAMES else config.attr_variants
-                for inputs, attrs, params in _sample_builds(op, spec, max(config.attr_tries, 3 * want), want, stats):
-                    try:
-                        g = single_op_graph(name, inputs, attrs, params)
-                    except GenerationError:
-                        stats.skipped["eager PyTorch rejects the call"] += 1
-                        continue
-                    yield (name,), dtype, shape, g
+        cells = [(dtype, shape) for dtype in dtypes for shape in shapes_for(op, config.max_shapes)]
+        if cell_order is not None:
+            random.Random(f"{cell_order}/{name}").shuffle(cells)
+        for dtype, shape in cells:
+            spec = TensorSpec(shape, dtype)
+            want = config.composite_attr_variants if name in COMPOSITE_NAMES else config.attr_variants
+            for inputs, attrs, params in _sample_builds(op, spec, max(config.attr_tries, 3 * want), want, stats):
+                try:
+                    g = single_op_graph(name, inputs, attrs, params)
+                except GenerationError:
+                    stats.skipped["eager PyTorch rejects the call"] += 1
+                    continue
+                yield (name,), dtype, shape, g
 
 
 def chain(first: Graph, second: Graph) -> Graph:

@@ -31,3 +31,19 @@ def test_allocator_keeps_exporters_even_and_follows_yield_within_one():
     seconds = Counter({"torchscript/graphs": 100, "torchscript/ops": 100, "dynamo/graphs": 100, "dynamo/ops": 100})
     assert alloc.pick(seconds, Counter({"dynamo/ops": 40}), ["dynamo/graphs", "dynamo/ops"]) == "dynamo/ops"
     assert alloc.pick(seconds, Counter(), ["torchscript/graphs"]) == "torchscript/graphs" and alloc.pick(seconds, Counter(), []) is None
+
+
+def test_op_jobs_plan_only_as_far_as_the_rounds_reach_and_share_graphs_between_exporters():
+    sources = {}
+    ts = OpJobs(Exporter.TORCHSCRIPT, 5, "special", sources)
+    dy = OpJobs(Exporter.DYNAMO, 5, "special", sources)
+    first = ts.take(20, set())
+    assert len(sources) == 20  # only the operators the first round reached are planned
+    assert all(len(s.drawn) == 1 and len(s.window) <= s.WINDOW for s in sources.values())  # and each only a window ahead
+    from fuzzer.campaign.arms import OpSource
+
+    for _, j in first[:3]:  # another exporter's plan of the operator, made on its own, holds the same graph
+        own = OpSource(j.ops[0], 5, dy.modes).job(0)
+        assert own.key == j.key and own.graph == j.graph
+    j = dy.take(1, set())[0][1]
+    assert {e.exporter for e in j.exports} == {Exporter.DYNAMO} and {e.exporter for e in first[0][1].exports} == {Exporter.TORCHSCRIPT}
