@@ -60,7 +60,7 @@ def test_a_share_of_op_job_requests_adds_a_dynamic_variant_at_the_baseline_optio
 
     config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=60, seed=0, workers=1, arms=("ops",), dynamic_share=0.5, minimize_seconds=None)
     sched = Scheduler(config, set(), None, tmp_path / "incoming")
-    picks = [sched.next_request(Counter(), Counter()) for _ in range(4)]
+    picks = [sched.next_request(Counter(), Counter()) for _ in range(12)]
     with_dyn = [p for p in picks if any(e.dynamic for e in p.request.exports)]
     assert 0 < len(with_dyn) < len(picks)
     for p in picks:

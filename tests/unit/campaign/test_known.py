@@ -12,6 +12,8 @@ from fuzzer.campaign import CampaignConfig
 from fuzzer.campaign.config import CAMPAIGN_MIN_NODES, CampaignError, check_config_dict
 from fuzzer.campaign.known import KnownTriggers, triggers_of_store
 from fuzzer.generate.avoid import load_avoidance
+from fuzzer.store import export_options
+from fuzzer.sweep.plan import DEFAULT_OPSET
 
 CURATED = Path(__file__).resolve().parents[3] / "findings"
 
@@ -21,7 +23,8 @@ def _one_op_ids() -> set[str]:
     for d in CURATED.iterdir():
         if (d / "finding.json").is_file():
             doc = json.loads((d / "finding.json").read_text())
-            if doc["n_ops"] == 1 and doc.get("status") != "fixed" and not doc.get("export") and doc.get("opset_requested") is None:
+            _, opset, optimize = export_options(doc)  # found with a campaign's own options: default opset, optimizer on
+            if doc["n_ops"] == 1 and doc.get("status") != "fixed" and optimize and opset in (None, DEFAULT_OPSET):
                 out.add(d.name)
     return out
 
