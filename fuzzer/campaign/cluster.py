@@ -27,6 +27,12 @@ from .loop import Observer, run_campaign
 from .stats import CampaignStats
 
 
+#: TorchScript seeds per request on a cluster: a TorchScript case takes ~20 ms of a worker and a
+#: request through Ray a few ms more (actor call, hand-off, reply), so one seed per request cost
+#: 15% of the plain campaign's rate (scripts/bench_cluster.py); four share that cost.
+CLUSTER_TORCHSCRIPT_BATCH = 4
+
+
 def connect(address: str) -> None:
     """Join the Ray cluster at ``address`` ("auto": the one running on this machine) as a driver.
     A missing ``ray`` or an unreachable cluster is one :class:`CampaignError` line."""
@@ -58,7 +64,7 @@ def run_cluster_campaign(config: CampaignConfig, out_dir: Path, address: str, ob
 
     limit = 3 * float(config.minimize_seconds or 0) + 4 * config.case_timeout + 180  # as the local minimizer's
     gen = run_campaign(config, out_dir, observers, stats, resume=resume, pool_factory=pool_factory,
-                       remote_minimize=remote_minimizer(limit) if config.minimize_seconds else None)
+                       remote_minimize=remote_minimizer(limit) if config.minimize_seconds else None, torchscript_batch=CLUSTER_TORCHSCRIPT_BATCH)
     try:
         yield from gen
     except ClusterError as e:

@@ -75,6 +75,7 @@ def run_campaign(
     inject: dict[tuple[str, int | str], str] | None = None,
     pool_factory=None,
     remote_minimize=None,
+    torchscript_batch: int = 1,
 ) -> Iterator[CaseResult]:
     """Run until the budget is spent, the disk floor is reached, or the consumer stops.
 
@@ -83,7 +84,8 @@ def run_campaign(
     (exporter, seed) or (exporter, "m<slot>") for a mutant, to a misbehaviour for the worker
     (tests only; needs ONNXFUZZ_TEST_HOOKS=1). ``pool_factory(config, log_dir, env)`` makes the
     pool instead of a :class:`WorkerPool` of this machine, and ``remote_minimize`` minimizes
-    elsewhere (both: a Ray cluster, :mod:`fuzzer.campaign.cluster`). With feedback on, the corpus keys its decisions on
+    elsewhere (both: a Ray cluster, :mod:`fuzzer.campaign.cluster`); ``torchscript_batch``:
+    TorchScript seeds per request (see :class:`~.scheduler.Scheduler`). With feedback on, the corpus keys its decisions on
     ``stats.coverage`` as given (e.g. restored on resume) plus what this run exports.
     """
     observers = observers or []
@@ -103,7 +105,7 @@ def run_campaign(
     shutil.rmtree(out_dir / "incoming", ignore_errors=True)
     shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # a killed run's scratch space
     try:
-        yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}, results, pool_factory, remote_minimize).run()
+        yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}, results, pool_factory, remote_minimize, torchscript_batch).run()
     except KeyboardInterrupt:
         stats.stop_reason = "interrupted (Ctrl-C)"
         raise
@@ -117,7 +119,7 @@ class _Loop:
     """One run of a campaign: the pool, and the scheduler, rescue and ledger around it."""
 
     def __init__(self, config: CampaignConfig, out_dir: Path, observers, stats: CampaignStats, done: set, pool_env, inject,
-                 results: list[dict] | None = None, pool_factory=None, remote_minimize=None):
+                 results: list[dict] | None = None, pool_factory=None, remote_minimize=None, torchscript_batch: int = 1):
         self.config = config
         self.results = results or []  # an earlier run's lines (resume)
         self.out = out_dir
@@ -136,7 +138,7 @@ class _Loop:
         self.known = None  # the known one-operator triggers (fuzzer.campaign.known), when avoidance or cutting is on
         if config.avoid or config.cut:
             self.known = KnownTriggers(out_dir, out_dir / "findings", config.known, tuple(e.value for e in config.exporters), config.opset, config.explore)
-        self.scheduler = Scheduler(config, done, self.feedback, out_dir / "incoming", inject, self.known)
+        self.scheduler = Scheduler(config, done, self.feedback, out_dir / "incoming", inject, self.known, torchscript_batch)
         self.rescue = Rescue(config, out_dir, self.scheduler.known_path)
         self.known_refreshed = (-1.0, -1)  # (monotonic time, minimizations finished) of the last refresh
         self.inflight: dict[int, Pick] = {}  # task id -> what the request covers

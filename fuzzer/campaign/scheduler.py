@@ -64,8 +64,12 @@ def is_dynamic_slot(seed: int, i: int, share: float) -> bool:
 
 class Scheduler:
     def __init__(self, config: CampaignConfig, done: set, feedback: Feedback | None, incoming: Path, inject: dict | None = None,
-                 known: KnownTriggers | None = None):
+                 known: KnownTriggers | None = None, torchscript_batch: int = 1):
         self.config = config
+        # TorchScript seeds per request (1 on one machine; more where each request has a fixed
+        # cost of its own, e.g. a Ray actor call on a cluster). Which seeds a request holds never
+        # changes what a seed's case is, only how many travel together.
+        self.torchscript_batch = max(1, torchscript_batch)
         self.known = known  # the known-trigger table's epochs (None: avoidance and cutting off)
         self.exports = config.exports()
         self.done = done  # (exporter, seed | "m<slot>") of finished cases
@@ -170,6 +174,8 @@ class Scheduler:
         dynamic = self.is_dynamic(i)
         if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1:
             seeds += [cfg.seed + j for j in self.take(ex, cfg.dynamo_batch - 1, dynamic)]
+        elif ex.exporter is Exporter.TORCHSCRIPT and self.torchscript_batch > 1:
+            seeds += [cfg.seed + j for j in self.take(ex, self.torchscript_batch - 1, dynamic)]
         if dynamic:
             ex = replace(ex, dynamic=True)
         return Pick(self.seeds_request(ex, seeds), name, list(seeds), arm)
