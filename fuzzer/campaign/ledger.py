@@ -69,6 +69,8 @@ class Ledger:
                 kept = True
             else:
                 shutil.rmtree(src, ignore_errors=True)
+                # kept by a run killed before its results line: this case is recorded only now, unkept
+                shutil.rmtree(self.out / "cases" / src.name, ignore_errors=True)
             if graph is not None and real:
                 self.recorder.submit(graph, inputs, r, op_job)  # filed before the results line: resume-safe
         new_items = None

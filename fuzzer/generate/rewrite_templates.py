@@ -27,9 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from fuzzer.catalog import CATALOG
 
-from .templates import Chain, Step
+from .templates import Chain, Step, read_chain_table
 
 TABLE_PATH = Path(__file__).with_name("rewrite_templates.json")
 TABLE_VERSION = 1
@@ -177,21 +176,8 @@ def table_to_json(templates: Sequence[RewriteTemplate]) -> str:
 
 
 def table_from_json(text: str, where: str = "rewrite template table") -> list[RewriteTemplate]:
-    try:
-        data = json.loads(text)
-        if data.get("version") != TABLE_VERSION:
-            raise RewriteTableError(f"{where}: version {data.get('version')!r}, expected {TABLE_VERSION}")
-        out = [RewriteTemplate.from_dict(t) for t in data["rewrites"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        if isinstance(e, RewriteTableError):
-            raise
-        raise RewriteTableError(f"{where}: not a rewrite template table ({e})") from None
-    for t in out:
-        for c in t.chains:
-            for s in c.steps:
-                if s.op not in CATALOG:
-                    raise RewriteTableError(f"{where}: {t.rewrite} uses {s.op!r}, not in the catalog")
-    return out
+    return read_chain_table(text, where, TABLE_VERSION, "rewrites", RewriteTemplate.from_dict, RewriteTableError, "rewrite template table",
+                            lambda t: t.rewrite)
 
 
 @lru_cache(maxsize=1)

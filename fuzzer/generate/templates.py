@@ -262,22 +262,31 @@ def table_to_json(templates: Sequence[Template]) -> str:
     return json.dumps({"version": TABLE_VERSION, "templates": [t.to_dict() for t in templates]}, indent=1, sort_keys=False) + "\n"
 
 
-def templates_from_json(text: str, where: str = "template table") -> list[Template]:
+def read_chain_table(text: str, where: str, version: int, key: str, from_dict, error: type[ValueError], kind: str, name_of) -> list:
+    """The entries of a committed table of op chains (``{"version": ..., key: [...]}``), each made
+    with ``from_dict``; every problem is one ``error`` naming ``where``: a wrong version, a table
+    that does not parse, a chain step whose op the catalog does not hold (``name_of(entry)`` names
+    the entry)."""
     try:
         data = json.loads(text)
-        if data.get("version") != TABLE_VERSION:
-            raise TemplateTableError(f"{where}: version {data.get('version')!r}, expected {TABLE_VERSION}")
-        out = [Template.from_dict(t) for t in data["templates"]]
+        if data.get("version") != version:
+            raise error(f"{where}: version {data.get('version')!r}, expected {version}")
+        out = [from_dict(t) for t in data[key]]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        if isinstance(e, TemplateTableError):
+        if isinstance(e, error):
             raise
-        raise TemplateTableError(f"{where}: not a template table ({e})") from None
+        raise error(f"{where}: not a {kind} ({e})") from None
     for t in out:
         for c in t.chains:
             for s in c.steps:
                 if s.op not in CATALOG:
-                    raise TemplateTableError(f"{where}: template {t.id} uses {s.op!r}, not in the catalog")
+                    raise error(f"{where}: {name_of(t)} uses {s.op!r}, not in the catalog")
     return out
+
+
+def templates_from_json(text: str, where: str = "template table") -> list[Template]:
+    return read_chain_table(text, where, TABLE_VERSION, "templates", Template.from_dict, TemplateTableError, "template table",
+                            lambda t: f"template {t.id}")
 
 
 @lru_cache(maxsize=1)
