@@ -154,18 +154,20 @@ def cmd_list(args) -> int:
         t.add_column(col, justify="right" if col in ("ops", "hits", "size") else "left", overflow="fold" if col in ("title", "upstream") else "ellipsis",
                      min_width=widest if col == "upstream" else None)
     for r in bugs:
-        known = [u for k, urls in upstream.items() if r.id == k or (len(k) >= 6 and r.id.startswith(k)) for u in urls]
         row = [r.id, r.verdict, r.exporter, str(r.n_ops), str(r.hits), _size(r.size), r.status]
-        row += [" ".join(_issue_ref(u) for u in known)] if upstream else []
+        row += [" ".join(_issue_ref(u) for u in _known_upstream(r.id, upstream))] if upstream else []
         t.add_row(*row, (("interaction: " if inter[r.id] is True else "") + r.title)[:100])
     con.print(t)
     if lims:
         lt = Table(title=f"{len(lims)} documented limitations (not counted as bugs): " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()),
                    title_justify="left")
-        for col in ("id", "verdict", "limitation", "exporter", "hits", "status", "title"):
-            lt.add_column(col, justify="right" if col == "hits" else "left", overflow="fold" if col == "title" else "ellipsis")
+        for col in ("id", "verdict", "limitation", "exporter", "hits", "status") + (("upstream",) if upstream else ()) + ("title",):
+            lt.add_column(col, justify="right" if col == "hits" else "left", overflow="fold" if col in ("title", "upstream") else "ellipsis",
+                          min_width=widest if col == "upstream" else None)
         for r in lims:
-            lt.add_row(r.id, r.verdict, limited[r.id], r.exporter, str(r.hits), r.status, r.title[:90])
+            row = [r.id, r.verdict, limited[r.id], r.exporter, str(r.hits), r.status]
+            row += [" ".join(_issue_ref(u) for u in _known_upstream(r.id, upstream))] if upstream else []
+            lt.add_row(*row, r.title[:90])
         con.print(lt)
     return 0
 
@@ -193,6 +195,11 @@ def cmd_groups(args) -> int:
                   "\n".join(f"{m.id} {m.describe()}" for m in g.members))
     Console().print(t)
     return 0
+
+
+def _known_upstream(fid: str, upstream: dict) -> list[str]:
+    """The upstream issue URLs recorded for finding ``fid`` (keys may be unique prefixes)."""
+    return [u for k, urls in upstream.items() if fid == k or (len(k) >= 6 and fid.startswith(k)) for u in urls]
 
 
 def _issue_ref(url: str) -> str:

@@ -62,7 +62,8 @@ def test_replay_minimize_then_promote(store, tmp_path, capsys):
     assert f"{n_before} -> 1 ops" in capsys.readouterr().out
     doc = json.loads((s.root / fid / "finding.json").read_text())
     assert len(doc["ops"]) == 1 and doc["history"] and doc["hits"] == 1
-    assert f"aten::{doc['ops'][0]}" in doc["error_head"]  # the minimum is the unsupported operator itself
+    name = doc["ops"][0].split(".s")[0]  # a catalog name (op_db's "fft.irfftn", an extra signature ".s2") as ATen spells it
+    assert any(f"aten::{n}" in doc["error_head"] for n in (name, name.replace(".", "_"), name.rsplit(".", 1)[-1]))  # the minimum is the unsupported operator itself
     assert main(["findings", "promote", fid, "--store", str(s.root), "--to", str(tmp_path / "repo_findings")]) == 0
     assert (tmp_path / "repo_findings" / fid / "repro.py").exists()
     assert [r.id for r in FindingStore(tmp_path / "repo_findings").list()] == [fid]
