@@ -12,6 +12,10 @@
                                         versions) with the installed versions if it still fails
     findings report ID [--no-run]       write report.md for the tracker to blame (runs its inline
                                         script and puts the output in) and print it
+    findings report --group GROUP_ID    write one report for a root-cause group (every member, the
+                                        simplest member's script) to STORE/group-GROUP_ID.md, print it
+    findings scope ID [--seconds S]     where the finding reproduces: other dtypes, shapes, the other
+                                        exporter, opsets; recorded in finding.json, shown in reports
     findings retest DIR [ID...] --with PKG==VERSION ...
                                         replay in a throwaway virtualenv with those versions;
                                         record per finding where it reproduces (DIR/retest.json)
@@ -101,9 +105,15 @@ def add_parsers(sub) -> None:
     p.set_defaults(run=cmd_retest)
 
     p = with_store(fs.add_parser("report", help="write report.md (the issue for the tracker to blame) and print it"))
-    p.add_argument("id")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--group", metavar="GROUP_ID", help="instead: one report for a root-cause group of 'findings groups' (STORE/group-GROUP_ID.md)")
     p.add_argument("--no-run", action="store_true", help="do not run the inline script to put its output in the report (faster)")
     p.set_defaults(run=cmd_report)
+
+    p = with_store(fs.add_parser("scope", help="where a finding reproduces: other dtypes, shapes, the other exporter, opsets"))
+    p.add_argument("id")
+    p.add_argument("--seconds", type=positive_float, default=60.0, help="time budget (default 60); variants not started by then are 'not run'")
+    p.set_defaults(run=cmd_scope)
 
     p = with_store(fs.add_parser("mark", help="record that a finding was filed upstream, or will not be"))
     p.add_argument("id")
@@ -244,6 +254,10 @@ def cmd_show(args) -> int:
         print("  minimized: not yet (filed raw; 'onnxfuzz findings minimize --pending' or the campaign's --resume minimizes it)")
     elif m.get("stop_reason"):
         print(f"  minimized: no ({m['stop_reason']})")
+    if doc.get("scope"):
+        from fuzzer.store.scope import summary
+
+        print(f"  scope: {summary(doc['scope'])}")
     print("  inputs: " + ", ".join(f"{k}: {v.dtype}{list(v.shape)}" for k, v in inputs.items()))
     print("  files: " + ", ".join(sorted(p.name for p in path.iterdir())))
     print()
@@ -493,12 +507,52 @@ def cmd_retest(args) -> int:
 
 
 def cmd_report(args) -> int:
+    if (args.id is None) == (args.group is None):
+        raise UsageError("give a finding (ID) or a group (--group GROUP_ID), not both")
     store = _store(args)
+    if args.group is not None:
+        from fuzzer.store.group_report import write_group_report
+
+        store.list("id")  # syncs the index, collects unreadable findings
+        _warn_problems(store)
+        sys.stdout.write(write_group_report(store.root, args.group).read_text(encoding="utf-8"))
+        return 0
     path = store.resolve(args.id)
     read_finding(path)
     all_upstream(store.root)  # a curated file that does not parse: one line, exit 2
     _rewrite_report(store, path, run=not args.no_run)
     sys.stdout.write((path / "report.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def cmd_scope(args) -> int:
+    """Run the finding's variants (fuzzer.store.scope), print them as a table, record them in
+    finding.json. Exit 0 whatever the variants do."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from fuzzer.store.scope import probe, summary
+
+    store = _store(args)
+    path = store.resolve(args.id)
+    doc, graph, inputs = load_case(path)
+    print(f"{path.name}: {doc['title'][:100]}", flush=True)
+
+    def on_entry(e) -> None:
+        print(f"  {e.axis:<9} {e.variant:<16} {e.state}" + (f" ({e.verdict})" if e.verdict and e.state != "passes" else ""), file=sys.stderr, flush=True)
+
+    entries = [e.to_dict() for e in probe(doc, graph, inputs, _runner, args.seconds, on_entry=on_entry)]
+    store.record_scope(path, entries)
+    t = Table(title=f"scope of {path.name} (recorded in {path / 'finding.json'})", title_justify="left")
+    for col in ("axis", "variant", "state", "verdict", "note"):
+        t.add_column(col, overflow="fold")
+    style = {"reproduces": "bold red", "other failure": "yellow", "passes": "green"}
+    for e in entries:
+        st = style.get(e["state"])
+        t.add_row(e["axis"], escape(e["variant"]), f"[{st}]{e['state']}[/]" if st else e["state"], e.get("verdict", ""), escape(e.get("note", "")))
+    Console().print(t)
+    print(summary(entries))
     return 0
 
 

@@ -435,6 +435,7 @@ class ReportFacts:
     collect_env: str | None = None
     script_output: str | None = None  # what the inline script printed when this report was written
     script_exit: int | None = None
+    scope: tuple[Mapping, ...] = ()  # finding.json "scope" (fuzzer.store.scope): where it reproduces and where not
 
 
 def report_title(f: ReportFacts) -> str:
@@ -499,6 +500,10 @@ def render_report(f: ReportFacts) -> str:
             lines += ["### To reproduce", ""]
         lines += ["Standalone; exit 1 while the bug reproduces, 0 once fixed.", "", SCRIPT_MARK, "```python", torch_script.rstrip("\n"), "```", ""]
     lines += _expected_actual(f)
+    if f.scope:
+        from .scope import summary
+
+        lines += ["", "### Scope", "", "Where it reproduces (variants of the case above, `onnxfuzz findings scope`): " + summary(f.scope)]
     if f.model is not None:
         lines += ["", f"**Exported graph** (`torch.onnx.export({flag}" + (f", opset_version={f.opset}" if f.opset else "") + ")`, onnx.printer):",
                   "```", graph_excerpt(f.model, node[0] if node else None), "```"]

@@ -404,6 +404,19 @@ class FindingStore:
             doc["interaction"] = interaction
             atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
 
+    def record_scope(self, path: Path, entries: list[dict]) -> None:
+        """Record where the finding reproduces (:mod:`.scope`) in finding.json ``"scope"``,
+        replacing an earlier scope (an atomic replacement of finding.json, under the lock)."""
+        from .scope import check_scope
+
+        if not check_scope(entries):
+            raise ValueError("not a scope list (see fuzzer.store.scope.probe)")
+        with self._locked():
+            doc = read_finding(path)
+            doc["scope"] = entries
+            atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+            self._reindex(path, doc)
+
     def give_up_minimization(self, path: Path, reason: str) -> None:
         """Keep ``path`` raw for good (its minimization cannot finish, e.g. it kills the minimizing
         process): it leaves the queue, and ``reason`` is recorded."""
@@ -605,7 +618,8 @@ class FindingStore:
         facts = self._facts(path.name, graph, inputs, model, verdict=verdict, exporter=exporter, opset=opset, optimize=optimize,
                             error_type=doc.get("error_type"), error_message=doc.get("error_message") or doc.get("error_head"),
                             evidence=evidence, versions=doc.get("versions") or stack_versions(), component=doc.get("component", ""),
-                            signature=doc["signature"], stage=stage, worst_index=worst.get("index"), collect_env=collect_env)
+                            signature=doc["signature"], stage=stage, worst_index=worst.get("index"), collect_env=collect_env,
+                            scope=tuple(doc.get("scope") or ()))
         text = render_report(facts)
         if run_script is not None:
             script = inline_scripts(text)[0]
@@ -851,6 +865,11 @@ def _check_fields(path: Path, doc: dict) -> None:
         raise bad("export", "the export options of its exporter")
     if not isinstance(doc.get("awaiting_minimization", False), bool):
         raise bad("awaiting_minimization", "true or false")
+    if doc.get("scope") is not None:
+        from .scope import check_scope
+
+        if not check_scope(doc["scope"]):
+            raise bad("scope", "a list of {axis, variant, state[, verdict, note]} objects")
     if doc.get("absorbed_into") is not None and not (isinstance(doc["absorbed_into"], str) and re.fullmatch(r"[0-9A-Za-z_-]{1,64}", doc["absorbed_into"])):
         raise bad("absorbed_into", "a finding id")
 
