@@ -48,7 +48,7 @@ def _default_store() -> Path:
 
 
 def add_parsers(sub) -> None:
-    f = sub.add_parser("findings", help="triage stored findings (list, show, replay, minimize, report, mark, promote)")
+    f = sub.add_parser("findings", help="triage stored findings (list, groups, show, replay, minimize, report, scope, mark, promote)")
     fs = f.add_subparsers(dest="findings_command", metavar="ACTION", parser_class=type(f))
     fs.required = True
 

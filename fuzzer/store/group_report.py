@@ -43,13 +43,17 @@ def find_group(groups: Sequence[Group], ref: str) -> Group:
 
 
 def group_title(group: Group, prefix: str) -> str:
-    """'<prefix><cause> (<n> ops: A, B, ...)', shortened to fit :data:`MAX_TITLE`."""
-    ops = group.ops()
-    for text in (f"{group.cause} ({len(group.members)} findings: {', '.join(ops)})", f"{group.cause} ({len(group.members)} findings)", group.cause):
-        t = prefix + text
-        if len(t) <= MAX_TITLE:
-            return t
-    return t[:MAX_TITLE - 1] + "…"
+    """'<prefix><cause>: <ops>', the cause without its scope ("dynamo: "; the tracker's prefix
+    says whose it is), shortened to fit :data:`MAX_TITLE`: the op list goes first, then a
+    trailing parenthesis of the cause, then words."""
+    cause = re.sub(r"^(?:torchscript|dynamo|onnxruntime): ", "", group.cause)
+    bare = re.sub(r" \([^()]*\)$", "", cause)
+    ops = ", ".join(group.ops())
+    for text in (f"{cause}: {ops}", f"{bare}: {ops}", cause, bare):
+        if len(prefix + text) <= MAX_TITLE:
+            return prefix + text
+    cut = (prefix + bare)[:MAX_TITLE - 1]
+    return cut.rsplit(" ", 1)[0] + "…"
 
 
 def representative(group: Group, docs: Mapping[str, Mapping[str, Any]], reports: Mapping[str, str]) -> str | None:

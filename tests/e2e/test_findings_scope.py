@@ -24,10 +24,14 @@ def test_scope_of_a_missing_kernel_names_where_it_reproduces_and_where_not(tmp_p
     assert ("opset", "13", "reproduces") in rows or ("opset", "13", "not run") in rows
     scope = json.loads((root / "c6969aa4d1" / "finding.json").read_text())["scope"]
     assert [e["axis"] for e in scope][:2] == ["baseline", "dtype"] and {e["state"] for e in scope} >= {"reproduces", "passes"}
-    assert next(e for e in scope if e["variant"] == "float16")["state"] == "reproduces"  # Atan(float16): no kernel either
+    # on integers the TorchScript exporter fails first, with a bug of its own (Atan on int64 without a Cast)
+    assert {k: v for k, v in next(e for e in scope if e["variant"] == "int64").items() if k != "note"} == {
+        "axis": "dtype", "variant": "int64", "state": "other failure", "verdict": "invalid_model"}
+    assert next(e for e in scope if e["axis"] == "exporter")["state"] in ("reproduces", "not run")  # ONNX Runtime's bug: either exporter
     assert main(["findings", "report", "c6969aa4d1", "--store", str(root), "--no-run"]) == 0
     report = capsys.readouterr().out
     assert "### Scope" in report and "Reproduces with the finding as filed" in report and "Passes with float32" in report
+    assert "Fails otherwise with int64" in report
     assert main(["findings", "show", "c6969aa4d1", "--store", str(root)]) == 0
     assert "scope: Reproduces with" in capsys.readouterr().out
 
