@@ -2,12 +2,15 @@
 
     python scripts/measure_arms.py --minutes 20            # the measurement (2 cores: 1 worker each)
     python scripts/measure_arms.py --minutes 3 --workers 1 # a quick look
+    python scripts/measure_arms.py --minutes 10 --b-dynamo-share 0.75   # equal exporter time vs dynamo-led
 
 Two real campaigns (:func:`fuzzer.campaign.run_campaign`, what ``onnxfuzz fuzz`` runs, both
 exporters, special inputs, default options) run *at the same time*, each with ``--workers``
 workers, so the machine's load is shared alike: arm A spends each exporter's time on generated
 graphs only (the campaign before arms: ``arms=("graphs",)``), arm B is today's default (generated
-graphs and one-operator jobs, split by yield). Minimization is off in both (it would compete for
+graphs and one-operator jobs, split by yield). With ``--b-dynamo-share F``, A is the default
+campaign with equal time per exporter and B the same with dynamo given the share F of worker time
+(does leading with dynamo find more?). Minimization is off in both (it would compete for
 the same cores); bugs are still filed raw, so distinct findings are counted too.
 
 Printed per arm and exporter: cases, distinct buckets (the campaign's coarse bucket key, the same
@@ -68,6 +71,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="workers per arm")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="keep both campaign directories here (must not exist)")
+    ap.add_argument("--b-dynamo-share", type=float, default=None, help="compare exporter time splits instead: A equal, B dynamo's share F")
     args = ap.parse_args()
     if args.out is not None and args.out.exists():
         print(f"measure_arms: {args.out} exists; pick a new --out", file=sys.stderr)
@@ -76,8 +80,14 @@ def main() -> int:
     root = Path(tmp.name) if tmp else args.out
     root.mkdir(parents=True, exist_ok=True)
     seconds = args.minutes * 60
-    arms = {"A graphs only": ("graphs",), "B graphs+ops (default)": CampaignConfig().arms}
-    configs = {name: CampaignConfig(seconds=seconds, seed=args.seed, workers=args.workers, minimize_seconds=None, arms=a) for name, a in arms.items()}
+    if args.b_dynamo_share is None:
+        arms = {"A graphs only": ("graphs",), "B graphs+ops (default)": CampaignConfig().arms}
+        configs = {name: CampaignConfig(seconds=seconds, seed=args.seed, workers=args.workers, minimize_seconds=None, arms=a) for name, a in arms.items()}
+    else:
+        shares = {"A equal-time": 0.5, f"B dynamo-{args.b_dynamo_share:g}": args.b_dynamo_share}
+        arms = dict.fromkeys(shares)
+        configs = {name: CampaignConfig(seconds=seconds, seed=args.seed, workers=args.workers, minimize_seconds=None, dynamo_share=f)
+                   for name, f in shares.items()}
     stats = {name: CampaignStats() for name in arms}
     errors: list[str] = []
     threads = [threading.Thread(target=_campaign, args=(root / name.split()[0], configs[name], stats[name], errors)) for name in arms]

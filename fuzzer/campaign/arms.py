@@ -138,14 +138,15 @@ class OpJobs:
 
 @dataclass
 class Allocator:
-    """Worker time per arm, in two levels: exporters share time equally (so the slow dynamo
-    exporter is never starved by the fast TorchScript one, and graph ``i`` reaches both); within an
-    exporter, each strategy gets ``floor`` and the rest in proportion to its yield of new buckets
-    per worker second (see the module docstring)."""
+    """Worker time per arm, in two levels: exporters share time by fixed weights (equal by
+    default: the slow dynamo exporter is never starved by the fast TorchScript one, and graph ``i``
+    reaches both); within an exporter, each strategy gets ``floor`` and the rest in proportion to
+    its yield of new buckets per worker second (see the module docstring)."""
 
     arms: tuple[str, ...]  # "exporter/strategy"
     floor: float = 0.1
     prior_seconds: float = 60.0  # one bucket per this many worker seconds, before any evidence
+    weights: dict[str, float] | None = None  # exporter -> its weight in the time split (None or missing: 1)
 
     def shares(self, seconds: Counter, new_buckets: Counter, arms: Iterable[str] | None = None) -> dict[str, float]:
         """Each of ``arms``' share of their exporter's time (all arms when None)."""
@@ -170,7 +171,8 @@ class Allocator:
         for a in self.arms:
             per_ex[a.split("/")[0]] += seconds[a]
         order = [a.split("/")[0] for a in self.arms]
-        ex = min(dict.fromkeys(a.split("/")[0] for a in cands), key=lambda e: (per_ex[e], order.index(e)))
+        weight = self.weights or {}
+        ex = min(dict.fromkeys(a.split("/")[0] for a in cands), key=lambda e: (per_ex[e] / max(1e-9, weight.get(e, 1.0)), order.index(e)))
         mine = [a for a in self.arms if a.split("/")[0] == ex]
         share = self.shares(seconds, new_buckets, mine)
         total = sum(seconds[a] for a in mine) or 1.0

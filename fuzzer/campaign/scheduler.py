@@ -80,7 +80,8 @@ class Scheduler:
         self.deferred = {e.exporter.value: deque() for e in self.exports}  # mutant slots passed over while filling a dynamo batch
         sources: dict = {}  # each operator planned once, for every exporter
         self.op_jobs = {e.exporter.value: OpJobs(e.exporter, config.seed, config.input_mode, sources) for e in self.exports} if "ops" in config.arms else {}
-        self.allocator = Allocator(tuple(arm_name(e.exporter.value, a) for e in self.exports for a in config.arms), config.arm_floor)
+        weights = {"dynamo": config.dynamo_share, "torchscript": 1.0 - config.dynamo_share} if len(self.exports) > 1 else None
+        self.allocator = Allocator(tuple(arm_name(e.exporter.value, a) for e in self.exports for a in config.arms), config.arm_floor, weights=weights)
         self.graphs_left = {e.exporter.value: True for e in self.exports}
         self.ops_left = {e.exporter.value: "ops" in config.arms for e in self.exports}
         self.waiting_ops: dict[str, list] = {}

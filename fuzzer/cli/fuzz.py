@@ -44,6 +44,8 @@ def add_parsers(sub) -> None:
     f.add_argument("--cluster", metavar="ADDRESS", default=None,
                    help="run the campaign on the Ray cluster at ADDRESS (host:port of its head; 'auto': the one this machine belongs to); "
                         "each node runs a worker pool sized to its cores (--workers: per node); needs onnxfuzz[cluster]")
+    f.add_argument("--dynamo-share", type=share, default=None,
+                   help=f"with both exporters: dynamo's share of worker time, above 0 and below 1 (default: {d.dynamo_share:g})")
     f.add_argument("--dynamic-share", type=share, default=None,
                    help=f"share of generated graphs exported with dynamic input sizes and also run at other sizes (default: {d.dynamic_share:g})")
     f.add_argument("--known", type=Path, action="append", default=None, metavar="DIR",
@@ -66,14 +68,18 @@ def _new_config(args):
         "seed": args.seed, "input_mode": args.input_mode, "workers": args.workers, "case_timeout": args.case_timeout,
         "memory_limit_mb": args.memory_limit_mb, "keep_per_bucket": args.keep_per_bucket, "min_free_mb": args.min_free_mb,
         "mutate_share": args.mutate_share, "dynamic_share": args.dynamic_share,
+        "dynamo_share": args.dynamo_share,
     }
     known = []
     for k in args.known or ():
         if not k.is_dir():
             raise UsageError(f"--known {k}: not a directory (give a findings store, e.g. findings/)")
         known.append(str(k.resolve()))
-    config = CampaignConfig(generator=campaign_generator(**gen), feedback=args.feedback, known=tuple(known), avoid=not args.no_avoid, cut=not args.no_cut,
-                            **{k: v for k, v in given.items() if v is not None})
+    try:
+        config = CampaignConfig(generator=campaign_generator(**gen), feedback=args.feedback, known=tuple(known), avoid=not args.no_avoid, cut=not args.no_cut,
+                                **{k: v for k, v in given.items() if v is not None})
+    except ValueError as e:  # a value each flag accepts alone but the campaign does not (e.g. --dynamo-share 1)
+        raise UsageError(f"{e} (see 'onnxfuzz fuzz --help')") from None
     if args.cases is not None:
         config = replace(config, seconds=None)  # a case budget alone
     if args.recycle_after is not None:
@@ -100,8 +106,8 @@ def cmd_fuzz(args) -> int:
             raise UsageError("--resume DIR continues DIR; do not also give --out")
         if args.feedback:
             raise UsageError("--resume keeps the campaign's stored options; --feedback applies only to a new campaign")
-        if args.dynamic_share is not None:
-            raise UsageError("--resume keeps the campaign's stored options; --dynamic-share applies only to a new campaign")
+        if args.dynamic_share is not None or args.dynamo_share is not None:
+            raise UsageError("--resume keeps the campaign's stored options; --dynamic-share and --dynamo-share apply only to a new campaign")
         if args.known or args.no_avoid or args.no_cut:
             raise UsageError("--resume keeps the campaign's stored options; --known, --no-avoid and --no-cut apply only to a new campaign")
         out = args.resume

@@ -47,3 +47,25 @@ def test_op_jobs_plan_only_as_far_as_the_rounds_reach_and_share_graphs_between_e
         assert own.key == j.key and own.graph == j.graph
     j = dy.take(1, set())[0][1]
     assert {e.exporter for e in j.exports} == {Exporter.DYNAMO} and {e.exporter for e in first[0][1].exports} == {Exporter.TORCHSCRIPT}
+
+
+def test_allocator_weights_split_time_between_exporters_by_their_share():
+    alloc = Allocator(ARMS, floor=0.1, weights={"dynamo": 0.75, "torchscript": 0.25})
+    seconds: Counter = Counter()
+    for _ in range(400):  # every pick runs one second of worker time
+        seconds[alloc.pick(seconds, Counter(), ARMS)] += 1
+    dynamo = seconds["dynamo/graphs"] + seconds["dynamo/ops"]
+    assert 295 <= dynamo <= 305  # 3/4 of the time
+    assert Allocator(ARMS).pick(Counter({"dynamo/graphs": 10}), Counter(), ARMS).startswith("torchscript/")  # no weights: equal time
+
+
+def test_dynamo_share_is_stored_checked_and_defaults_for_older_campaigns():
+    import pytest
+
+    from fuzzer.campaign import CampaignConfig
+    c = CampaignConfig(dynamo_share=0.7)
+    assert CampaignConfig.from_dict(c.to_dict()).dynamo_share == 0.7
+    assert CampaignConfig.from_dict({k: v for k, v in c.to_dict().items() if k != "dynamo_share"}).dynamo_share == 0.5  # equal time, as they ran
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match="dynamo_share"):
+            CampaignConfig(dynamo_share=bad)
