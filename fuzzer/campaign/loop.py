@@ -210,6 +210,7 @@ class _Loop:
         self.known_refreshed = (now, done)
         self.known.refresh(self.scheduler.slots_handed())
         self.stats.known_triggers = self.known.size
+        self.stats.op_jobs_skipped = sum(self.scheduler.ops_skipped.values())
 
     def _wait_ready(self, pool: WorkerPool) -> None:
         """Wait until a worker can take a case, then start the campaign clock and the deadline:

@@ -59,6 +59,7 @@ class CampaignStats:
     nodes: list | None = None  # on a cluster: per node, its state, workers, busy, cases and rate (None: one machine)
     known_triggers: int | None = None  # one-operator triggers known (None: avoidance and cutting off)
     cut_cases: int = 0  # cases that ran on past a known failure with its culprit cut out (fuzzer.case.cut)
+    op_jobs_skipped: int = 0  # one-operator jobs passed over: a known trigger of their exporter
     cuts: Counter = field(default_factory=Counter)  # operator -> times cut out of a case
 
     def arms(self) -> dict:
@@ -117,7 +118,8 @@ class CampaignStats:
             **({"corpus": self.corpus, "mutants": self.mutants} if self.corpus is not None else {}),
             "arms": self.arms(),
             **({"nodes": self.nodes} if self.nodes is not None else {}),
-            **({"known_triggers": self.known_triggers, "cut_cases": self.cut_cases, "cuts": dict(self.cuts.most_common(30))}
+            **({"known_triggers": self.known_triggers, "cut_cases": self.cut_cases, "cuts": dict(self.cuts.most_common(30)),
+                "op_jobs_skipped": self.op_jobs_skipped}
                if self.known_triggers is not None else {}),
             **({"interaction_findings": self.findings.interactions} if getattr(self.findings, "interactions", None) is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
@@ -144,6 +146,7 @@ class CampaignStats:
         if self.known_triggers is not None:
             out["known_triggers"] = self.known_triggers
             out["cut_cases"] = self.cut_cases
+            out["op_jobs_skipped"] = self.op_jobs_skipped
         if getattr(self.findings, "interactions", None) is not None:
             out["interaction_findings"] = self.findings.interactions
         return out

@@ -35,3 +35,27 @@ def test_torchscript_seeds_per_request_change_the_grouping_only(tmp_path):
     assert runs(one) == runs(four)  # the same seeds, each once per exporter
     assert set(runs(four).values()) == {1} and (Exporter.TORCHSCRIPT, 10) not in runs(four)  # a done seed is skipped
     assert sum(1 for e, _ in runs(four) if e is Exporter.TORCHSCRIPT) == 29
+
+
+def test_op_jobs_of_a_known_trigger_are_passed_over_but_for_the_exploration_share(tmp_path):
+    from types import SimpleNamespace
+
+    from fuzzer.generate.avoid import ANY_DTYPES, Avoidance, Trigger
+
+    config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=60, seed=3, workers=1, arms=("ops",), minimize_seconds=None, dynamic_share=0.0)
+    plain = Scheduler(config, set(), None, tmp_path / "a")
+    first = [j for _ in range(6) for _, j in plain.next_request(Counter(), Counter()).jobs]
+    banned = first[0].ops[0]  # as if the store knew: every job of this operator fails on TorchScript
+    table = Avoidance((Trigger("torchscript", banned, ANY_DTYPES, (), "export_crash", "UnsupportedOperatorError"),), ("torchscript",), explore=0.0)
+    sched = Scheduler(config, set(), None, tmp_path / "b", known=SimpleNamespace(current=table, path_for=lambda slot: None))
+    ran = [j for _ in range(6) for _, j in sched.next_request(Counter(), Counter()).jobs]
+    assert banned not in {j.ops[0] for j in ran} and sched.ops_skipped["torchscript"] >= 1
+    from fuzzer.campaign.arms import OpJobs
+
+    order = [j.key for _, j in OpJobs(Exporter.TORCHSCRIPT, 3, config.input_mode).take(len(ran) + 40, set())]
+    assert {j.key for j in ran} <= set(order) and len(ran) >= len(first) - 8  # the other jobs of the same plan, no fewer per request
+    other = Scheduler(config, set(), None, tmp_path / "c", known=SimpleNamespace(current=Avoidance((), ("torchscript",)), path_for=lambda slot: None))
+    assert [j.key for _ in range(6) for _, j in other.next_request(Counter(), Counter()).jobs] == [j.key for j in first]  # nothing known: nothing skipped
+    table_all = Avoidance(table.triggers, ("torchscript",), explore=1.0)  # an exploration share of 1: every known job still runs
+    explore = Scheduler(config, set(), None, tmp_path / "d", known=SimpleNamespace(current=table_all, path_for=lambda slot: None))
+    assert [j.key for _ in range(6) for _, j in explore.next_request(Counter(), Counter()).jobs] == [j.key for j in first]
