@@ -103,7 +103,7 @@ def count(docs: list[dict]) -> dict:
     old_calls = {calls[n] for n in old if n in calls}
     out: dict = {"findings": len(docs), "bugs": 0, "limitations": 0, "new": {}}
     per = {kind: {"findings": 0, "single_op": 0, "only_new": 0, "flaky": 0, "verdicts": Counter(),
-                  "entries": {s: set() for s in SOURCES}, "callables": {s: set() for s in SOURCES}}
+                  "entries": {s: set() for s in SOURCES}, "callables": {s: set() for s in SOURCES}, "by_verdict": {}, "single": set()}
            for kind in ("bugs", "limitations")}
     unknown: set[str] = set()
     for doc in docs:
@@ -117,9 +117,12 @@ def count(docs: list[dict]) -> dict:
         p = per[kind]
         p["findings"] += 1
         p["single_op"] += len(set(names)) == 1
+        if len(set(names)) == 1:
+            p["single"].update(new)
         p["only_new"] += all(n in source for n in names)
         p["flaky"] += doc.get("status") == "flaky"
         p["verdicts"][doc["verdict"]] += 1
+        p["by_verdict"].setdefault(doc["verdict"], set()).update(new)
         for n in new:
             p["entries"][source[n]].add(n)
             p["callables"][source[n]].add(calls[n])
@@ -129,6 +132,8 @@ def count(docs: list[dict]) -> dict:
             "verdicts": dict(sorted(p["verdicts"].items())),
             "entries": {s: sorted(v) for s, v in p["entries"].items()},
             "callables": {s: sorted(v) for s, v in p["callables"].items()},
+            "entries_single_op": sorted(p["single"]),
+            "entries_by_verdict": {v: sorted(e) for v, e in sorted(p["by_verdict"].items())},
         }
     both = {"entries": {}, "callables": {}}
     for what in ("entries", "callables"):
@@ -158,6 +163,9 @@ def show(c: dict) -> None:
     t.add_row("  status flaky", str(b["flaky"]), str(lim["flaky"]))
     for v in sorted(set(b["verdicts"]) | set(lim["verdicts"])):
         t.add_row(f"  {v}", str(b["verdicts"].get(v, 0)), str(lim["verdicts"].get(v, 0)))
+    t.add_row("distinct new entries, by verdict", "", "")
+    for v in sorted(set(b["entries_by_verdict"]) | set(lim["entries_by_verdict"])):
+        t.add_row(f"  {v}", str(len(b["entries_by_verdict"].get(v, ()))), str(len(lim["entries_by_verdict"].get(v, ()))))
     con.print(t)
     t = Table(title="distinct new operators with at least one finding")
     for col in ("source", "entries (bugs)", "entries (bugs+lim.)", "callables (bugs)", "callables (bugs+lim.)"):
@@ -167,6 +175,8 @@ def show(c: dict) -> None:
     n = lambda d: str(len(set().union(*map(set, d.values()))))  # noqa: E731
     t.add_row("all", n(b["entries"]), n(both["entries"]), n(b["callables"]), n(both["callables"]))
     con.print(t)
+    single = len(b["entries_single_op"]), len(set(b["entries_single_op"]) | set(lim["entries_single_op"]))
+    con.print(f"new entries with a one-operator finding: {single[0]} (bugs), {single[1]} (bugs+limitations)")
     con.print(f"callables no old entry calls: {len(b['callables_not_old'])} (bugs), {len(both['callables_not_old'])} (bugs+limitations)")
     if c["unknown_ops"]:
         con.print(f"[yellow]ops not in this catalog (not counted): {', '.join(c['unknown_ops'])}[/yellow]")
