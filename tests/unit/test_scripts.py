@@ -15,3 +15,33 @@ def test_script_answers_help(script):
     r = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "usage" in (r.stdout + r.stderr).lower()
+
+
+def test_new_op_findings_counts_a_small_store(tmp_path):
+    """scripts/new_op_findings.py on a store of three curated findings: relu (old catalog), an op_db
+    entry (scatter_reduce.mean) and a torch.nn module, the latter tagged as a limitation here."""
+    import json
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    store = tmp_path / "store"
+    for fid in ("172838eea5", "fb44a76c7a", "b6a2af7971"):
+        shutil.copytree(root / "findings" / fid, store / fid)
+    doc = json.loads((store / "b6a2af7971" / "finding.json").read_text())
+    doc["limitation"] = "missing_kernel"
+    (store / "b6a2af7971" / "finding.json").write_text(json.dumps(doc))
+    script = str(root / "scripts" / "new_op_findings.py")
+    r = subprocess.run([sys.executable, script, str(store), "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    c = json.loads(r.stdout)
+    assert (c["findings"], c["bugs"], c["limitations"]) == (3, 2, 1)
+    bugs, both = c["new"]["bugs"], c["new"]["bugs+limitations"]
+    assert bugs["findings"] == 1 and bugs["verdicts"] == {"numeric_mismatch": 1}
+    assert bugs["entries"] == {"opdb": ["scatter_reduce.mean"], "pyops": [], "modules": []}
+    assert both["entries"]["modules"] == ["nn.MultiheadAttention"]
+    assert both["callables"] == {"opdb": ["torch.scatter_reduce"], "pyops": [], "modules": ["torch.nn.MultiheadAttention"]}
+    assert c["new"]["limitations"]["findings"] == 1
+    r = subprocess.run([sys.executable, script, str(store)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "3 findings: 2 bugs, 1 documented limitations" in r.stdout
+    r = subprocess.run([sys.executable, script, str(tmp_path / "missing")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
