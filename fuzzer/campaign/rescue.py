@@ -82,12 +82,28 @@ class Rescue:
         """The dead case's result and its case directory under ``incoming/`` (None when its graph
         could not be rebuilt: ``reply`` None or without output)."""
         graph = inputs = None
-        if reply is not None and reply.out is not None:
+        cut = self._cut_in_flight(d)
+        if cut is not None:  # it died running a graph with known culprits cut out: that graph is the case
+            graph, inputs = cut
+        elif reply is not None and reply.out is not None:
             where = Path(reply.out)
             graph = load_graph(where / "graph.json")
             inputs = load_inputs(where / "inputs.npz", graph)
         shutil.rmtree(self._dir(d), ignore_errors=True)
         return self._result(d, graph, inputs)
+
+    def _cut_in_flight(self, d: DeadCase):
+        """The cut graph and inputs the dead worker was running (fuzzer.case.cut.pending_dir), if
+        it had cut the case; None otherwise (the rebuilt seed is the case). Removed once read."""
+        from fuzzer.case.cut import clear_pending, load_pending, pending_dir
+
+        req = d.completion.task.request
+        if not isinstance(req, RunSeeds) or not req.cut or req.cases_dir is None:
+            return None
+        where = pending_dir(req.cases_dir, req.export.exporter.value, int(d.key))
+        found = load_pending(where)
+        clear_pending(where)
+        return found
 
     def _result(self, d: DeadCase, graph: Graph | None, inputs) -> tuple[CaseResult, str | None]:
         c, cfg = d.completion, self.config
@@ -95,7 +111,8 @@ class Rescue:
         mutant = isinstance(req, RunMutant)
         r = worker_death_result(c.kind, c.detail, c.seconds, req.export, seed=req.mutation_seed if mutant else int(d.key),
                                 input_mode=cfg.input_mode, graph=graph, options={"generator": cfg.generator.to_dict(),
-                                                                                 **({"export": req.export.to_dict()} if req.export.dynamic else {})})
+                                                                                 **({"export": req.export.to_dict()} if req.export.dynamic else {}),
+                                                                                 **({"cuts": graph.meta["cuts"]} if graph is not None and graph.meta.get("cuts") else {})})
         if graph is None:
             return r, None
         path = save_case(self.out / "incoming", graph, inputs, r, mutant_dirname(req.slot, r) if mutant else None)

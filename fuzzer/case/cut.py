@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -137,11 +138,21 @@ def cut_node(graph: Graph, inputs: Mapping[str, np.ndarray], k: int, values: Map
 
 
 def run_past_known(graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseResult, known: Avoidance | None,
-                   rerun: Callable[[Graph, Mapping[str, np.ndarray]], CaseResult], max_cuts: int = MAX_CUTS
-                   ) -> tuple[Graph, dict[str, np.ndarray], CaseResult, tuple[Cut, ...]]:
+                   rerun: Callable[[Graph, Mapping[str, np.ndarray]], CaseResult], max_cuts: int = MAX_CUTS,
+                   pending: Path | None = None) -> tuple[Graph, dict[str, np.ndarray], CaseResult, tuple[Cut, ...]]:
     """The case after cutting known culprits out (the graph, inputs and result that ran last, and
     the cuts). A case that passes, or fails in a way no node of it is known for, is returned as
-    it is. ``rerun(graph, inputs)`` runs a cut graph through the same export."""
+    it is. ``rerun(graph, inputs)`` runs a cut graph through the same export. With ``pending``,
+    each cut graph is saved there before it runs and removed when this returns, so a re-run that
+    kills the process leaves the graph that killed it (:func:`load_pending`)."""
+    try:
+        return _run_past_known(graph, inputs, result, known, rerun, max_cuts, pending)
+    finally:
+        if pending is not None:
+            clear_pending(pending)
+
+
+def _run_past_known(graph, inputs, result, known, rerun, max_cuts, pending):
     cuts: list[Cut] = []
     x = dict(inputs)
     while known is not None and result.verdict.is_failure and len(cuts) < max_cuts:
@@ -155,6 +166,8 @@ def run_past_known(graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseR
             break
         g2, x2 = done
         g2 = Graph(g2.inputs, g2.nodes, g2.outputs, {**g2.meta, "cuts": [c.to_dict() for c in cuts]})
+        if pending is not None:
+            save_pending(pending, g2, x2)
         r2 = rerun(g2, x2)
         if r2.verdict.value == "eager_error":  # cannot happen on eager's own values; keep what ran
             cuts.pop()
@@ -163,3 +176,53 @@ def run_past_known(graph: Graph, inputs: Mapping[str, np.ndarray], result: CaseR
     if cuts:
         result = replace(result, options={**result.options, "cuts": [c.to_dict() for c in cuts]})
     return graph, x, result, tuple(cuts)
+
+
+# -- a cut graph in flight ---------------------------------------------------------------------
+# A cut graph re-runs in the worker; if that run kills the process, the supervisor rebuilds the
+# case from its seed, which gives the *uncut* graph: a crash found past a cut would be filed with
+# a graph that fails on the known culprit instead. So before each re-run the worker leaves the cut
+# graph and its inputs in a directory the supervisor can find (:func:`pending_dir`), and removes
+# it once the case is over; a dead worker's case is taken from there (fuzzer.campaign.rescue).
+
+
+def pending_dir(cases_dir: str | Path, exporter: str, seed: int) -> Path:
+    """Where the cut graph of ``seed`` for ``exporter`` waits while it runs (under the request's
+    cases directory, in a hidden folder nothing scans for cases)."""
+    return Path(cases_dir) / ".cutting" / f"{exporter}-{seed}"
+
+
+def save_pending(where: Path, graph: Graph, inputs: Mapping[str, np.ndarray]) -> None:
+    """Replace ``where`` with ``graph.json`` and ``inputs.npz`` of the graph about to run (published
+    whole with one rename: a reader sees the previous cut or this one, never half of one)."""
+    from fuzzer.atomic import StagedDir
+    from fuzzer.ir import graph_to_json
+
+    from .files import npz_bytes
+
+    clear_pending(where)
+    with StagedDir(where) as tmp:
+        (tmp / "graph.json").write_text(graph_to_json(graph) + "\n", encoding="utf-8")
+        (tmp / "inputs.npz").write_bytes(npz_bytes(inputs))
+
+
+def load_pending(where: Path) -> tuple[Graph, dict[str, np.ndarray]] | None:
+    """The cut graph and inputs left at ``where`` by a worker that died running them (None when
+    there is none or it cannot be read: the caller falls back to rebuilding the case)."""
+    from fuzzer.ir import load_graph
+
+    from .files import load_inputs
+
+    if not (where / "graph.json").is_file():
+        return None
+    try:
+        graph = load_graph(where / "graph.json")
+        return graph, load_inputs(where / "inputs.npz", graph)
+    except (OSError, ValueError):
+        return None
+
+
+def clear_pending(where: Path) -> None:
+    import shutil
+
+    shutil.rmtree(where, ignore_errors=True)

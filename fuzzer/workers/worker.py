@@ -195,14 +195,18 @@ def _run_seeds(req, state):
     else:
         rs = [run_graph(g, x, [req.export], seed=seed, input_mode=req.input_mode, options=options)[0] for g, x, seed in cases]
     if req.cut:
-        from fuzzer.case.cut import run_past_known
+        from fuzzer.case.cut import clear_pending, pending_dir, run_past_known
 
         for k, ((graph, inputs, seed), r) in enumerate(zip(cases, rs)):
+            # a cut graph that kills this process is what the supervisor must file, not the uncut seed
+            pending = pending_dir(req.cases_dir, req.export.exporter.value, seed) if req.cases_dir is not None else None
+            if pending is not None:
+                clear_pending(pending)  # left by an earlier death of this seed: not this run's
             if r.verdict.is_failure and known[k] is not None:
                 def rerun(g, x, seed=seed):
                     return run_graph(g, x, [req.export], seed=seed, input_mode=req.input_mode, options=options)[0]
 
-                g2, x2, rs[k], _ = run_past_known(graph, inputs, r, known[k], rerun)
+                g2, x2, rs[k], _ = run_past_known(graph, inputs, r, known[k], rerun, pending=pending)
                 cases[k] = (g2, x2, seed)
     replies = []
     for (graph, inputs, seed), r in zip(cases, rs):
