@@ -1,10 +1,18 @@
-"""Default-campaign throughput of two source trees in one run (before/after a change), alternating.
+"""Default campaigns of two source trees in one run (before/after a change).
 
-Runs ``onnxfuzz fuzz --seconds S`` (otherwise default options) from each tree in turn, ``--rounds``
-times, each into a fresh temporary directory, and prints cases per second per exporter and the
-ratio after/before, with the load average at the start and the end. Both trees use this Python.
+Throughput (the default): runs ``onnxfuzz fuzz --seconds S`` (otherwise default options) from each
+tree in turn, ``--rounds`` times, each into a fresh temporary directory, and prints cases per
+second per exporter and the ratio after/before, with the load average at the start and the end.
+
+Bugs found (``--side-by-side``): runs both trees' default campaigns *at the same time*, each with
+``--workers`` workers (default 1: one core each on a 2-core machine, so load falls on both alike),
+and prints per exporter the cases and the distinct buckets (each tree's own ``bucket`` key of
+``results.jsonl``, limitations included) by 5, 10 and 20 minutes and at the end, with after/before
+ratios. ``--keep DIR`` keeps both campaign directories (DIR/before, DIR/after) for a closer look.
+Both trees use this Python.
 
     python scripts/measure_trees.py --before ../main --after . --seconds 75 --rounds 2
+    python scripts/measure_trees.py --before ../base --after . --side-by-side --seconds 1200 --keep runs/trees
 """
 
 from __future__ import annotations
@@ -18,10 +26,18 @@ import tempfile
 from pathlib import Path
 
 
-def campaign(tree: Path, seconds: float, out: Path, extra: list[str]) -> dict:
+def start(tree: Path, seconds: float, out: Path, extra: list[str]) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(tree.resolve()))
     cmd = [sys.executable, "-m", "fuzzer", "fuzz", "--seconds", str(seconds), "--out", str(out), *extra]
-    subprocess.run(cmd, env=env, cwd=str(tree), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=seconds * 4 + 300)
+    return subprocess.Popen(cmd, env=env, cwd=str(tree), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def campaign(tree: Path, seconds: float, out: Path, extra: list[str]) -> dict:
+    start(tree, seconds, out, extra).wait(timeout=seconds * 4 + 300)
+    return read_summary(out)
+
+
+def read_summary(out: Path) -> dict:
     summary = json.loads((out / "summary.json").read_text())
     # the generated-graphs arm alone: graphs per second of that arm's worker time (op jobs are
     # one-operator variants whose cost depends on which operators the plan reached)
@@ -48,6 +64,55 @@ def rates(summary: dict) -> dict[str, float]:
     return out
 
 
+MARKS = (300, 600, 1200)
+
+
+def buckets_by_time(out: Path) -> dict[str, dict]:
+    """Per exporter: cases, and distinct buckets first seen by each mark (s of campaign time) and
+    in all, from ``results.jsonl`` (each line's ``bucket`` and ``t``)."""
+    first: dict[str, dict[str, float]] = {}
+    cases: dict[str, int] = {}
+    for line in (out / "results.jsonl").read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        e = r.get("exporter", "?")
+        cases[e] = cases.get(e, 0) + 1
+        if r.get("bucket"):
+            seen = first.setdefault(e, {})
+            seen[r["bucket"]] = min(seen.get(r["bucket"], float("inf")), float(r.get("t") or 0))
+    return {e: {"cases": cases[e], **{f"by {m // 60} min": sum(t <= m for t in first.get(e, {}).values()) for m in MARKS},
+                "all": len(first.get(e, {}))} for e in sorted(cases)}
+
+
+def side_by_side(args) -> int:
+    load0 = os.getloadavg()
+    extra = ["--workers", str(args.workers), *args.extra.split()]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.keep) if args.keep else Path(tmp)
+        outs = {label: root / label for label in ("before", "after")}
+        if any(o.exists() for o in outs.values()):
+            print(f"{root}: holds a before/ or after/ campaign already; give another --keep", file=sys.stderr)
+            return 2
+        root.mkdir(parents=True, exist_ok=True)
+        procs = {label: start(tree, args.seconds, outs[label], extra) for label, tree in (("before", args.before), ("after", args.after))}
+        for p in procs.values():
+            p.wait(timeout=args.seconds * 4 + 600)
+        found = {label: buckets_by_time(o) for label, o in outs.items()}
+    load1 = os.getloadavg()
+    cols = ["cases", *(f"by {m // 60} min" for m in MARKS), "all"]
+    print(f"{'exporter':<12} {'tree':<7} " + " ".join(f"{c:>14}" for c in cols))
+    for e in sorted(set(found["before"]) | set(found["after"])):
+        b, a = found["before"].get(e, {}), found["after"].get(e, {})
+        print(f"{e:<12} {'before':<7} " + " ".join(f"{b.get(c, 0):>14}" for c in cols))
+        print(f"{e:<12} {'after':<7} " + " ".join(f"{a.get(c, 0):>8} ({a.get(c, 0) / max(1, b.get(c, 0)):.2f}x)" for c in cols))
+    print(json.dumps(found))
+    print(f"buckets: each tree's own bucket key, limitations included; {args.workers} worker(s) per tree, both trees at the same time")
+    print(f"load average at start {load0[0]:.1f}, at end {load1[0]:.1f}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", type=Path, required=True, help="source tree before the change")
@@ -55,7 +120,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=75.0, help="campaign seconds per run (default: %(default)s)")
     ap.add_argument("--rounds", type=int, default=2, help="before/after pairs (default: %(default)s)")
     ap.add_argument("--extra", default="", help="more fuzz flags, space-separated")
+    ap.add_argument("--side-by-side", action="store_true", help="both trees at the same time; buckets found by time instead of throughput")
+    ap.add_argument("--workers", type=int, default=1, help="--side-by-side: workers per tree (default: %(default)s)")
+    ap.add_argument("--keep", default=None, help="--side-by-side: keep both campaign directories under this directory")
     args = ap.parse_args(argv)
+    if args.side_by_side:
+        return side_by_side(args)
     load0 = os.getloadavg()
     totals: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     with tempfile.TemporaryDirectory() as tmp:
