@@ -72,9 +72,16 @@ def _oracle_run(r: RunOutcome) -> OracleRun:
     return OracleRun(r.stage, r.outputs, r.error_type, r.error_message, r.seconds_load + r.seconds_run)
 
 
-def _blame(model: bytes, graph: Graph, inputs, eager: RunOutcome, run: RunOutcome, config: OracleConfig, tolerances, timings: dict) -> Blame:
+def _blame(model: bytes, graph: Graph, inputs, eager: RunOutcome, run: RunOutcome, config: OracleConfig, tolerances, timings: dict,
+           module=None, exporter: str | None = None) -> Blame:
+    """The extra oracles' verdict on a failing case. For a dynamo mismatch (ORT ran) with
+    ``module`` given, the decomposed program the exporter translates runs too (one more export)."""
     t0 = time.perf_counter()
     extra = run_oracles(model, inputs, [i.name for i in graph.inputs], config)
+    if config.decomposed and module is not None and exporter == "dynamo" and run.ok:
+        from fuzzer.execute.decomposed import run_decomposed
+
+        extra["decomposed"] = run_decomposed(module, inputs)
     timings["oracles"] = time.perf_counter() - t0
     return attribute_blame(eager.outputs, _oracle_run(run), {k: _oracle_run(v) for k, v in extra.items()}, tolerances)
 
@@ -240,7 +247,7 @@ def _finish_traced(module, graph: Graph, inputs, eager: RunOutcome, timings: dic
             verdict, ambiguities = verdict_of_diffs(diffs, ambiguous=True), tuple(found)
     timings["compare"] = time.perf_counter() - t0
     base = dict(base, outputs=run.outputs, output_digests=tuple(output_digest(o) for o in run.outputs), tolerances=tolerances, ambiguities=ambiguities)
-    blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings) if oracles.wanted(verdict.is_failure) else None
+    blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings, module, base.get("exporter")) if oracles.wanted(verdict.is_failure) else None
     head = mismatch_head(diffs)
     if verdict is Verdict.AMBIGUOUS:
         head = "ambiguous: " + "; ".join(f"output {a.output}: {a.kind} at {a.op} (node {a.node})" for a in ambiguities)
@@ -291,7 +298,7 @@ def _other_sizes(module, graph: Graph, inputs, r: CaseResult, out: ExportOutcome
             continue
         verdict, run, diffs, ambiguities = failure
         info["failed"] = "run"
-        blame = _blame(out.model, g2, x2, eager2, run, oracles, tolerances, timings) if oracles.wanted(True) else None
+        blame = _blame(out.model, g2, x2, eager2, run, oracles, tolerances, timings, module, r.exporter) if oracles.wanted(True) else None
         timings["other_sizes"] = time.perf_counter() - t0
         if diffs is None:  # ONNX Runtime raised
             return replace(r, verdict=verdict, error_type=run.error_type, error_head=error_head(f"at other input sizes ({rule}): {error_head(run.error_message)}"),

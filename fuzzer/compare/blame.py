@@ -13,7 +13,11 @@ implementation (R). "≈" is agreement under the tolerance policy. The rules, in
    way the checker does not see, such as a Reshape to 0 elements without allowzero).
 3. ``ort_kernel``: R ≈ E and ORT ≉ E (or ORT crashed / has no kernel): the model is right, the
    runtime's kernel is not.
-4. ``unknown``: anything else, e.g. the reference does not support the model (an oracle's
+4. ``decomposition`` (dynamo): before rules 2 and 3, when the decomposed program the dynamo
+   exporter translates (D, run in eager: :mod:`fuzzer.execute.decomposed`) agrees with ORT (or,
+   when ORT cannot run, with R) and not with E: the difference was there before translation, in
+   PyTorch's decompositions or type promotion (or between eager's kernel and its decomposition).
+5. ``unknown``: anything else, e.g. the reference does not support the model (an oracle's
    limitation, never a finding by itself), all three disagree, or there is nothing to attribute.
 
 The reference outputs are compared after a cast to the model's declared output types (done by
@@ -37,6 +41,7 @@ class Culprit(str, enum.Enum):
     EXPORTER = "exporter"
     ORT_KERNEL = "ort_kernel"
     ORT_OPTIMIZER = "ort_optimizer"
+    DECOMPOSITION = "decomposition"
     UNKNOWN = "unknown"
 
     def __str__(self) -> str:
@@ -47,7 +52,7 @@ class Culprit(str, enum.Enum):
 class OracleReport:
     """One extra oracle's run, as recorded in the case: its status and whom it agrees with."""
 
-    name: str  # "ort_unoptimized" | "reference"
+    name: str  # "ort_unoptimized" | "reference" | "decomposed"
     status: str  # "ok" | "load" | "run" | "unsupported" | "skipped"
     agrees_with_eager: bool | None = None
     agrees_with_ort: bool | None = None
@@ -112,12 +117,12 @@ def attribute_blame(
     tolerances: Sequence[Tolerance] | None = None,
 ) -> Blame:
     """Apply the module's rules to the primary ORT run ``ort`` and the extra ``oracles``
-    (keys "ort_unoptimized", "reference"; either may be missing)."""
+    (keys "ort_unoptimized", "reference", "decomposed"; any may be missing)."""
     reports = []
     ok: dict[str, Sequence[np.ndarray]] = {"eager": eager}
     if ort.stage == "ok":
         ok["ort"] = ort.outputs
-    for name in ("ort_unoptimized", "reference"):
+    for name in ("ort_unoptimized", "reference", "decomposed"):
         run = oracles.get(name)
         if run is None:
             continue
@@ -146,6 +151,12 @@ def _rules(ok: Mapping[str, Sequence[np.ndarray]], ort_stage: str, tol, ref_stag
         if o is None and ort_stage in ("load", "run"):
             return Culprit.ORT_OPTIMIZER, f"ORT fails ({ort_stage}) with optimizations and runs without" + (" (agreeing with eager)" if u_vs_e else "")
     kernel = u if u is not None else o  # ORT's kernels, without the optimizer when we have that
+    d = ok.get("decomposed")
+    if d is not None and not agree(e, d, tol)[0]:
+        onnx_side = kernel if kernel is not None else r
+        if onnx_side is not None and agree(d, onnx_side, tol)[0]:
+            return Culprit.DECOMPOSITION, ("eager PyTorch on the decomposed program the dynamo exporter translates agrees with "
+                                           + ("ORT" if kernel is not None else "the reference") + " and differs from eager: the difference comes before translation")
     if r is None:
         if kernel is None and ort_stage == "run" and ref_stage == "run":
             return Culprit.EXPORTER, "ORT and the reference both raise while running the model: the model is invalid"

@@ -13,8 +13,10 @@ torchlib's own opset (18) to the requested one. After it come the ONNX checker a
   the optimizer and passes with ``optimize=False`` (the optimizer breaks it), or fails at a
   converted opset and passes at opset 18 (the conversion breaks it);
 - the extra oracles (:mod:`.blame`): ONNX reference agrees with eager and ONNX Runtime does not
-  (an ORT kernel), ORT optimized differs from unoptimized (the ORT optimizer), the reference agrees
-  with ORT and not eager (the exported model is wrong: the exporter);
+  (an ORT kernel), ORT optimized differs from unoptimized (the ORT optimizer), the decomposed
+  program the dynamo exporter translates, run in eager, agrees with ORT and not eager (PyTorch's
+  decompositions), the reference agrees with ORT and not eager (the exported model is wrong: the
+  exporter);
 - otherwise what the verdict implies (a missing kernel is ONNX Runtime's; an exported model the
   checker rejects is the translation's).
 
@@ -94,6 +96,8 @@ def failing_stage(
             continue  # it fails at torchlib's own opset, not after a conversion
         if stage is not None:
             return stage
+    if culprit == "decomposition":
+        return Stage.DECOMPOSITION
     if culprit == "ort_kernel":
         return Stage.ORT_KERNEL
     if culprit == "ort_optimizer":

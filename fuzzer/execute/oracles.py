@@ -4,7 +4,9 @@ Besides eager PyTorch and ONNX Runtime with its default (all) graph optimization
 
 - ``ort_unoptimized``: the same model in ONNX Runtime with every graph optimization disabled
   (same kernels, no fusions / constant folding / layout rewrites);
-- ``reference``: the model in ONNX's reference implementation (:mod:`fuzzer.execute.reference`).
+- ``reference``: the model in ONNX's reference implementation (:mod:`fuzzer.execute.reference`);
+- ``decomposed`` (dynamo mismatches only): the decomposed program the dynamo exporter translates,
+  run in eager (:mod:`fuzzer.execute.decomposed`; run by the case, which holds the module).
 
 They cost one more session (and a slow numpy interpreter), so by default they run only when the
 primary comparison already failed (``when="on_failure"``): pass cases stay cheap.
@@ -20,7 +22,7 @@ import numpy as np
 from .reference import REFERENCE_MAX_ELEMENTS, run_reference
 from .runners import RunOutcome, run_onnxruntime
 
-ORACLE_NAMES = ("ort_unoptimized", "reference")
+ORACLE_NAMES = ("ort_unoptimized", "reference", "decomposed")
 WHEN = ("never", "on_failure", "always")
 
 
@@ -33,6 +35,7 @@ class OracleConfig:
     ort_unoptimized: bool = True
     reference: bool = True
     reference_max_elements: int = REFERENCE_MAX_ELEMENTS
+    decomposed: bool = True
 
     def __post_init__(self) -> None:
         if self.when not in WHEN:
@@ -42,7 +45,8 @@ class OracleConfig:
         return self.when == "always" or (self.when == "on_failure" and primary_failed)
 
     def to_dict(self) -> dict:
-        return {"when": self.when, "ort_unoptimized": self.ort_unoptimized, "reference": self.reference, "reference_max_elements": self.reference_max_elements}
+        return {"when": self.when, "ort_unoptimized": self.ort_unoptimized, "reference": self.reference, "reference_max_elements": self.reference_max_elements,
+                "decomposed": self.decomposed}
 
 
 def run_oracles(model: bytes, inputs: Mapping[str, np.ndarray], input_order: Sequence[str], config: OracleConfig) -> dict[str, RunOutcome]:

@@ -67,6 +67,7 @@ def gather_evidence(graph: Graph, inputs: Mapping[str, np.ndarray], model: bytes
 CULPRIT_COMPONENT = {
     "ort_kernel": "onnxruntime (CPU kernels: the ONNX reference implementation agrees with eager PyTorch)",
     "ort_optimizer": "onnxruntime (graph optimizations: the result is right with ORT_DISABLE_ALL)",
+    "decomposition": "PyTorch decompositions / type promotion (eager on the decomposed program torch.onnx translates computes what the ONNX model computes)",
 }
 
 
@@ -253,10 +254,12 @@ def what_goes_wrong(verdict: str, stage: str | None, error_type: str | None, mes
                 elif (np.isinf(e) & ~np.isinf(a)).any():
                     how = "loses ±inf"
                 elif (np.isnan(a) & ~np.isnan(e)).any():
-                    how = "gives NaN for finite results"
+                    how = "gives NaN where eager gives a number"
                 else:
                     continue
             break
+    if stage == "decomposition":  # the decomposed program already computes it (fuzzer.execute.decomposed)
+        return "PyTorch's decomposition differs from the eager kernel" + (f": {how}" if how != "wrong values" else "")
     if stage in ("ort_kernel", "ort_optimizer"):
         where = "ONNX Runtime's " + (f"{last}" if last else "kernel") + (" (graph optimizer)" if stage == "ort_optimizer" else "")
         return f"{where} {how}" if how != "wrong values" else f"{where} computes wrong values"
@@ -266,8 +269,8 @@ def what_goes_wrong(verdict: str, stage: str | None, error_type: str | None, mes
 
 
 def causal_title(project: str, verdict: str, graph: Graph, what: str) -> str:
-    """'[ONNX] cdist(p=1.0) on float32: exported as Sub/Pow/ReduceSum, gives NaN for finite
-    results', cut to :data:`MAX_TITLE` (attributes go first, then the rest is shortened)."""
+    """'[ONNX] cdist(p=1.0) on float32: exported as Sub/Pow/ReduceSum, gives NaN where eager gives
+    a number', cut to :data:`MAX_TITLE` (attributes go first, then the rest is shortened)."""
     prefix = TRACKERS[project].title_prefix
     kinds = input_kinds(graph)
     candidates = [f"{prefix}{subject(graph, limit)} on {kinds}: {what}" for limit in (40, 20, 0)]

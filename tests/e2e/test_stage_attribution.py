@@ -8,7 +8,7 @@ from fuzzer.compare.stages import PROJECT, Stage, stage_of
 from fuzzer.catalog import NewInput
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import make_inputs, single_op_graph
-from fuzzer.ir import TensorSpec
+from fuzzer.ir import TensorSpec, graph_from_dict
 
 pytestmark = pytest.mark.e2e
 D20, D20_NOOPT, D18, D17 = (ExportOptions(Exporter.DYNAMO, 20), ExportOptions(Exporter.DYNAMO, 20, False),
@@ -48,3 +48,26 @@ def test_a_missing_ort_kernel_and_an_unoptimized_model_that_only_the_optimizer_s
     assert s[(20, True)][0] == "pass"
     assert s[(20, False)] == ("ort_load_failure", Stage.ORT_KERNEL)
     assert PROJECT[Stage.ORT_KERNEL] == "ONNX Runtime"
+
+
+def test_a_decomposition_that_disagrees_with_the_eager_kernel():
+    """multi_margin_loss(reduction="sum") with a NaN in the input: eager's CPU kernel skips the
+    NaN margin (3.5), PyTorch's decomposition that torch.onnx translates propagates it (NaN), and
+    the ONNX model computes what the decomposition computes. Blamed before translation: PyTorch."""
+    import numpy as np
+
+    from fuzzer.case import run_graph
+
+    g = graph_from_dict({
+        "format": "onnxfuzz-graph", "version": 1,
+        "inputs": [{"name": "x0", "shape": [8, 2], "dtype": "float32", "domain": "any"},
+                   {"name": "x1", "shape": [8], "dtype": "int64", "domain": "index", "bound": 2}],
+        "nodes": [{"op": "nn.functional.multi_margin_loss", "inputs": ["x0", "x1"], "attrs": {"reduction": "sum"},
+                   "outputs": [{"name": "v0", "shape": [], "dtype": "float32"}]}],
+        "outputs": ["v0"], "meta": {}})
+    x0 = np.zeros((8, 2), np.float32)
+    x0[7, 1] = np.nan
+    (r,) = run_graph(g, {"x0": x0, "x1": np.zeros(8, np.int64)}, [D20], seed=0)
+    assert r.verdict.value == "numeric_mismatch" and r.blame.culprit.value == "decomposition"
+    assert r.blame.oracle("decomposed").agrees_with_ort and not r.blame.oracle("decomposed").agrees_with_eager
+    assert stage_of(r) is Stage.DECOMPOSITION and PROJECT[Stage.DECOMPOSITION] == "PyTorch"

@@ -13,9 +13,22 @@ def ok(outs):
     return OracleRun("ok", outs)
 
 
-def culprit(ort, unopt=None, ref=None):
-    oracles = {k: v for k, v in (("ort_unoptimized", unopt), ("reference", ref)) if v is not None}
+def culprit(ort, unopt=None, ref=None, dec=None):
+    oracles = {k: v for k, v in (("ort_unoptimized", unopt), ("reference", ref), ("decomposed", dec)) if v is not None}
     return attribute_blame(E, ort, oracles).culprit
+
+
+def test_decomposition_when_the_decomposed_program_computes_what_the_model_computes():
+    assert culprit(ok(W), ok(W), ok(W), dec=ok(W)) is Culprit.DECOMPOSITION
+    assert culprit(OracleRun("run"), OracleRun("run"), ok(W), dec=ok(W)) is Culprit.DECOMPOSITION  # ORT cannot run: the reference speaks
+    # the decomposed program agrees with eager: translation or ONNX Runtime, as without it
+    assert culprit(ok(W), ok(W), ok(W), dec=ok(E)) is Culprit.EXPORTER
+    assert culprit(ok(W), ok(W), ok(E), dec=ok(E)) is Culprit.ORT_KERNEL
+    # a third answer, or no decomposed run: no decomposition blame
+    assert culprit(ok(W), ok(W), ok(W), dec=ok(W2)) is Culprit.EXPORTER
+    assert culprit(ok(W), ok(W), ok(W), dec=OracleRun("load")) is Culprit.EXPORTER
+    # the ORT optimizer rule comes first
+    assert culprit(ok(W), ok(E), ok(E), dec=ok(W)) is Culprit.ORT_OPTIMIZER
 
 
 def test_optimizer_when_optimized_and_unoptimized_ort_differ():

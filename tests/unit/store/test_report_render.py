@@ -110,7 +110,9 @@ def test_mismatch_titles_say_how_values_go_wrong():
     assert what_goes_wrong("numeric_mismatch", "ort_kernel", None, None, nan, ("ReduceMax",)) == "ONNX Runtime's ReduceMax drops NaN"
     wrong = Evidence((np.array([1.0], np.float32),), (np.array([np.nan], np.float32),), None)
     assert what_goes_wrong("numeric_mismatch", "torchscript_symbolic", None, None, wrong, ("Sub", "Pow", "ReduceSum", "Pow")) == (
-        "exported as Sub/Pow/ReduceSum, gives NaN for finite results")
+        "exported as Sub/Pow/ReduceSum, gives NaN where eager gives a number")
+    assert what_goes_wrong("numeric_mismatch", "decomposition", None, None, wrong, ("Where", "ReduceSum")) == (
+        "PyTorch's decomposition differs from the eager kernel: gives NaN where eager gives a number")
     dtype = Evidence((np.array(1.0, np.float16),), (np.array(1.0, np.float32),), None)
     assert what_goes_wrong("shape_or_dtype_mismatch", "translation", None, None, dtype) == "export returns float32 instead of float16"
 
