@@ -18,6 +18,7 @@ from fuzzer.compare.ambiguity import Ambiguity, explain_mismatches
 from fuzzer.compare.blame import Blame, OracleRun, attribute_blame
 from fuzzer.compare.tolerance import output_tolerances
 from fuzzer.execute import RunOutcome, run_eager, run_onnxruntime, to_torch
+from fuzzer.execute.reference import declared_dtype_mismatch
 from fuzzer.execute.oracles import OracleConfig, run_oracles
 from fuzzer.execute.trace import eager_values
 from fuzzer.export import ExportOptions, ExportOutcome, export
@@ -235,6 +236,9 @@ def _finish_traced(module, graph: Graph, inputs, eager: RunOutcome, timings: dic
     base["rewrites"] = tuple(sorted(set(out.rewrites) | set(run.rewrites)))
     tolerances = tuple(output_tolerances(graph))
     if run.stage in ("load", "run"):
+        declared = declared_dtype_mismatch(out.model, eager.outputs)
+        if declared is not None:  # the model declares another type than eager gives: the exporter's, whatever ORT says
+            base = dict(base, options={**base["options"], "declared_dtypes": declared})
         blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings) if oracles.wanted(True) else None
         return CaseResult(verdict=STAGE_VERDICTS[run.stage], error_type=run.error_type, error_head=error_head(run.error_message), error_message=run.error_message, timings=timings, blame=blame, **base)
     t0 = time.perf_counter()

@@ -17,6 +17,8 @@ torchlib's own opset (18) to the requested one. After it come the ONNX checker a
   program the dynamo exporter translates, run in eager, agrees with ORT and not eager (PyTorch's
   decompositions), the reference agrees with ORT and not eager (the exported model is wrong: the
   exporter);
+- a model ONNX Runtime cannot load or run that declares output types other than eager's
+  (``options["declared_dtypes"]``) is the exporter's, even when ORT only says it lacks a kernel;
 - otherwise what the verdict implies (a missing kernel is ONNX Runtime's; an exported model the
   checker rejects is the translation's).
 
@@ -71,7 +73,7 @@ _LABEL_STAGE = {"exporter optimizer": Stage.EXPORTER_OPTIMIZER, "opset conversio
 
 def failing_stage(
     exporter: str, verdict: Verdict, error_type: str | None = None, error_message: str | None = None, *,
-    culprit: str | None = None, differential: Iterable[Mapping[str, Any]] = (),
+    culprit: str | None = None, differential: Iterable[Mapping[str, Any]] = (), declared_dtypes: str | None = None,
 ) -> Stage:
     """The stage to blame for a failing result (see the module docstring). ``culprit``: the extra
     oracles' verdict (:class:`~fuzzer.compare.blame.Culprit` value); ``differential``: the
@@ -96,6 +98,9 @@ def failing_stage(
             continue  # it fails at torchlib's own opset, not after a conversion
         if stage is not None:
             return stage
+    exporter_stage = Stage.TRANSLATION if dynamo else Stage.TORCHSCRIPT_SYMBOLIC
+    if declared_dtypes and verdict in (Verdict.ORT_LOAD_FAILURE, Verdict.ORT_RUN_CRASH):
+        return exporter_stage  # the model declares another type than eager gives: ORT's kernel table is not the cause
     if culprit == "decomposition":
         return Stage.DECOMPOSITION
     if culprit == "ort_kernel":
@@ -104,7 +109,6 @@ def failing_stage(
         return Stage.ORT_OPTIMIZER
     if verdict is Verdict.ORT_LOAD_FAILURE and "NOT_IMPLEMENTED" in msg:
         return Stage.ORT_KERNEL  # a valid model whose kernel ONNX Runtime does not register
-    exporter_stage = Stage.TRANSLATION if dynamo else Stage.TORCHSCRIPT_SYMBOLIC
     if verdict is Verdict.EXPORT_CRASH:
         return exporter_stage if not dynamo else Stage.UNKNOWN
     # the exported model itself is wrong: rejected by the checker or by ORT's type checks, outputs
@@ -120,4 +124,5 @@ def stage_of(result) -> Stage:
     return failing_stage(
         result.exporter, result.verdict, result.error_type, result.error_message or result.error_head,
         culprit=result.blame.culprit.value if result.blame is not None else None, differential=opts.get("differential", ()),
+        declared_dtypes=opts.get("declared_dtypes"),
     )

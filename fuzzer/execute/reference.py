@@ -97,3 +97,22 @@ def _as_declared(a: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
         return a
     with np.errstate(all="ignore"):
         return a.astype(dtype)
+
+
+def declared_dtype_mismatch(model: bytes, expected: "tuple[np.ndarray, ...] | list[np.ndarray]") -> str | None:
+    """How the model's declared output types differ from eager's outputs ("output 0: int16, eager
+    int64"), or None when they agree (or cannot be read). A model ONNX Runtime cannot load or run
+    is still the exporter's when it declares the wrong type: a missing kernel for that type is
+    then not the cause (:func:`fuzzer.compare.stages.failing_stage`)."""
+    try:
+        proto = onnx.load_model_from_string(model)
+    except Exception:  # noqa: BLE001 - an unreadable model says nothing here
+        return None
+    outputs = list(proto.graph.output)
+    if len(outputs) != len(expected):
+        return None
+    for k, (o, e) in enumerate(zip(outputs, expected)):
+        dt = _declared_dtype(o)
+        if dt is not None and dt != np.asarray(e).dtype:
+            return f"output {k}: {dt}, eager {np.asarray(e).dtype}"
+    return None

@@ -219,6 +219,8 @@ def what_goes_wrong(verdict: str, stage: str | None, error_type: str | None, mes
         if stage == "ort_optimizer" or "optimizer" in msg:
             m = re.search(r"(\w+_fusion)\.cc", msg) or re.search(r"optimizer/(\w+)\.cc", msg)
             return f"ONNX Runtime's {m.group(1) if m else 'graph optimizer'} fails at session creation"
+        if "NOT_IMPLEMENTED" in msg and stage not in ("ort_kernel", None):
+            return f"exports {op or 'a node'} on a type eager does not give (ONNX Runtime has no kernel for it)"
         if "NOT_IMPLEMENTED" in msg:
             return f"ONNX Runtime (CPU) has no {op or 'kernel'} kernel for this type"
         return f"the exported {op or 'model'} does not load in ONNX Runtime"

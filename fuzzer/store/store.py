@@ -530,6 +530,8 @@ class FindingStore:
         # a case that killed its process would kill this one too: no re-run for evidence
         evidence = None if result.verdict in PROCESS_VERDICTS or case.pending else gather_evidence(case.graph, case.inputs, result.model)
         culprit = result.blame.culprit.value if getattr(result, "blame", None) is not None else None
+        if (result.options or {}).get("declared_dtypes"):  # ORT fails on a model declaring other types than eager's
+            culprit = "exporter"
         component = blame(result.verdict.value, result.exporter, result.error_message, evidence, culprit)
         stage = stage_of(result)  # which step of export and run broke, and whose tracker it is for
         versions = dict(result.versions) or stack_versions()
@@ -549,7 +551,8 @@ class FindingStore:
             "n_ops": len(case.graph), "ops": case.graph.ops(), "error_type": result.error_type, "error_head": result.error_head,
             "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
             "minimization": case.minimization, "original": case.original, "input_mode": result.input_mode,
-            "limitation": limitation_of(result.verdict.value, result.exporter, result.error_type, result.error_message or result.error_head),
+            "limitation": limitation_of(result.verdict.value, result.exporter, result.error_type, result.error_message or result.error_head,
+                                        blamed_on_ort=PROJECT[stage] == "ONNX Runtime"),
             "export": export_of(result),
             "rewrites": list(getattr(result, "rewrites", ()) or ()),  # graph rewrites observed on the case's model
             **carry,

@@ -42,6 +42,10 @@ def bucket_key(r: "CaseResult") -> str:
     failed = (opts.get("dynamic") or {}).get("failed")
     if failed in ("run", "export"):  # dynamic-shape export: fails only away from the traced size / only dynamic
         key += f"|dynamic@{failed}"
+    if opts.get("declared_dtypes"):  # ORT fails on a model declaring other types than eager's: the exporter's
+        from .limitations import DECLARED_MARK
+
+        key += f"|{DECLARED_MARK}"
     labels = sorted({a["label"] for a in opts.get("differential", ())})
     if labels:
         key += f"|blamed: {', '.join(labels)}"

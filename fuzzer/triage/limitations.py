@@ -30,16 +30,21 @@ KINDS: dict[str, str] = {
     "unsupported_operator": "the TorchScript exporter refuses this operator by design (the dynamo exporter is the supported path)",
 }
 
+#: the coarse bucket key's mark of a model declaring other output types than eager (fuzzer.triage.buckets)
+DECLARED_MARK = "declared dtypes differ"
+
 _MISSING_KERNEL = re.compile(r"NOT_IMPLEMENTED\s*:\s*(?:Could not find an implementation for|Failed to find kernel for)\s+(?P<op>\w+)")
 _UNSUPPORTED = re.compile(r"^Unsupported: ONNX export of (?:operator )?(?P<op>\w+)|Exporting the operator '?(?P<aten>[^\s']+)'? to ONNX opset version"
                           r"|ONNX export failed on (?P<nyi>\w+), which is not implemented")
 
 
-def limitation_of(verdict: str, exporter: str, error_type: str | None, message: str | None) -> str | None:
-    """The documented limitation a failure is (a key of :data:`KINDS`), or None for a bug."""
+def limitation_of(verdict: str, exporter: str, error_type: str | None, message: str | None, blamed_on_ort: bool | None = None) -> str | None:
+    """The documented limitation a failure is (a key of :data:`KINDS`), or None for a bug.
+    ``blamed_on_ort`` False (the failure's stage is not ONNX Runtime's, e.g. the model declares
+    another output type than eager gives) rules out ``missing_kernel``; None: the message decides."""
     msg = (message or "").strip()
     etype = (error_type or "").rsplit(".", 1)[-1]
-    if verdict == "ort_load_failure" and _MISSING_KERNEL.search(msg):
+    if verdict == "ort_load_failure" and _MISSING_KERNEL.search(msg) and blamed_on_ort is not False:
         return "missing_kernel"
     if verdict == "export_crash" and exporter == "torchscript":
         if etype == "UnsupportedOperatorError" or _UNSUPPORTED.search(msg.splitlines()[0] if msg else ""):
@@ -55,9 +60,10 @@ def limitation_of_key(key: str) -> str | None:
         return None
     verdict, exporter = parts[0], parts[1]
     if len(parts) >= 4 and not parts[2].count(": "):  # a bucket key: verdict|exporter|error type|head|...
-        return limitation_of(verdict, exporter, parts[2], parts[3])
+        return limitation_of(verdict, exporter, parts[2], parts[3], blamed_on_ort=False if DECLARED_MARK in parts[4:] else None)
     etype, _, msg = "|".join(parts[2:]).partition(": ")
-    return limitation_of(verdict, exporter, etype, msg)
+    # a signature's scope is "onnxruntime" when ONNX Runtime is blamed (fuzzer.triage.signature)
+    return limitation_of(verdict, exporter, etype, msg, blamed_on_ort=exporter == "onnxruntime")
 
 
 def limitation_of_doc(doc: Mapping) -> str | None:
