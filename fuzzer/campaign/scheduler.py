@@ -12,8 +12,8 @@ to the exporter that has used the least worker time (finished plus in flight), s
 a batch are deferred and run next, one by one. Slots already done (resume) are skipped.
 
 With ``dynamic_share`` > 0, that share of the fresh slots (chosen by the campaign seed and the
-slot, the same for every exporter: :func:`is_dynamic_slot`) are exported with dynamic input sizes
-and run at other sizes too; a dynamo batch holds slots of one kind (static or dynamic), the others
+slot, the same for every exporter: :func:`is_dynamic_slot`; for dynamo a subset, its share scaled by
+:data:`DYNAMO_DYNAMIC_SCALE`) are exported with dynamic input sizes and run at other sizes too; a dynamo batch holds slots of one kind (static or dynamic), the others
 met while it fills are deferred like mutants. The same share of one-operator requests
 (by their first job) add a dynamic variant at the baseline options to each of their jobs, as
 ``onnxfuzz sweep --dynamic`` does.
@@ -33,7 +33,7 @@ from fuzzer.sweep.plan import SweepJob
 from fuzzer.workers.protocol import CaseSpec, Request, RunGraphs, RunMutant, RunSeeds
 
 from .arms import Allocator, OpJobs, arm_name, op_job_key
-from .config import CampaignConfig
+from .config import DYNAMO_DYNAMIC_SCALE, CampaignConfig
 from .feedback import Feedback, mutant_key
 from .known import KnownTriggers
 
@@ -105,8 +105,11 @@ class Scheduler:
     def is_mutant(self, i: int) -> bool:
         return self.feedback is not None and self.feedback.is_mutant(i)
 
-    def is_dynamic(self, i: int) -> bool:
-        return not self.is_mutant(i) and is_dynamic_slot(self.config.seed, i, self.config.dynamic_share)
+    def is_dynamic(self, i: int, exporter: str | None = None) -> bool:
+        """Is generated slot ``i`` exported dynamic for ``exporter``? dynamo's dynamic slots are a
+        subset of TorchScript's (its share scaled by DYNAMO_DYNAMIC_SCALE)."""
+        share = self.config.dynamic_share * (DYNAMO_DYNAMIC_SCALE if exporter == "dynamo" else 1.0)
+        return not self.is_mutant(i) and is_dynamic_slot(self.config.seed, i, share)
 
     def case_key(self, i: int) -> int | str:
         return mutant_key(i) if self.is_mutant(i) else self.config.seed + i
@@ -125,7 +128,7 @@ class Scheduler:
             scan = None if scan is None else scan - 1
             if (name, self.case_key(i)) in self.done:
                 continue
-            if fresh_only and (self.is_mutant(i) or self.is_dynamic(i) != dynamic):
+            if fresh_only and (self.is_mutant(i) or self.is_dynamic(i, name) != dynamic):
                 self.deferred[name].append(i)
                 continue
             return i
@@ -137,7 +140,7 @@ class Scheduler:
         other slots on the way (at most ``4 n`` slots are looked at) are deferred."""
         name, scan = ex.exporter.value, 4 * n
         queue = self.deferred[name]
-        out = [i for i in queue if not self.is_mutant(i) and self.is_dynamic(i) == dynamic][:n]
+        out = [i for i in queue if not self.is_mutant(i) and self.is_dynamic(i, name) == dynamic][:n]
         if out:
             self.deferred[name] = deque(i for i in queue if i not in set(out))
         while len(out) < n and scan > 0:
@@ -179,7 +182,7 @@ class Scheduler:
                             cases_dir=str(self.incoming), inject=self.inject.get((name, mutant_key(i))))
             return Pick(req, name, [mutant_key(i)], arm)
         seeds = [cfg.seed + i]
-        dynamic = self.is_dynamic(i)
+        dynamic = self.is_dynamic(i, name)
         if ex.exporter is Exporter.DYNAMO and cfg.dynamo_batch > 1:
             seeds += [cfg.seed + j for j in self.take(ex, cfg.dynamo_batch - 1, dynamic)]
         elif ex.exporter is Exporter.TORCHSCRIPT and self.torchscript_batch > 1:

@@ -6,6 +6,7 @@ import pytest
 
 from fuzzer.campaign import CampaignConfig
 from fuzzer.campaign.config import load_config
+from fuzzer.campaign.config import DYNAMO_DYNAMIC_SCALE
 from fuzzer.campaign.scheduler import Scheduler, is_dynamic_slot
 from fuzzer.export import Exporter
 from fuzzer.generate import GeneratorOptions
@@ -21,7 +22,7 @@ def test_the_dynamic_slots_are_a_share_fixed_by_seed_and_slot():
 
 
 def test_a_request_holds_slots_of_one_kind_and_dynamo_batches_dynamic_slots_together(tmp_path):
-    config = CampaignConfig(exporters=(Exporter.DYNAMO, Exporter.TORCHSCRIPT), cases=40, seed=0, workers=1, arms=("graphs",),
+    config = CampaignConfig(exporters=(Exporter.DYNAMO, Exporter.TORCHSCRIPT), cases=80, seed=0, workers=1, arms=("graphs",),
                             generator=GeneratorOptions(max_nodes=3), dynamic_share=0.3, minimize_seconds=None)
     sched = Scheduler(config, set(), None, tmp_path / "incoming")
     seen: Counter = Counter()
@@ -29,13 +30,15 @@ def test_a_request_holds_slots_of_one_kind_and_dynamo_batches_dynamic_slots_toge
     while (pick := sched.next_request(Counter(), Counter())) is not None:
         req = pick.request
         assert isinstance(req, RunSeeds)
-        dynamic = [is_dynamic_slot(0, s, 0.3) for s in req.seeds]
+        share = 0.3 * (DYNAMO_DYNAMIC_SCALE if pick.exporter == "dynamo" else 1.0)  # dynamo: a subset of the slots
+        dynamic = [is_dynamic_slot(0, s, share) for s in req.seeds]
         assert dynamic == [req.export.dynamic] * len(req.seeds)
         batches[(pick.exporter, req.export.dynamic)].append(len(req.seeds))
         for s in req.seeds:
             seen[(pick.exporter, s)] += 1
-    assert set(seen.values()) == {1} and len(seen) == 80  # every slot once per exporter
+    assert set(seen.values()) == {1} and len(seen) == 160  # every slot once per exporter
     assert max(batches[("dynamo", True)]) > 1 and set(batches[("torchscript", True)]) == {1}
+    assert 0 < sum(batches[("dynamo", True)]) < len(batches[("torchscript", True)])  # fewer dynamic dynamo slots
 
 
 def test_the_share_is_stored_for_resume_and_checked(tmp_path):
