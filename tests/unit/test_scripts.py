@@ -45,3 +45,28 @@ def test_new_op_findings_counts_a_small_store(tmp_path):
     assert r.returncode == 0 and "3 findings: 2 bugs, 1 documented limitations" in r.stdout
     r = subprocess.run([sys.executable, script, str(tmp_path / "missing")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_rehit_figures_count_rehits_after_the_mark_and_ops_at_ort(tmp_path):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("rehit_figures", Path(__file__).resolve().parents[2] / "scripts" / "rehit_figures.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    lim = "export_crash|torchscript|torch.onnx.errors.UnsupportedOperatorError|Exporting the operator # to ONNX opset version # is not supported"
+    bug = "invalid_model|torchscript|onnx.checker.ValidationError|bad"
+    rows = [  # before the mark: seen, not counted
+        {"exporter": "torchscript", "verdict": "export_crash", "bucket": lim, "t": 1, "n_nodes": 6},
+        {"exporter": "torchscript", "verdict": "invalid_model", "bucket": bug, "t": 2, "n_nodes": 6},
+        # after: a limitation re-hit, a bug re-hit, a new bucket, a pass of 8 ops and one of 6 (op job: not a graph)
+        {"exporter": "torchscript", "verdict": "export_crash", "bucket": lim, "t": 10, "n_nodes": 6},
+        {"exporter": "torchscript", "verdict": "invalid_model", "bucket": bug, "t": 11, "n_nodes": 7},
+        {"exporter": "torchscript", "verdict": "invalid_model", "bucket": bug + "2", "t": 12, "n_nodes": 7},
+        {"exporter": "torchscript", "verdict": "pass", "t": 13, "n_nodes": 8},
+        {"exporter": "torchscript", "verdict": "pass", "t": 14, "n_nodes": 1, "op_job": 3},
+    ]
+    (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    f = mod.figures(tmp_path, after=5)
+    assert f["all"]["cases"] == 5 and f["all"]["rehit"] == 0.4 and f["all"]["rehit_limitations"] == 0.2 and f["all"]["rehit_bugs"] == 0.2
+    assert f["torchscript/graphs"]["mean_ops_at_ort"] == 8.0 and f["torchscript/ops"]["mean_ops_at_ort"] is None

@@ -1,0 +1,72 @@
+"""Issue 17's campaign figures from a campaign directory's ``results.jsonl``.
+
+    python scripts/rehit_figures.py runs/mine --after 300
+
+Counting cases that finished after ``--after`` seconds of campaign time, per exporter, per
+exporter and arm (generated graphs, mutants, one-operator jobs) and in all: the share of cases
+whose coarse bucket was already seen earlier in the campaign (a re-hit), split into re-hits of
+documented limitations and of bugs, and the mean operator count of generated graphs that reached
+ONNX Runtime (passed or failed after a session was created).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REACHED_ORT = {"pass", "numeric_mismatch", "shape_or_dtype_mismatch", "ort_run_crash", "ambiguous", "numeric_noise"}
+
+
+def figures(campaign: Path, after: float) -> dict[str, dict]:
+    from fuzzer.triage.limitations import limitation_of_key
+
+    seen: set[str] = set()
+    per: dict[str, Counter] = defaultdict(Counter)
+    for line in (campaign / "results.jsonl").read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        b = r.get("bucket")
+        arm = "ops" if r.get("op_job") is not None else ("mutants" if r.get("mutant") else "graphs")
+        if float(r.get("t") or 0) >= after:
+            for key in (r["exporter"], f"{r['exporter']}/{arm}", "all"):
+                c = per[key]
+                c["cases"] += 1
+                if b and b in seen:
+                    c["rehit"] += 1
+                    c["rehit_limitations"] += bool(limitation_of_key(b))
+                if r["verdict"] in REACHED_ORT and arm != "ops":
+                    c["at_ort"] += 1
+                    c["ops_at_ort"] += int(r.get("n_nodes") or 0)
+        if b:
+            seen.add(b)
+    out = {}
+    for key, c in sorted(per.items()):
+        n = max(1, c["cases"])
+        out[key] = {"cases": c["cases"], "rehit": round(c["rehit"] / n, 3), "rehit_limitations": round(c["rehit_limitations"] / n, 3),
+                    "rehit_bugs": round((c["rehit"] - c["rehit_limitations"]) / n, 3),
+                    "mean_ops_at_ort": round(c["ops_at_ort"] / c["at_ort"], 2) if c["at_ort"] else None}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("campaign", type=Path, help="a campaign directory (holds results.jsonl)")
+    ap.add_argument("--after", type=float, default=300.0, help="count cases finished after this many seconds (default: %(default)s)")
+    args = ap.parse_args(argv)
+    if not (args.campaign / "results.jsonl").is_file():
+        print(f"{args.campaign}: no results.jsonl here; give a campaign directory", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    for key, f in figures(args.campaign, args.after).items():
+        print(f"{key:22s} cases {f['cases']:7d}  re-hit {f['rehit']:.3f} (limitations {f['rehit_limitations']:.3f}, bugs {f['rehit_bugs']:.3f})"
+              + (f"  mean ops at ORT {f['mean_ops_at_ort']}" if f["mean_ops_at_ort"] is not None else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
