@@ -113,6 +113,7 @@ def run_campaign(
         stats.stop_clock()
         atomic_write_text(out_dir / "summary.json", json.dumps(stats.to_dict(), indent=1) + "\n")
         shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
+        shutil.rmtree(out_dir / "incoming" / ".cutting", ignore_errors=True)  # cut graphs in flight (fuzzer.case.cut): the workers are gone
 
 
 class _Loop:
