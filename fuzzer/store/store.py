@@ -552,7 +552,7 @@ class FindingStore:
             "error_message": result.error_message, "worst": result.worst.to_dict() if result.worst else None,
             "minimization": case.minimization, "original": case.original, "input_mode": result.input_mode,
             "limitation": limitation_of(result.verdict.value, result.exporter, result.error_type, result.error_message or result.error_head,
-                                        blamed_on_ort=PROJECT[stage] == "ONNX Runtime"),
+                                        blamed_on_ort=False if (result.options or {}).get("declared_dtypes") else None),
             "export": export_of(result),
             "rewrites": list(getattr(result, "rewrites", ()) or ()),  # graph rewrites observed on the case's model
             **carry,

@@ -62,8 +62,8 @@ def limitation_of_key(key: str) -> str | None:
     if len(parts) >= 4 and not parts[2].count(": "):  # a bucket key: verdict|exporter|error type|head|...
         return limitation_of(verdict, exporter, parts[2], parts[3], blamed_on_ort=False if DECLARED_MARK in parts[4:] else None)
     etype, _, msg = "|".join(parts[2:]).partition(": ")
-    # a signature's scope is "onnxruntime" when ONNX Runtime is blamed (fuzzer.triage.signature)
-    return limitation_of(verdict, exporter, etype, msg, blamed_on_ort=exporter == "onnxruntime")
+    # a signature of a model declaring other types than eager's carries the mark (fuzzer.triage.signature)
+    return limitation_of(verdict, exporter, etype, msg, blamed_on_ort=False if DECLARED_MARK in msg else None)
 
 
 def limitation_of_doc(doc: Mapping) -> str | None:

@@ -132,7 +132,12 @@ def signature_of(result: "CaseResult") -> Signature:
 def _signature_of(result: "CaseResult") -> Signature:
     v = result.verdict
     if v in CRASH_VERDICTS:
-        return Signature(v.value, scope_of(result), f"{_short_type(result.error_type)}: {normalize_message(result.error_message or '')}")
+        detail = f"{_short_type(result.error_type)}: {normalize_message(result.error_message or '')}"
+        if (result.options or {}).get("declared_dtypes"):  # the exporter's model declares other types than eager: its own bug
+            from .limitations import DECLARED_MARK
+
+            detail += f" [{DECLARED_MARK}]"
+        return Signature(v.value, scope_of(result), detail)
     if v in MISMATCH_VERDICTS:
         w = result.worst
         if w is None or result.model is None:
