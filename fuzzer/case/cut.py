@@ -74,7 +74,7 @@ def _named(op: str, message: str) -> bool:
     ``aten::`` name, or as an ONNX op type (``op_type:Relu``, a checker's node) it exports to."""
     text = message.lower()
     names = _names(op)
-    for aten in re.findall(r"aten::([a-z0-9_]+)", text):
+    for aten in re.findall(r"aten(?:::|\.)([a-z0-9_]+)", text):  # TorchScript's aten::cosh, dynamo's aten.amin.default
         if aten in names or aten.lstrip("_") in names or any(aten.startswith(p) and o in names for p, o in _ATEN_PREFIXES.items()):
             return True
     if len(op) >= 5 and re.search(r"(?<![a-z0-9_:])" + re.escape(op.lower()) + r"(?![a-z0-9_])", text):

@@ -105,9 +105,15 @@ class CaseResult:
 
 
 def error_head(msg: str | None) -> str | None:
-    """The first non-empty line of an error message, at most 300 characters."""
+    """The first non-empty line of an error message, at most 300 characters; for a dynamo exporter
+    error, whose first line only names the step, its cause instead (:mod:`fuzzer.export.errors`)."""
     if not msg:
         return msg
+    from fuzzer.export.errors import summary_head
+
+    summary = summary_head(msg)
+    if summary is not None:
+        return summary[:300]
     lines = [ln.strip() for ln in msg.strip().splitlines() if ln.strip()]
     return (lines[0] if lines else "")[:300]
 

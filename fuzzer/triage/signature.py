@@ -8,7 +8,9 @@ Findings filed before this rule carry the exporter there; :func:`legacy_key` giv
 and the store and replay accept it, so their ids stay what they were.
 
 - **crash verdicts** (export_crash, invalid_model, ort_load_failure, ort_run_crash): ``detail`` is
-  the exception type plus the first line of its message with everything that varies between two
+  the exception type plus the first line of its message (for a dynamo exporter error, whose first
+  line only names the step: the step, the FX node's operator and the innermost exception, from its
+  exception summary, :mod:`fuzzer.export.errors`) with everything that varies between two
   occurrences of one defect *removed*: node and value names ('/Sin_3', 'node_Floor_6', 'v12'),
   quoted identifiers, numbers, shapes, file paths, URLs, addresses, the TorchScript IR dump after
   "[Caused by the value", and the width of an ONNX tensor type (``tensor(int64)`` and
@@ -53,6 +55,7 @@ import networkx as nx
 import onnx
 
 from fuzzer.compare import Verdict
+from fuzzer.export.errors import summary_head
 
 if TYPE_CHECKING:  # a type only: triage sits after campaign.case in the pipeline, never imports it
     from fuzzer.case import CaseResult
@@ -132,7 +135,7 @@ def signature_of(result: "CaseResult") -> Signature:
 def _signature_of(result: "CaseResult") -> Signature:
     v = result.verdict
     if v in CRASH_VERDICTS:
-        detail = f"{_short_type(result.error_type)}: {normalize_message(result.error_message or '')}"
+        detail = f"{_short_type(result.error_type)}: {normalize_message(summary_head(result.error_message) or result.error_message or '')}"
         if (result.options or {}).get("declared_dtypes"):  # the exporter's model declares other types than eager: its own bug
             from .limitations import DECLARED_MARK
 
@@ -176,6 +179,7 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"node name: [^\s,)]+"), "node name: <node>"),
     (re.compile(r"(?<![\w/])/[\w/.:-]+"), "<node>"),  # TorchScript node names: /Sin_3, /layer/Conv
     (re.compile(r"\bnode_\w+|\bval_\d+\b|\b[xvp]\d+(?:_\d+)?\b|%\w+"), "<name>"),
+    (re.compile(r"\b[su]\d+\b"), "<sym>"),  # symbolic sizes of torch.export: s0, u0
     # shapes: torch.Size([2, 3]), [2, 3], [], (2, 3), (4,); symbolic dims (s0) included
     (re.compile(r"torch\.Size\(\[[^\]]*\]\)|\[\s*(?:-?(?:\d+|s\d+)\s*,?\s*)*\]|\((?:\s*-?\d+\s*,)+\s*-?\d*\s*\)"), "<shape>"),
     (re.compile(r"\b(?P<op>[A-Z]\w*)\(\d+\)"), r"\g<op>(#)"),  # ONNX op with its since-version: Atan(7)

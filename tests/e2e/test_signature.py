@@ -55,3 +55,28 @@ def test_mismatch_signature_is_the_onnx_path_to_the_diverging_output():
 def test_a_passing_case_has_no_signature():
     with pytest.raises(NotAFailure):
         sig("add", [TensorSpec((2,), "float32"), TensorSpec((2,), "float32")])
+
+
+def test_each_dynamo_translation_crash_is_its_own_bug():
+    """Every dynamo exporter error starts "Failed to convert the exported program ... step 3/3":
+    the signature and the coarse bucket read the cause and the FX node from its exception summary,
+    so two operators torchlib cannot translate are two bugs, and the same one on another dtype or
+    shape stays one (the cause's varying parts are blanked)."""
+    from fuzzer.catalog import NewInput
+    from fuzzer.triage.buckets import bucket_key
+
+    def run(op, specs, attrs):
+        g = single_op_graph(op, specs, attrs)
+        (r,) = run_graph(g, make_inputs(g, 0), [DYN])
+        return r
+
+    amin16 = run("amin", [TensorSpec((5,), "int16")], {"dim": None, "keepdim": False})
+    amin8 = run("amin", [TensorSpec((2, 3), "int8")], {"dim": None, "keepdim": False})
+    onehot = run("one_hot_inferred", [NewInput(TensorSpec((5,), "int64"), "index", 6)], {})
+    pool = run("adaptive_avg_pool1d", [TensorSpec((2, 0, 4), "float64")], {"size": 2})
+    for r, op in ((amin16, "aten.amin.default"), (onehot, "torch.nn.functional.one_hot"), (pool, "aten.adaptive_avg_pool1d.default")):
+        assert r.verdict.value == "export_crash" and op in r.error_head and op in signature_of(r).key and op in bucket_key(r)
+    assert "Failed to convert" not in amin16.error_head and "ValueError" in amin16.error_head
+    assert signature_of(amin16) == signature_of(amin8)
+    assert len({signature_of(r).key for r in (amin16, onehot, pool)}) == 3
+    assert len({bucket_key(r) for r in (amin16, onehot, pool)}) == 3
