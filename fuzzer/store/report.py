@@ -203,6 +203,12 @@ def what_goes_wrong(verdict: str, stage: str | None, error_type: str | None, mes
     op = _op_in(msg)
     last = path_ops[-1] if path_ops else op
     if v is Verdict.EXPORT_CRASH:
+        from fuzzer.export.errors import parse_summary
+
+        summary = parse_summary(msg)  # dynamo: the step, the FX node and the cause
+        if summary is not None:
+            step = {"1/3": "torch.export", "2/3": "decomposition", "3/3": "translation"}.get(summary.step or "", "export")
+            return f"{step} of {summary.target or 'the graph'} raises {summary.cause_type}: {summary.cause}"
         aten = re.search(r"aten::(\w+)", msg)
         return f"export raises {(error_type or 'an error').rsplit('.', 1)[-1]}" + (f" on aten::{aten.group(1)}" if aten else "")
     if v is Verdict.INVALID_MODEL:

@@ -99,6 +99,11 @@ def test_curated_title_gets_the_prefix_of_the_tracker_it_goes_to():
     ("process_crash", "process", "worker crash: SIGFPE", "export and run die with SIGFPE"),
     ("export_crash", "torchscript_symbolic", "Exporting the operator 'aten::erfinv' to ONNX opset version 20 is not supported",
      "export raises UnsupportedOperatorError on aten::erfinv"),
+    ("export_crash", "translation", "Failed to convert the exported program to an ONNX model. This is step 3/3 of exporting the model to ONNX.\n"
+     "## Exception summary\n\n<class 'ValueError'>: Required parameter 'dim' is not provided. Signature: pkg.onnxscript.torch_lib::aten_amin(self)\n"
+     "⬆️\n<class 'torch.onnx._internal.exporter._errors.ConversionError'>: Error when translating node %amin : [num_users=1] = "
+     "call_function[target=torch.ops.aten.amin.default](args = (%x0,), kwargs = {}).",
+     "translation of aten.amin.default raises ValueError: Required parameter 'dim' is not provided."),
 ])
 def test_what_goes_wrong_names_the_cause_not_the_values(verdict, stage, message, want):
     err = "torch.onnx.errors.UnsupportedOperatorError" if verdict == "export_crash" else None
