@@ -64,7 +64,7 @@ def knowledge_of_store(root: Path, opset: int | None, cache: dict | None = None)
                 if doc.get("status") != "fixed" and optimize and want_opset in ({None, DEFAULT_OPSET} if opset is None else {opset}):
                     key = failure_key(exporter, doc["verdict"], doc.get("error_type"), doc.get("error_head"))
                     if doc.get("n_ops") == 1:
-                        trigger = trigger_of(load_graph(d / "graph.json"), exporter, doc["verdict"], doc.get("error_type"), d.name)
+                        trigger = trigger_of(load_graph(d / "graph.json"), exporter, doc["verdict"], doc.get("error_type"), d.name, doc.get("error_head"))
             except (FindingError, OSError, ValueError, KeyError, TypeError):
                 trigger = key = None
             hit = cache[d] = (mtime, trigger, key)

@@ -358,7 +358,9 @@ class _Loop:
                 continue
             del self.op_rows[(pick.exporter, i)]
             inputs = None
-            for v, r in enumerate(annotate(row, job.exports, self.op_baselines[job.exports[0].exporter])):
+            annotated = annotate(row, job.exports, self.op_baselines[job.exports[0].exporter])
+            self.scheduler.observe_op(pick.exporter, job, annotated)
+            for v, r in enumerate(annotated):
                 case_dir = None
                 if r.verdict.is_failure or (r.options or {}).get("differential"):
                     inputs = inputs if inputs is not None else make_inputs(job.graph, job.seed, job.mode)

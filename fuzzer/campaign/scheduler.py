@@ -39,6 +39,10 @@ from .known import KnownTriggers
 
 #: One-operator jobs sent to a worker at once (their dynamo exports share one capture per variant).
 OP_BATCH = 8
+#: Op jobs of one operator, in a row, whose every variant the exporter refused as an unsupported
+#: operator, after which the operator's remaining jobs for that exporter are passed over (except
+#: the exploration share): its findings are filed, every further job re-hits them.
+UNSUPPORTED_STRIKES = 2
 
 
 @dataclass
@@ -92,6 +96,7 @@ class Scheduler:
         self.ops_left = {e.exporter.value: "ops" in config.arms for e in self.exports}
         self.waiting_ops: dict[str, list] = {}
         self.ops_skipped: Counter = Counter()  # exporter -> op jobs not run: a known trigger of that exporter
+        self.unsupported: Counter = Counter()  # (exporter, op) -> op jobs in a row refused as unsupported; -1: it exported once
 
     def slots_handed(self) -> int:
         """The first slot no exporter has been given yet (after a resume: past every recorded seed)."""
@@ -217,17 +222,33 @@ class Scheduler:
         exploration share, drawn from the job's key (a fixed bug is still noticed). Avoidance off:
         all of them."""
         table = self.known.current if self.known is not None and self.config.avoid else None
-        if table is None or not table.triggers:
+        if table is None:
             return jobs
         out = []
         for i, job in jobs:
             node = job.graph.nodes[0]
             specs = job.graph.specs()
-            if table.match(name, node.op, tuple(specs[v].dtype for v in node.inputs), node.attrs) is not None and not _explored(job.key, table.explore):
+            known = self.unsupported[(name, node.op)] >= UNSUPPORTED_STRIKES or (
+                bool(table.triggers) and table.match(name, node.op, tuple(specs[v].dtype for v in node.inputs), node.attrs) is not None)
+            if known and not _explored(job.key, table.explore):
                 self.ops_skipped[name] += 1
                 continue
             out.append((i, job))
         return out
+
+    def observe_op(self, exporter: str, job: SweepJob, results: Iterable) -> None:
+        """Learn from a finished op job of ``exporter`` (its variants' results): count it as a
+        strike of its operator when every variant was refused as an unsupported operator (a
+        documented limitation, :mod:`fuzzer.triage.limitations`), and never skip an operator that
+        exported once. Another dtype, shape or attribute value of such an operator is refused the
+        same way; its ATen name may also have a finding filed under another catalog entry."""
+        from fuzzer.triage.limitations import limitation_of
+
+        key = (exporter, job.graph.nodes[0].op)
+        if self.unsupported[key] < 0:
+            return
+        refused = [limitation_of(r.verdict.value, r.exporter, r.error_type, r.error_message or r.error_head) == "unsupported_operator" for r in results]
+        self.unsupported[key] = self.unsupported[key] + 1 if refused and all(refused) else -1
 
     def ops_pick(self, name: str, arm: str, jobs: list[tuple[int, SweepJob]]) -> Pick:
         if is_dynamic_slot(self.config.seed, jobs[0][0], self.config.dynamic_share):

@@ -18,17 +18,14 @@ the reason the op_db derivation left its OpInfo out. The rest are counted as une
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Mapping
 
 from fuzzer.catalog import CATALOG, OpSpec, opdb
+from fuzzer.catalog.reached import REACH_TABLE, aten_of, reach_table  # noqa: F401 - re-exported
 
-REACH_TABLE = Path(opdb.__file__).with_name("reach_table.json")
 
 RANDOM = frozenset({
     "bernoulli", "dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout", "rand", "rand_like", "randn",
@@ -101,23 +98,6 @@ def reason_for(name: str, opdb_skips: Mapping[str, str], exporter: str = "torchs
     if name.startswith("_") and not name.startswith("__"):
         return "internal ATen helper (no public callable; reached only through other ops' decompositions)"
     return None
-
-
-@lru_cache(maxsize=1)
-def reach_table() -> dict[str, dict]:
-    """catalog entry -> {"traced": [...], "dispatched": [...]} (ATen names)."""
-    if not REACH_TABLE.exists():
-        return {}
-    return json.loads(REACH_TABLE.read_text())["ops"]
-
-
-def aten_of(entry: str, exporter: str) -> set[str]:
-    r = reach_table().get(entry)
-    if r is None:
-        return set()
-    names = set(r["traced"]) if exporter == "torchscript" else set(r["traced"]) | set(r["dispatched"]) | set(r.get("exported", ()))
-    # an in-place or dunder node (add_, __rshift__) is looked up without its last underscore
-    return names | {n[:-1] for n in names if n.endswith("_")}
 
 
 def opdb_skip_reasons() -> dict[str, str]:

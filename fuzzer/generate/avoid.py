@@ -60,6 +60,7 @@ class Trigger:
     verdict: str
     error_type: str | None = None
     finding: str = ""
+    aten: str = ""  # an operator the exporter does not support: its ATen name (see Avoidance.match)
 
     def matches(self, op: str, dtypes: Sequence[str], attrs: Mapping[str, object]) -> bool:
         """Same operator and input dtypes (any, for :data:`ANY_DTYPES`), and every attribute of the
@@ -71,12 +72,12 @@ class Trigger:
 
     def to_dict(self) -> dict:
         return {"exporter": self.exporter, "op": self.op, "dtypes": list(self.dtypes), "attrs": [list(a) for a in self.attrs],
-                "verdict": self.verdict, "error_type": self.error_type, "finding": self.finding}
+                "verdict": self.verdict, "error_type": self.error_type, "finding": self.finding} | ({"aten": self.aten} if self.aten else {})
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "Trigger":
         return cls(str(d["exporter"]), str(d["op"]), tuple(str(x) for x in d["dtypes"]), tuple((str(k), str(v)) for k, v in d["attrs"]),
-                   str(d["verdict"]), d.get("error_type"), str(d.get("finding", "")))
+                   str(d["verdict"]), d.get("error_type"), str(d.get("finding", "")), str(d.get("aten") or ""))
 
 
 #: Verdicts whose message says what failed (a known failure key is made of it).
@@ -106,6 +107,7 @@ class Avoidance:
     explore: float = DEFAULT_EXPLORE
     failures: Mapping[str, str] = field(default_factory=dict)
     _by_exporter: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_aten: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.explore <= 1.0:
@@ -113,14 +115,29 @@ class Avoidance:
         by: dict[str, dict[str, list[Trigger]]] = {}
         for t in self.triggers:
             by.setdefault(t.exporter, {}).setdefault(t.op, []).append(t)
+        aten: dict[str, dict[str, Trigger]] = {}
+        for t in self.triggers:
+            if t.aten and t.dtypes == ANY_DTYPES and not t.attrs:
+                aten.setdefault(t.exporter, {}).setdefault(t.aten, t)
         object.__setattr__(self, "_by_exporter", by)
+        object.__setattr__(self, "_by_aten", aten)
         object.__setattr__(self, "failures", dict(self.failures))
 
     def match(self, exporter: str, op: str, dtypes: Sequence[str], attrs: Mapping[str, object]) -> Trigger | None:
-        """The first trigger of ``exporter`` matching the node, or None."""
+        """The first trigger of ``exporter`` matching the node, or None. An operator the exporter
+        does not support (a trigger with ``aten``) is matched by every catalog entry whose traced
+        graph holds that ATen operator (:mod:`fuzzer.catalog.reached`): 'aten::nanmedian' is
+        unsupported in nanmedian, masked.median and their variants alike."""
         for t in self._by_exporter.get(exporter, {}).get(op, ()):
             if t.matches(op, dtypes, attrs):
                 return t
+        unsupported = self._by_aten.get(exporter)
+        if unsupported:
+            from fuzzer.catalog.reached import aten_of
+
+            for a in sorted(aten_of(op, exporter)):
+                if a in unsupported:
+                    return unsupported[a]
         return None
 
     def match_op(self, exporter: str, op: str, verdict: str, error_type: str | None) -> Trigger | None:
@@ -161,16 +178,22 @@ class Avoidance:
         return path
 
 
-def trigger_of(graph: "Graph", exporter: str, verdict: str, error_type: str | None = None, finding: str = "") -> Trigger | None:
-    """The trigger a failing graph of exactly one operator stands for (None for any other graph)."""
+def trigger_of(graph: "Graph", exporter: str, verdict: str, error_type: str | None = None, finding: str = "", message: str | None = None) -> Trigger | None:
+    """The trigger a failing graph of exactly one operator stands for (None for any other graph).
+    ``message``: the failure's message; for an unsupported operator its ATen name becomes the
+    trigger's ``aten`` (when the operator has no categorical attributes: otherwise an attribute may
+    be what selects the unsupported ATen operator)."""
     if len(graph.nodes) != 1:
         return None
     node = graph.nodes[0]
     specs = graph.specs()
     dtypes = tuple(specs[i].dtype for i in node.inputs)
+    aten = ""
     if error_type and error_type.endswith(_DTYPE_FREE_ERRORS):
         dtypes = ANY_DTYPES
-    return Trigger(exporter, node.op, dtypes, attr_pattern(node.attrs), verdict, error_type, finding)
+        m = re.search(r"'aten::(\w+)'", message or "")
+        aten = m.group(1) if m and not attr_pattern(node.attrs) else ""
+    return Trigger(exporter, node.op, dtypes, attr_pattern(node.attrs), verdict, error_type, finding, aten)
 
 
 _LOADED: dict[str, Avoidance] = {}

@@ -59,3 +59,33 @@ def test_op_jobs_of_a_known_trigger_are_passed_over_but_for_the_exploration_shar
     table_all = Avoidance(table.triggers, ("torchscript",), explore=1.0)  # an exploration share of 1: every known job still runs
     explore = Scheduler(config, set(), None, tmp_path / "d", known=SimpleNamespace(current=table_all, path_for=lambda slot: None))
     assert [j.key for _ in range(6) for _, j in explore.next_request(Counter(), Counter()).jobs] == [j.key for j in first]
+
+
+def test_an_operator_refused_as_unsupported_twice_is_passed_over(tmp_path):
+    """Real TorchScript exports of the op jobs' variants: cosh has no symbolic (every variant
+    refused), so after two such jobs its further jobs are skipped; sin exports, so it never is."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from fuzzer.case.variants import run_variants
+    from fuzzer.generate import make_inputs, single_op_graph
+    from fuzzer.generate.avoid import Avoidance
+    from fuzzer.ir import TensorSpec
+
+    config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=60, seed=3, workers=1, arms=("ops",), minimize_seconds=None, dynamic_share=0.0)
+    sched = Scheduler(config, set(), None, tmp_path / "a", known=SimpleNamespace(current=Avoidance((), ("torchscript",), explore=0.0), path_for=lambda slot: None))
+    (_, job), *_ = sched.next_request(Counter(), Counter()).jobs
+    base = {Exporter.TORCHSCRIPT: job.exports[0]}
+
+    def finished(op, dtype):
+        j = replace(job, graph=single_op_graph(op, [TensorSpec((3,), dtype)]))
+        sched.observe_op("torchscript", j, run_variants(j.graph, make_inputs(j.graph, 0), list(j.exports), base))
+        return j
+
+    cosh = finished("cosh", "float32")
+    assert sched._unknown("torchscript", [(1, cosh)]) == [(1, cosh)]  # one strike: still run
+    finished("cosh", "float64")
+    assert sched._unknown("torchscript", [(1, cosh)]) == [] and sched.ops_skipped["torchscript"] == 1
+    sin = finished("sin", "float32")
+    finished("sin", "float64")
+    assert sched._unknown("torchscript", [(2, sin)]) == [(2, sin)]

@@ -68,3 +68,20 @@ def test_an_unsupported_operator_is_a_trigger_on_every_dtype():
     g = single_op_graph("exp", [TensorSpec((3,), "float32")])
     t = trigger_of(g, "torchscript", "export_crash", "torch.onnx.errors.UnsupportedOperatorError", "f2")
     assert t.dtypes == ("*",) and t.matches("exp", ["float64"], {}) and not t.matches("sin", ["float32"], {})
+
+
+def test_an_unsupported_aten_operator_is_known_in_every_entry_that_traces_to_it():
+    """'aten::nanmedian' refused in masked.median.s2 is refused in nanmedian and masked.median too
+    (the reach table says their traced graphs hold it); an entry with categorical attributes keeps
+    its trigger to itself (an attribute may choose the ATen operator)."""
+    g = single_op_graph("masked.median.s2", [TensorSpec((3, 4), "float32"), TensorSpec((3, 4), "bool")], {"a1": 0})
+    t = trigger_of(g, "torchscript", "export_crash", "torch.onnx.errors.UnsupportedOperatorError", "f3",
+                   "Exporting the operator 'aten::nanmedian' to ONNX opset version 20 is not supported")
+    assert t.aten == "nanmedian" and Trigger.from_dict(json.loads(json.dumps(t.to_dict()))) == t
+    table = Avoidance((t,), ("torchscript",))
+    assert table.match("torchscript", "nanmedian", ["float64"], {}) == t and table.match("torchscript", "masked.median", ["float16"], {}) == t
+    assert table.match("torchscript", "median", ["float32"], {}) is None and table.match("dynamo", "nanmedian", ["float32"], {}) is None
+    keyed = Trigger("torchscript", "median", ("*",), (("keepdim", "false"),), "export_crash", "UnsupportedOperatorError", "f4", "")
+    assert trigger_of(single_op_graph("median", [TensorSpec((3,), "float32")], {"dim": 0, "keepdim": False}), "torchscript", "export_crash",
+                      "torch.onnx.errors.UnsupportedOperatorError", "f4", "Exporting the operator 'aten::median' to ONNX").aten == ""
+    assert Avoidance((keyed,), ("torchscript",)).match("torchscript", "nanmedian", ["float32"], {}) is None
