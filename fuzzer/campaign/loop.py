@@ -212,6 +212,7 @@ class _Loop:
         self.known.refresh(self.scheduler.slots_handed())
         self.stats.known_triggers = self.known.size
         self.stats.op_jobs_skipped = sum(self.scheduler.ops_skipped.values())
+        self.stats.op_variants_dropped = sum(self.scheduler.variants_dropped.values())
 
     def _wait_ready(self, pool: WorkerPool) -> None:
         """Wait until a worker can take a case, then start the campaign clock and the deadline:

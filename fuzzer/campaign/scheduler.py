@@ -39,9 +39,10 @@ from .known import KnownTriggers
 
 #: One-operator jobs sent to a worker at once (their dynamo exports share one capture per variant).
 OP_BATCH = 8
-#: Op jobs of one operator, in a row, whose every variant the exporter refused as an unsupported
-#: operator, after which the operator's remaining jobs for that exporter are passed over (except
-#: the exploration share): its findings are filed, every further job re-hits them.
+#: Op jobs of one operator, in a row, in which the exporter refused one export variant as an
+#: unsupported operator, after which the operator's remaining jobs for that exporter run without
+#: that variant, and are passed over when it is the baseline (except the exploration share): its
+#: findings are filed, every further job would re-hit them ('where' is not implemented for opset 7).
 UNSUPPORTED_STRIKES = 2
 
 
@@ -96,7 +97,8 @@ class Scheduler:
         self.ops_left = {e.exporter.value: "ops" in config.arms for e in self.exports}
         self.waiting_ops: dict[str, list] = {}
         self.ops_skipped: Counter = Counter()  # exporter -> op jobs not run: a known trigger of that exporter
-        self.unsupported: Counter = Counter()  # (exporter, op) -> op jobs in a row refused as unsupported; -1: it exported once
+        self.unsupported: Counter = Counter()  # (exporter, op, variant) -> jobs in a row refused as unsupported; -1: it exported once
+        self.variants_dropped: Counter = Counter()  # exporter -> export variants of op jobs not run (refused twice before)
 
     def slots_handed(self) -> int:
         """The first slot no exporter has been given yet (after a resume: past every recorded seed)."""
@@ -210,9 +212,9 @@ class Scheduler:
             waiting += self._unknown(name, taken)
         if not waiting:
             return None
-        mode = waiting[0][1].mode
-        jobs = [(i, j) for i, j in waiting if j.mode == mode]
-        self.waiting_ops[name] = [(i, j) for i, j in waiting if j.mode != mode]
+        kind = (waiting[0][1].mode, waiting[0][1].exports)  # a request runs one input mode and one variant list
+        jobs = [(i, j) for i, j in waiting if (j.mode, j.exports) == kind]
+        self.waiting_ops[name] = [(i, j) for i, j in waiting if (j.mode, j.exports) != kind]
         return self.ops_pick(name, arm, jobs)
 
     def _unknown(self, name: str, jobs: list[tuple[int, SweepJob]]) -> list[tuple[int, SweepJob]]:
@@ -228,27 +230,35 @@ class Scheduler:
         for i, job in jobs:
             node = job.graph.nodes[0]
             specs = job.graph.specs()
-            known = self.unsupported[(name, node.op)] >= UNSUPPORTED_STRIKES or (
+            explored = _explored(job.key, table.explore)
+            known = self.unsupported[(name, node.op, job.exports[0])] >= UNSUPPORTED_STRIKES or (
                 bool(table.triggers) and table.match(name, node.op, tuple(specs[v].dtype for v in node.inputs), node.attrs) is not None)
-            if known and not _explored(job.key, table.explore):
+            if known and not explored:
                 self.ops_skipped[name] += 1
                 continue
+            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or self.unsupported[(name, node.op, e)] < UNSUPPORTED_STRIKES)
+            if keep != job.exports:
+                self.variants_dropped[name] += len(job.exports) - len(keep)
+                job = replace(job, exports=keep)
             out.append((i, job))
         return out
 
     def observe_op(self, exporter: str, job: SweepJob, results: Iterable) -> None:
-        """Learn from a finished op job of ``exporter`` (its variants' results): count it as a
-        strike of its operator when every variant was refused as an unsupported operator (a
-        documented limitation, :mod:`fuzzer.triage.limitations`), and never skip an operator that
-        exported once. Another dtype, shape or attribute value of such an operator is refused the
-        same way; its ATen name may also have a finding filed under another catalog entry."""
+        """Learn from a finished op job of ``exporter`` (its variants' results, in ``job.exports``
+        order): a variant refused as an unsupported operator (a documented limitation,
+        :mod:`fuzzer.triage.limitations`) is a strike of (operator, variant); a variant that
+        exported once is never dropped. Another dtype, shape or attribute value of such an
+        operator is refused the same way; its ATen name may also have a finding filed under
+        another catalog entry, so the store's triggers alone do not stop it."""
         from fuzzer.triage.limitations import limitation_of
 
-        key = (exporter, job.graph.nodes[0].op)
-        if self.unsupported[key] < 0:
-            return
-        refused = [limitation_of(r.verdict.value, r.exporter, r.error_type, r.error_message or r.error_head) == "unsupported_operator" for r in results]
-        self.unsupported[key] = self.unsupported[key] + 1 if refused and all(refused) else -1
+        op = job.graph.nodes[0].op
+        for e, r in zip(job.exports, results):
+            key = (exporter, op, e)
+            if self.unsupported[key] < 0 or e.dynamic:
+                continue
+            refused = limitation_of(r.verdict.value, r.exporter, r.error_type, r.error_message or r.error_head) == "unsupported_operator"
+            self.unsupported[key] = self.unsupported[key] + 1 if refused else -1
 
     def ops_pick(self, name: str, arm: str, jobs: list[tuple[int, SweepJob]]) -> Pick:
         if is_dynamic_slot(self.config.seed, jobs[0][0], self.config.dynamic_share):

@@ -60,6 +60,7 @@ class CampaignStats:
     known_triggers: int | None = None  # one-operator triggers known (None: avoidance and cutting off)
     cut_cases: int = 0  # cases that ran on past a known failure with its culprit cut out (fuzzer.case.cut)
     op_jobs_skipped: int = 0  # one-operator jobs passed over: a known trigger of their exporter
+    op_variants_dropped: int = 0  # export variants of op jobs not run: refused as unsupported in two jobs before
     cuts: Counter = field(default_factory=Counter)  # operator -> times cut out of a case
 
     def arms(self) -> dict:
@@ -119,7 +120,7 @@ class CampaignStats:
             "arms": self.arms(),
             **({"nodes": self.nodes} if self.nodes is not None else {}),
             **({"known_triggers": self.known_triggers, "cut_cases": self.cut_cases, "cuts": dict(self.cuts.most_common(30)),
-                "op_jobs_skipped": self.op_jobs_skipped}
+                "op_jobs_skipped": self.op_jobs_skipped, "op_variants_dropped": self.op_variants_dropped}
                if self.known_triggers is not None else {}),
             **({"interaction_findings": self.findings.interactions} if getattr(self.findings, "interactions", None) is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
@@ -147,6 +148,7 @@ class CampaignStats:
             out["known_triggers"] = self.known_triggers
             out["cut_cases"] = self.cut_cases
             out["op_jobs_skipped"] = self.op_jobs_skipped
+            out["op_variants_dropped"] = self.op_variants_dropped
         if getattr(self.findings, "interactions", None) is not None:
             out["interaction_findings"] = self.findings.interactions
         return out

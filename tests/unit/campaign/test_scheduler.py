@@ -63,7 +63,8 @@ def test_op_jobs_of_a_known_trigger_are_passed_over_but_for_the_exploration_shar
 
 def test_an_operator_refused_as_unsupported_twice_is_passed_over(tmp_path):
     """Real TorchScript exports of the op jobs' variants: cosh has no symbolic (every variant
-    refused), so after two such jobs its further jobs are skipped; sin exports, so it never is."""
+    refused), so after two such jobs its further jobs are skipped; sin exports, so it never is;
+    an operator refused at one opset only loses that variant."""
     from dataclasses import replace
     from types import SimpleNamespace
 
@@ -89,3 +90,11 @@ def test_an_operator_refused_as_unsupported_twice_is_passed_over(tmp_path):
     sin = finished("sin", "float32")
     finished("sin", "float64")
     assert sched._unknown("torchscript", [(2, sin)]) == [(2, sin)]
+    # sign has no symbolic at opset 7 (ONNX Sign is from opset 9) and exports at the default: after
+    # two such jobs its jobs run without the opset-7 variant, the baseline kept
+    sign = finished("sign", "float32")
+    finished("sign", "float64")
+    ((_, kept),) = sched._unknown("torchscript", [(3, sign)])
+    assert kept.exports == (job.exports[0],) and len(sign.exports) == 2 and sched.variants_dropped["torchscript"] == 1
+    nxt = sched.ops_pick("torchscript", "torchscript/ops", [(3, kept)])
+    assert nxt.request.exports == (job.exports[0],)
