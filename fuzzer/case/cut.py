@@ -80,7 +80,10 @@ def _named(op: str, message: str) -> bool:
     if len(op) >= 5 and re.search(r"(?<![a-z0-9_:])" + re.escape(op.lower()) + r"(?![a-z0-9_])", text):
         return True  # (short names such as 'to' or 'all' are ordinary words of a message)
     spec = CATALOG.get(op)
-    return spec is not None and any(re.search(r"op_type:\s*" + re.escape(o.lower()) + r"\b", text) for o in spec.onnx)
+    # the ONNX node an error is about: the checker's "op_type:Relu", ONNX Runtime's "implementation
+    # for Atan(7) node" (a missing kernel) and "running Gather node"
+    return spec is not None and any(re.search(r"op_type:\s*" + re.escape(o.lower()) + r"\b|\bfor " + re.escape(o.lower()) + r"\(\d+\) node|\brunning "
+                                              + re.escape(o.lower()) + r" node", text) for o in spec.onnx)
 
 
 def culprits(graph: Graph, result: CaseResult, known: Avoidance) -> list[tuple[int, Trigger]]:

@@ -91,6 +91,9 @@ def test_what_an_error_message_names():
     assert _named("interpolate", "Exporting the operator 'aten::_upsample_nearest_exact2d' to ONNX opset version 20 is not supported.")
     assert _named("relu", "[ShapeInferenceError] (op_type:Relu, node name: /Relu_3): X typestr: T") and not _named("abs", "(op_type:Relu)")
     assert _named("threshold", "Unsupported: ONNX export of operator threshold, non-zero threshold.")
+    kernel = "[ONNXRuntimeError] : 9 : NOT_IMPLEMENTED : Could not find an implementation for Atan(7) node with name '/Atan'"
+    assert _named("atan", kernel) and not _named("cosh", kernel)
+    assert _named("amin", "step 3/3 at aten.amin.default: ValueError: Required parameter 'dim' is not provided.")  # dynamo's FX node
 
 
 def test_a_known_failure_of_a_larger_finding_cuts_the_node_its_message_names():
