@@ -6,13 +6,16 @@ Counting cases that finished after ``--after`` seconds of campaign time, per exp
 exporter and arm (generated graphs, mutants, one-operator jobs) and in all: the share of cases
 whose coarse bucket was already seen earlier in the campaign (a re-hit), split into re-hits of
 documented limitations and of bugs, and the mean operator count of generated graphs that reached
-ONNX Runtime (passed or failed after a session was created).
+ONNX Runtime (passed or failed after a session was created). Then the distinct coarse buckets per
+exporter by 5/10/20 minutes, also with dynamo crash heads mapped back to the first line they had
+before they named their cause (the key issue 16's figures were counted with).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -53,6 +56,41 @@ def figures(campaign: Path, after: float) -> dict[str, dict]:
     return out
 
 
+#: The first line every dynamo exporter error had, per step, before heads read the error's cause
+#: (fuzzer/export/errors.py): the issue's figures were counted with it.
+_OLD_DYNAMO_HEADS = {"1/3": "Failed to export the model with torch.export. This is step #/# of",
+                     "2/3": "Failed to decompose the FX graph for ONNX compatibility. This is step #/# of",
+                     "3/3": "Failed to convert the exported program to an ONNX model. This is step #/# of"}
+
+
+def old_bucket(r: dict) -> str | None:
+    """The coarse bucket a result had before dynamo crash heads named their cause."""
+    b = r.get("bucket")
+    m = re.match(r"step (\d+/\d+)", r.get("error_head") or "")
+    if not b or r.get("exporter") != "dynamo" or m is None or m.group(1) not in _OLD_DYNAMO_HEADS:
+        return b
+    parts = b.split("|")
+    return "|".join(parts[:3] + [_OLD_DYNAMO_HEADS[m.group(1)]] + parts[4:])
+
+
+def distinct_buckets(campaign: Path, marks: tuple[float, ...] = (300.0, 600.0, 1200.0)) -> dict[str, dict[str, list[int]]]:
+    """Per exporter, the distinct coarse buckets seen by each mark (seconds), with the bucket key
+    as recorded ("key") and as it was before dynamo heads named their cause ("old key")."""
+    first: dict = defaultdict(dict)
+    for line in (campaign / "results.jsonl").read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        for name, b in (("key", r.get("bucket")), ("old key", old_bucket(r))):
+            if b:
+                first[(r["exporter"], name)].setdefault(b, float(r.get("t") or 0))
+    out: dict = defaultdict(dict)
+    for (exporter, name), seen in sorted(first.items()):
+        out[exporter][name] = [sum(1 for t in seen.values() if t <= m) for m in marks]
+    return dict(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("campaign", type=Path, help="a campaign directory (holds results.jsonl)")
@@ -65,6 +103,9 @@ def main(argv=None) -> int:
     for key, f in figures(args.campaign, args.after).items():
         print(f"{key:22s} cases {f['cases']:7d}  re-hit {f['rehit']:.3f} (limitations {f['rehit_limitations']:.3f}, bugs {f['rehit_bugs']:.3f})"
               + (f"  mean ops at ORT {f['mean_ops_at_ort']}" if f["mean_ops_at_ort"] is not None else ""))
+    for exporter, d in distinct_buckets(args.campaign).items():
+        print(f"{exporter:22s} distinct buckets by 5/10/20 min: {'/'.join(map(str, d['key']))} "
+              f"(old key, dynamo crash heads as before: {'/'.join(map(str, d['old key']))})")
     return 0
 
 

@@ -70,3 +70,10 @@ def test_rehit_figures_count_rehits_after_the_mark_and_ops_at_ort(tmp_path):
     f = mod.figures(tmp_path, after=5)
     assert f["all"]["cases"] == 5 and f["all"]["rehit"] == 0.4 and f["all"]["rehit_limitations"] == 0.2 and f["all"]["rehit_bugs"] == 0.2
     assert f["torchscript/graphs"]["mean_ops_at_ort"] == 8.0 and f["torchscript/ops"]["mean_ops_at_ort"] is None
+    dyn = "export_crash|dynamo|torch.onnx._internal.exporter._errors.ConversionError|step #/# at aten.{}.default: ValueError: x"
+    with open(tmp_path / "results.jsonl", "a") as out:
+        for t, op in ((100, "amin"), (400, "amax")):  # two causes, one old first line
+            out.write(json.dumps({"exporter": "dynamo", "verdict": "export_crash", "bucket": dyn.format(op), "t": t,
+                                  "error_head": f"step 3/3 at aten.{op}.default: ValueError: x"}) + "\n")
+    d = mod.distinct_buckets(tmp_path)
+    assert d["dynamo"] == {"key": [1, 2, 2], "old key": [1, 1, 1]} and d["torchscript"]["key"] == [3, 3, 3]
