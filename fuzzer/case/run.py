@@ -74,15 +74,19 @@ def _oracle_run(r: RunOutcome) -> OracleRun:
 
 
 def _blame(model: bytes, graph: Graph, inputs, eager: RunOutcome, run: RunOutcome, config: OracleConfig, tolerances, timings: dict,
-           module=None, exporter: str | None = None) -> Blame:
+           module=None, exporter: str | None = None, options: ExportOptions | None = None) -> Blame:
     """The extra oracles' verdict on a failing case. For a dynamo mismatch (ORT ran) with
-    ``module`` given, the decomposed program the exporter translates runs too (one more export)."""
+    ``module`` given, one more export with ONNX Script's optimizer off gives the decomposed
+    program the exporter translates and, when ``options`` (the primary export's, optimized) are
+    given, that unoptimized model run in ONNX Runtime (:func:`fuzzer.execute.decomposed.run_unoptimized`)."""
     t0 = time.perf_counter()
     extra = run_oracles(model, inputs, [i.name for i in graph.inputs], config)
     if config.decomposed and module is not None and exporter == "dynamo" and run.ok:
-        from fuzzer.execute.decomposed import run_decomposed
+        from fuzzer.execute.decomposed import run_unoptimized
 
-        extra["decomposed"] = run_decomposed(module, inputs)
+        compare_unoptimized = options is not None and options.optimize and not options.dynamic
+        extra |= run_unoptimized(module, inputs, [i.name for i in graph.inputs] if compare_unoptimized else None,
+                                 options.opset if compare_unoptimized else None)
     timings["oracles"] = time.perf_counter() - t0
     return attribute_blame(eager.outputs, _oracle_run(run), {k: _oracle_run(v) for k, v in extra.items()}, tolerances)
 
@@ -251,7 +255,7 @@ def _finish_traced(module, graph: Graph, inputs, eager: RunOutcome, timings: dic
             verdict, ambiguities = verdict_of_diffs(diffs, ambiguous=True), tuple(found)
     timings["compare"] = time.perf_counter() - t0
     base = dict(base, outputs=run.outputs, output_digests=tuple(output_digest(o) for o in run.outputs), tolerances=tolerances, ambiguities=ambiguities)
-    blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings, module, base.get("exporter")) if oracles.wanted(verdict.is_failure) else None
+    blame = _blame(out.model, graph, inputs, eager, run, oracles, tolerances, timings, module, base.get("exporter"), out.options) if oracles.wanted(verdict.is_failure) else None
     head = mismatch_head(diffs)
     if verdict is Verdict.AMBIGUOUS:
         head = "ambiguous: " + "; ".join(f"output {a.output}: {a.kind} at {a.op} (node {a.node})" for a in ambiguities)

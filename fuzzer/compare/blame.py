@@ -17,7 +17,10 @@ implementation (R). "≈" is agreement under the tolerance policy. The rules, in
    exporter translates (D, run in eager: :mod:`fuzzer.execute.decomposed`) agrees with ORT (or,
    when ORT cannot run, with R) and not with E: the difference was there before translation, in
    PyTorch's decompositions or type promotion (or between eager's kernel and its decomposition).
-5. ``unknown``: anything else, e.g. the reference does not support the model (an oracle's
+5. ``exporter_optimizer`` (dynamo): first of all, when the same export with ONNX Script's
+   optimizer off, run in ORT (X), agrees with E and the optimized model's run (O) does not: the
+   exporter's own graph optimizer changed the result (e.g. a rewrite fusing two Clips).
+6. ``unknown``: anything else, e.g. the reference does not support the model (an oracle's
    limitation, never a finding by itself), all three disagree, or there is nothing to attribute.
 
 The reference outputs are compared after a cast to the model's declared output types (done by
@@ -42,6 +45,7 @@ class Culprit(str, enum.Enum):
     ORT_KERNEL = "ort_kernel"
     ORT_OPTIMIZER = "ort_optimizer"
     DECOMPOSITION = "decomposition"
+    EXPORTER_OPTIMIZER = "exporter_optimizer"
     UNKNOWN = "unknown"
 
     def __str__(self) -> str:
@@ -52,7 +56,7 @@ class Culprit(str, enum.Enum):
 class OracleReport:
     """One extra oracle's run, as recorded in the case: its status and whom it agrees with."""
 
-    name: str  # "ort_unoptimized" | "reference" | "decomposed"
+    name: str  # "ort_unoptimized" | "reference" | "decomposed" | "unoptimized_export"
     status: str  # "ok" | "load" | "run" | "unsupported" | "skipped"
     agrees_with_eager: bool | None = None
     agrees_with_ort: bool | None = None
@@ -117,12 +121,12 @@ def attribute_blame(
     tolerances: Sequence[Tolerance] | None = None,
 ) -> Blame:
     """Apply the module's rules to the primary ORT run ``ort`` and the extra ``oracles``
-    (keys "ort_unoptimized", "reference", "decomposed"; any may be missing)."""
+    (keys "ort_unoptimized", "reference", "decomposed", "unoptimized_export"; any may be missing)."""
     reports = []
     ok: dict[str, Sequence[np.ndarray]] = {"eager": eager}
     if ort.stage == "ok":
         ok["ort"] = ort.outputs
-    for name in ("ort_unoptimized", "reference", "decomposed"):
+    for name in ("ort_unoptimized", "reference", "decomposed", "unoptimized_export"):
         run = oracles.get(name)
         if run is None:
             continue
@@ -144,6 +148,9 @@ def _rules(ok: Mapping[str, Sequence[np.ndarray]], ort_stage: str, tol, ref_stag
     o, u, r = ok.get("ort"), ok.get("ort_unoptimized"), ok.get("reference")
     if o is not None and agree(e, o, tol)[0] and (u is None or agree(e, u, tol)[0]):
         return Culprit.UNKNOWN, "ORT agrees with eager: nothing to attribute"
+    x = ok.get("unoptimized_export")
+    if x is not None and o is not None and agree(e, x, tol)[0] and not agree(e, o, tol)[0]:
+        return Culprit.EXPORTER_OPTIMIZER, "the same export with the exporter's optimizer off agrees with eager; the optimized model does not"
     if u is not None:
         u_vs_e = agree(e, u, tol)[0]
         if o is not None and not agree(u, o, tol)[0]:

@@ -101,6 +101,8 @@ def failing_stage(
     exporter_stage = Stage.TRANSLATION if dynamo else Stage.TORCHSCRIPT_SYMBOLIC
     if declared_dtypes and verdict in (Verdict.ORT_LOAD_FAILURE, Verdict.ORT_RUN_CRASH):
         return exporter_stage  # the model declares another type than eager gives: ORT's kernel table is not the cause
+    if culprit == "exporter_optimizer":
+        return Stage.EXPORTER_OPTIMIZER
     if culprit == "decomposition":
         return Stage.DECOMPOSITION
     if culprit == "ort_kernel":

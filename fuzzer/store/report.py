@@ -68,6 +68,7 @@ CULPRIT_COMPONENT = {
     "ort_kernel": "onnxruntime (CPU kernels: the ONNX reference implementation agrees with eager PyTorch)",
     "ort_optimizer": "onnxruntime (graph optimizations: the result is right with ORT_DISABLE_ALL)",
     "decomposition": "PyTorch decompositions / type promotion (eager on the decomposed program torch.onnx translates computes what the ONNX model computes)",
+    "exporter_optimizer": "ONNX Script's graph optimizer in torch.onnx.export(dynamo=True) (the same export with optimize=False computes what eager computes)",
 }
 
 
@@ -266,6 +267,9 @@ def what_goes_wrong(verdict: str, stage: str | None, error_type: str | None, mes
                 else:
                     continue
             break
+    if stage == "exporter_optimizer":  # the unoptimized export is right (fuzzer.execute.decomposed.run_unoptimized)
+        ops = list(dict.fromkeys(path_ops))
+        return f"the exporter's optimizer rewrites it into {'/'.join(ops[-3:]) or 'a graph'} that {how if how != 'wrong values' else 'computes wrong values'}"
     if stage == "decomposition":  # the decomposed program already computes it (fuzzer.execute.decomposed)
         return "PyTorch's decomposition differs from the eager kernel" + (f": {how}" if how != "wrong values" else "")
     if stage in ("ort_kernel", "ort_optimizer"):

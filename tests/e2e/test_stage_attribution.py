@@ -71,3 +71,28 @@ def test_a_decomposition_that_disagrees_with_the_eager_kernel():
     assert r.verdict.value == "numeric_mismatch" and r.blame.culprit.value == "decomposition"
     assert r.blame.oracle("decomposed").agrees_with_ort and not r.blame.oracle("decomposed").agrees_with_eager
     assert stage_of(r) is Stage.DECOMPOSITION and PROJECT[Stage.DECOMPOSITION] == "PyTorch"
+
+
+def test_the_exporter_optimizer_fusing_two_clamps_whose_bounds_cross():
+    """clamp(clamp(x, 1.41, -1.95), 1.12, -1.18): with min > max a clamp gives max, so eager gives
+    -1.18 everywhere. ONNX Script's optimizer fuses the two Clips into one with the tighter bounds
+    (1.41, -1.95), which gives -1.95. Exported with optimize=False the model is right, so the
+    unoptimized-export oracle blames the exporter's optimizer (ONNX Script). Found by a campaign
+    (finding 7b3d079033 of a 20-minute default campaign, a 6-operator graph)."""
+    import numpy as np
+
+    from fuzzer.case import run_graph
+
+    g = graph_from_dict({
+        "format": "onnxfuzz-graph", "version": 1,
+        "inputs": [{"name": "x0", "shape": [3], "dtype": "float32", "domain": "any"}],
+        "nodes": [{"op": "clamp", "inputs": ["x0"], "attrs": {"min": 1.41, "max": -1.95}, "outputs": [{"name": "v0", "shape": [3], "dtype": "float32"}]},
+                  {"op": "clamp", "inputs": ["v0"], "attrs": {"min": 1.12, "max": -1.18}, "outputs": [{"name": "v1", "shape": [3], "dtype": "float32"}]}],
+        "outputs": ["v1"], "meta": {}})
+    x = {"x0": np.array([0.5, -3.0, 2.0], np.float32)}
+    (r,) = run_graph(g, x, [D20], seed=0)
+    assert r.verdict.value == "numeric_mismatch" and r.blame.culprit.value == "exporter_optimizer"
+    assert r.blame.oracle("unoptimized_export").agrees_with_eager and stage_of(r) is Stage.EXPORTER_OPTIMIZER
+    assert PROJECT[Stage.EXPORTER_OPTIMIZER] == "ONNX Script"
+    s = _stages("clamp", [((3,), "float32")], {"min": 1.41, "max": -1.95}, (D20, D20_NOOPT))
+    assert s[(20, True)][0] == s[(20, False)][0] == "pass"  # one clamp alone exports right: the pair is the bug
