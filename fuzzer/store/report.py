@@ -269,7 +269,7 @@ def what_goes_wrong(verdict: str, stage: str | None, error_type: str | None, mes
             break
     if stage == "exporter_optimizer":  # the unoptimized export is right (fuzzer.execute.decomposed.run_unoptimized)
         ops = list(dict.fromkeys(path_ops))
-        return f"the exporter's optimizer rewrites it into {'/'.join(ops[-3:]) or 'a graph'} that {how if how != 'wrong values' else 'computes wrong values'}"
+        return f"optimized into {'/'.join(ops[-3:]) or 'a graph'}, {how if how != 'wrong values' else 'computes wrong values'} (right unoptimized)"
     if stage == "decomposition":  # the decomposed program already computes it (fuzzer.execute.decomposed)
         return "PyTorch's decomposition differs from the eager kernel" + (f": {how}" if how != "wrong values" else "")
     if stage in ("ort_kernel", "ort_optimizer"):
