@@ -372,7 +372,8 @@ def cmd_minimize(args) -> int:
     path = store.resolve(args.id)
     doc, graph, inputs = load_case(path)
     exporter, opset, optimize = export_options(doc)
-    m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize, is_dynamic(doc)), seconds=args.seconds)
+    run = _runner(exporter, opset, doc.get("input_mode") or "normal", optimize, is_dynamic(doc))
+    m = minimize(graph, inputs, run, seconds=args.seconds)
     st = m.stats()
     print(f"{path.name}: {st['ops_before']} -> {st['ops_after']} ops in {st['seconds']}s, {st['candidates']} candidates, {st['runs']} runs ({st['stop_reason']})")
     if not m.reproduced:
@@ -382,6 +383,13 @@ def cmd_minimize(args) -> int:
         print(f"replaced the reproduction in {path}")
     else:
         print("no simpler case with the same signature; the finding is unchanged")
+    if len(m.best.graph.nodes) >= 2:  # a chain: does it need the chain? (as a campaign's minimizer asks)
+        from fuzzer.minimize.interaction import is_interaction
+
+        inter = is_interaction(m.best.graph, m.best.inputs, run)
+        store.mark_interaction(path.name, inter)
+        print({True: "interaction: each operator passes alone on the values it receives", False: "not an interaction: one operator fails alone",
+               None: "interaction: undecided"}[inter])
     return 0
 
 
@@ -405,9 +413,13 @@ def _minimize_pending(args) -> int:
         exporter, opset, optimize = export_options(doc)
         sig = doc["signature"]
         reference = Signature(sig["verdict"], sig["exporter"], sig.get("detail", ""), tuple(sig.get("path_ops", ())))
-        m = minimize(graph, inputs, _runner(exporter, opset, doc.get("input_mode") or "normal", optimize, is_dynamic(doc)), seconds=args.seconds,
-                     reference=reference)
+        run = _runner(exporter, opset, doc.get("input_mode") or "normal", optimize, is_dynamic(doc))
+        m = minimize(graph, inputs, run, seconds=args.seconds, reference=reference)
         into = store.finish_minimization(path, m)
+        if m.reproduced and len(m.best.graph.nodes) >= 2:  # a chain: does it need the chain? (as a campaign's minimizer asks)
+            from fuzzer.minimize.interaction import is_interaction
+
+            store.mark_interaction(into, is_interaction(m.best.graph, m.best.inputs, run))
         st = m.stats()
         what = "does not reproduce: kept raw, flaky" if not m.reproduced else f"{st['ops_before']} -> {st['ops_after']} ops" + (
             f", joined {into}" if into != path.name else "")

@@ -94,3 +94,27 @@ def test_refresh_rerenders_a_stale_finding_and_refuses_a_changed_one(store, caps
     assert main(["findings", "refresh", fid, "--store", str(s.root)]) == 1
     assert "not refreshed" in capsys.readouterr().out
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+
+
+def test_minimize_says_whether_a_chain_is_an_interaction(tmp_path, capsys):
+    """clamp(max=-1) then clamp(min=0) through dynamo: ONNX Script's optimizer fuses them into one
+    Clip(0, -1) (curated 68ca96f9e6); each clamp alone exports right, so `findings minimize` marks
+    the finding an interaction, as a campaign's minimizer does."""
+    import numpy as np
+
+    from fuzzer.ir import graph_from_dict
+
+    g = graph_from_dict({
+        "format": "onnxfuzz-graph", "version": 1, "inputs": [{"name": "x0", "shape": [3], "dtype": "float32", "domain": "any"}],
+        "nodes": [{"op": "clamp", "inputs": ["x0"], "attrs": {"min": None, "max": -1.0}, "outputs": [{"name": "v0", "shape": [3], "dtype": "float32"}]},
+                  {"op": "clamp", "inputs": ["v0"], "attrs": {"min": 0.0, "max": None}, "outputs": [{"name": "v1", "shape": [3], "dtype": "float32"}]}],
+        "outputs": ["v1"], "meta": {}})
+    x = {"x0": np.array([0.5, -3.0, 2.0], np.float32)}
+    (r,) = run_graph(g, x, [ExportOptions(Exporter.DYNAMO)])
+    assert r.verdict.value == "numeric_mismatch"
+    fs = FindingStore(tmp_path / "s")
+    fid, _ = fs.record(g, x, r)
+    capsys.readouterr()
+    assert main(["findings", "minimize", fid, "--store", str(tmp_path / "s")]) == 0
+    assert "interaction: each operator passes alone" in capsys.readouterr().out
+    assert json.loads((tmp_path / "s" / fid / "finding.json").read_text())["interaction"] is True
