@@ -41,9 +41,16 @@ def test_abort_hang_and_memory_blowup_are_recorded_and_the_pool_survives(tmp_pat
     assert not any((tmp_path / ".rebuild").glob("*"))  # the rebuilt copies are gone
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as at a terminal. A suite started in the background by a
+    non-interactive shell (`make test &`) has SIGINT ignored, and an ignored SIGINT is inherited:
+    Python then installs no KeyboardInterrupt handler and the campaign would not see Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _campaign_proc(args, env=None):
     return subprocess.Popen([sys.executable, "-m", "fuzzer", "fuzz", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, **(env or {})}, start_new_session=True)
+                            text=True, env={**os.environ, **(env or {})}, start_new_session=True, preexec_fn=_interruptible)
 
 
 def _wait_for_lines(path: Path, n: int, timeout: float = 180) -> None:
