@@ -19,10 +19,13 @@ def reach_table() -> dict[str, dict]:
     return json.loads(REACH_TABLE.read_text())["ops"]
 
 
-def aten_of(entry: str, exporter: str) -> set[str]:
+@lru_cache(maxsize=None)
+def aten_of(entry: str, exporter: str) -> frozenset[str]:
+    """The ATen names an entry's graphs reach under ``exporter`` (cached: the known-trigger table
+    asks for every candidate node the generator draws)."""
     r = reach_table().get(entry)
     if r is None:
-        return set()
+        return frozenset()
     names = set(r["traced"]) if exporter == "torchscript" else set(r["traced"]) | set(r["dispatched"]) | set(r.get("exported", ()))
     # an in-place or dunder node (add_, __rshift__) is looked up without its last underscore
-    return names | {n[:-1] for n in names if n.endswith("_")}
+    return frozenset(names | {n[:-1] for n in names if n.endswith("_")})
