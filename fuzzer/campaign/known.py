@@ -49,7 +49,10 @@ def knowledge_of_store(root: Path, opset: int | None, cache: dict | None = None)
     failures: dict[str, str] = {}
     if not root.is_dir():
         return triggers, failures
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+    tops = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # a finding's variants (one cause, other operators: fuzzer.store.store) are known triggers too,
+    # known as the finding they live in
+    for d, owner in [(v, t.name) for t in tops for v in [t, *sorted((t / "variants").glob("*"))] if v.is_dir()]:
         fj = d / "finding.json"
         try:
             mtime = fj.stat().st_mtime_ns
@@ -64,14 +67,14 @@ def knowledge_of_store(root: Path, opset: int | None, cache: dict | None = None)
                 if doc.get("status") != "fixed" and optimize and want_opset in ({None, DEFAULT_OPSET} if opset is None else {opset}):
                     key = failure_key(exporter, doc["verdict"], doc.get("error_type"), doc.get("error_head"))
                     if doc.get("n_ops") == 1:
-                        trigger = trigger_of(load_graph(d / "graph.json"), exporter, doc["verdict"], doc.get("error_type"), d.name, doc.get("error_head"))
+                        trigger = trigger_of(load_graph(d / "graph.json"), exporter, doc["verdict"], doc.get("error_type"), owner, doc.get("error_head"))
             except (FindingError, OSError, ValueError, KeyError, TypeError):
                 trigger = key = None
             hit = cache[d] = (mtime, trigger, key)
         if hit[1] is not None:
             triggers.append(hit[1])
         if hit[2] is not None:
-            failures.setdefault(hit[2], d.name)
+            failures.setdefault(hit[2], owner)
     return triggers, failures
 
 

@@ -148,7 +148,8 @@ def cmd_list(args) -> int:
 
     rows = store.list(order)
     _warn_problems(store)
-    inter = {r.id: _interaction(r.path) for r in rows}
+    flags = {r.id: _flags(r.path) for r in rows}
+    inter = {k: f[0] for k, f in flags.items()}
     rows.sort(key=lambda r: inter[r.id] is not True)  # interaction findings first (stable: the order asked for within each part)
     limited = {r.id: limitation_of_key(r.signature) for r in rows}
     bugs = [r for r in rows if limited[r.id] is None]
@@ -166,7 +167,8 @@ def cmd_list(args) -> int:
     for r in bugs:
         row = [r.id, r.verdict, r.exporter, str(r.n_ops), str(r.hits), _size(r.size), r.status]
         row += [" ".join(_issue_ref(u) for u in _known_upstream(r.id, upstream))] if upstream else []
-        t.add_row(*row, (("interaction: " if inter[r.id] is True else "") + r.title)[:100])
+        n_var = flags[r.id][1]
+        t.add_row(*row, (("interaction: " if inter[r.id] is True else "") + (f"(+{n_var} variants) " if n_var else "") + r.title)[:100])
     con.print(t)
     if lims:
         lt = Table(title=f"{len(lims)} documented limitations (not counted as bugs): " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()),
@@ -220,15 +222,17 @@ def _issue_ref(url: str) -> str:
     return f"{m.group(1)}#{m.group(2)}" if m else url
 
 
-def _interaction(path) -> bool | None:
-    """A finding's ``interaction`` flag (None: not decided, or unreadable: the list goes on)."""
+def _flags(path) -> tuple[bool | None, int]:
+    """A finding's ``interaction`` flag (None: not decided) and its number of variants; (None, 0)
+    when unreadable: the list goes on."""
     import json
 
     try:
-        v = json.loads((path / "finding.json").read_text(encoding="utf-8")).get("interaction")
+        doc = json.loads((path / "finding.json").read_text(encoding="utf-8"))
+        v, variants = doc.get("interaction"), doc.get("variants") or []
     except (OSError, ValueError, AttributeError):
-        return None
-    return v if isinstance(v, bool) else None
+        return None, 0
+    return (v if isinstance(v, bool) else None), (len(variants) if isinstance(variants, list) else 0)
 
 
 def _size(n: int) -> str:
@@ -258,6 +262,12 @@ def cmd_show(args) -> int:
         from fuzzer.store.scope import summary
 
         print(f"  scope: {summary(doc['scope'])}")
+    if doc.get("variant_of"):
+        print(f"  variant of: {doc['variant_of']} (filed there as the same cause)")
+    for v in doc.get("variants") or ():
+        if isinstance(v, dict):
+            print(f"  variant {v.get('id')}: {'+'.join(v.get('ops') or ())} on {', '.join(v.get('dtypes') or ()) or '-'},"
+                  f" {v.get('exporter')}, {v.get('hits')} hit(s) (files: {path / 'variants' / str(v.get('id'))})")
     print("  inputs: " + ", ".join(f"{k}: {v.dtype}{list(v.shape)}" for k, v in inputs.items()))
     print("  files: " + ", ".join(sorted(p.name for p in path.iterdir())))
     print()
@@ -600,6 +610,8 @@ def cmd_promote(args) -> int:
         for f in path.iterdir():
             if f.is_file():
                 shutil.copy2(f, tmp / f.name)
+        if (path / "variants").is_dir():  # the same cause's other cases, each a finding directory
+            shutil.copytree(path / "variants", tmp / "variants")
     gi = dest_root / ".gitignore"
     if not gi.exists():
         gi.write_text("# the index is a cache rebuilt from the finding directories\nindex.sqlite\n.lock\n")

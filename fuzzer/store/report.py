@@ -451,6 +451,7 @@ class ReportFacts:
     script_output: str | None = None  # what the inline script printed when this report was written
     script_exit: int | None = None
     scope: tuple[Mapping, ...] = ()  # finding.json "scope" (fuzzer.store.scope): where it reproduces and where not
+    variants: tuple[Mapping, ...] = ()  # finding.json "variants": other operators/types/attributes with the same cause
 
 
 def report_title(f: ReportFacts) -> str:
@@ -519,6 +520,14 @@ def render_report(f: ReportFacts) -> str:
         from .scope import summary
 
         lines += ["", "### Scope", "", "Where it reproduces (variants of the case above, `onnxfuzz findings scope`): " + summary(f.scope)]
+    if f.variants:
+        lines += ["", "### The same cause elsewhere", "",
+                  f"The fuzzer filed {len(f.variants)} more case(s) of this cause as variants of this finding (each with its own reproduction"
+                  f" under `variants/<id>/`):", ""]
+        lines += [f"- `{v.get('id')}`: {', '.join(v.get('ops') or ()) or '?'}"
+                  + (f" (ONNX {v['onnx_op']})" if v.get("onnx_op") else "")
+                  + (f" on {', '.join(v.get('dtypes') or ())}" if v.get("dtypes") else "")
+                  + f", {v.get('exporter')}, {v.get('hits', 1)} hit(s)" for v in f.variants if isinstance(v, Mapping)]
     if f.model is not None:
         lines += ["", f"**Exported graph** (`torch.onnx.export({flag}" + (f", opset_version={f.opset}" if f.opset else "") + ")`, onnx.printer):",
                   "```", graph_excerpt(f.model, node[0] if node else None), "```"]

@@ -23,6 +23,11 @@ Invariants:
 - Bucketing: a case is first looked up by its *raw* signature (an alias table maps every raw
   signature already seen to its bucket), so repeated hits cost no minimization. A new raw signature
   is minimized (if a minimizer is given) and filed under the signature of the minimized case.
+- Variants: a new minimized one-operator finding of a root-cause group that already has a
+  one-operator finding (:func:`~fuzzer.triage.groups.variant_group`: the same exporter rule, the
+  same ORT kernel, the same torch op with other attributes) joins that finding as a variant: it is
+  listed in its ``variants``, its directory moves whole to ``<id>/variants/<its id>/``, and its
+  signatures become aliases of the finding. One cause, one finding; nothing is thrown away.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from fuzzer.ir import Graph, GraphFormatError, graph_to_json, load_graph
 from fuzzer.atomic import StagedDir, atomic_write_text
 from fuzzer.case import InputsFormatError, load_inputs, npz_bytes
 from fuzzer.compare.stages import PROJECT, stage_of
+from fuzzer.triage.groups import member_of, variant_group
 from fuzzer.triage.limitations import limitation_of
 from fuzzer.triage.signature import PROCESS_VERDICTS, Signature, legacy_key, matches, signature_of
 from fuzzer.versions import stack_versions
@@ -96,7 +102,9 @@ def status_of(doc: Mapping[str, Any]) -> Status:
 SLEEP_ENV = "ONNXFUZZ_TEST_SLEEP_IN_STAGING"
 
 #: finding.json fields that belong to the bucket, not to its current reproduction
-_BUCKET_FIELDS = ("first_seen", "last_seen", "hits", "status", "raw_signatures", "history", "filed_url", "wontfix_reason", "fixed_in")
+_BUCKET_FIELDS = ("first_seen", "last_seen", "hits", "status", "raw_signatures", "history", "filed_url", "wontfix_reason", "fixed_in",
+                  "variants")
+VARIANTS = "variants"  # the sub-directory of a finding holding its variants' directories
 
 Minimizer = Callable[[Graph, Mapping[str, np.ndarray], "CaseResult"], "MinimizeResult"]
 
@@ -161,6 +169,7 @@ class FindingStore:
             )
             db.execute("CREATE TABLE IF NOT EXISTS aliases (raw TEXT PRIMARY KEY, id TEXT)")
             db.execute("CREATE TABLE IF NOT EXISTS cases (key TEXT PRIMARY KEY, id TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, key TEXT)")  # variant_group of each finding
             db.commit()
             self._db = db
             self.sync()
@@ -181,6 +190,7 @@ class FindingStore:
         rows = {r[0]: r[1] for r in db.execute("SELECT id, mtime FROM findings")}
         for fid in set(rows) - set(on_disk):
             db.execute("DELETE FROM findings WHERE id = ?", (fid,))
+            db.execute("DELETE FROM groups WHERE id = ?", (fid,))
         for fid, path in sorted(on_disk.items()):
             fj = path / "finding.json"
             try:
@@ -200,6 +210,9 @@ class FindingStore:
             if doc.get("absorbed_into") and self._absorbed(path, doc["absorbed_into"]):
                 self._drop_absorbed(db, path, doc["absorbed_into"])  # step (3) of an interrupted _absorb
                 continue
+            if doc.get("variant_of") and self._is_variant_of(path.name, doc["variant_of"]):
+                self._move_variant(db, path, doc["variant_of"])  # steps (3)-(4) of an interrupted _join_group
+                continue
             self._upsert(db, path, doc, mtime)
             for raw in doc.get("raw_signatures", []):
                 db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw, fid))
@@ -212,6 +225,11 @@ class FindingStore:
             (path.name, doc["signature"]["key"], doc["verdict"], doc["exporter"], doc.get("opset"), doc["n_ops"], doc["hits"],
              size, doc["status"], doc["title"], doc["first_seen"], doc["last_seen"], mtime),
         )
+        key = variant_group(doc)
+        if key is None:
+            db.execute("DELETE FROM groups WHERE id = ?", (path.name,))
+        else:
+            db.execute("INSERT OR REPLACE INTO groups VALUES (?, ?)", (path.name, key))
 
     def list(self, order: str = "last_seen DESC") -> list[FindingInfo]:
         db = self._conn()
@@ -231,6 +249,10 @@ class FindingStore:
         ids = [r[0] for r in self._conn().execute("SELECT id FROM findings WHERE id LIKE ?", (ref.replace("%", "") + "%",))]
         if len(ids) == 1:
             return self.root / ids[0]
+        if not ids and ref and "/" not in ref and not ref.startswith("."):  # a variant, in its finding
+            ids = [f"{p.parent.parent.name}/{VARIANTS}/{p.name}" for p in self.root.glob(f"*/{VARIANTS}/{ref}*") if p.is_dir()]
+            if len(ids) == 1:
+                return self.root / ids[0]
         if not ids:
             raise FindingError(f"no finding {_short(ref)} in {self.root} (see 'onnxfuzz findings list {self.root}')")
         raise FindingError(f"{_short(ref)} is ambiguous in {self.root}: {', '.join(sorted(ids)[:5])}")
@@ -336,17 +358,21 @@ class FindingStore:
                 old_id = Signature(case.signature.verdict, case.result.exporter, case.signature.detail).id
                 if (self.root / old_id / "finding.json").exists():  # filed before under its per-exporter key
                     fid = old_id
-            path = self.root / fid
-            if (path / "finding.json").exists():
-                self._hit(path, raw_key, case)
-                db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw_key, fid))
-                self._case_filed(db, case_key, fid)
-                return fid, False
+            path = self._bucket_dir(db, case.signature) if fid == case.signature.id else self.root / fid
+            if (path / "finding.json").exists():  # a hit (on a variant: its finding's reproduction stays)
+                self._hit(path, raw_key, case if path.name == fid else None)
+                db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw_key, path.name))
+                self._case_filed(db, case_key, path.name)
+                return path.name, False
             doc = self._write_new(path, case, raw_key)
             self._upsert(db, path, doc, (path / "finding.json").stat().st_mtime)
             db.execute("INSERT OR REPLACE INTO aliases (raw, id) VALUES (?, ?)", (raw_key, fid))
             self._case_filed(db, case_key, fid)
-            return fid, True
+            joined = fid if case.pending else self._join_group(db, path)
+        if joined != fid:  # a variant of a cause filed before
+            self.rewrite_report(self.root / joined)
+            return joined, False
+        return fid, True
 
     # -- minimization after filing ----------------------------------------------------------------
     def awaiting_minimization(self) -> list[tuple[Path, dict]]:
@@ -384,16 +410,96 @@ class FindingStore:
                 return path.name
             carry = {k: doc[k] for k in _BUCKET_FIELDS if k in doc}
             case = _Case(m.best.graph, dict(m.best.inputs), m.result, m.signature, m.stats(), doc["status"], doc.get("original"))
-            target = self.root / m.signature.id
             if matches(m.signature, doc["signature"]["key"], doc["exporter"]):  # its own bucket (an older
                 if m.signature.key != doc["signature"]["key"]:  # finding's per-exporter key included: it keeps its id)
                     case = _Case(case.graph, case.inputs, case.result, Signature(m.signature.verdict, doc["exporter"], m.signature.detail,
                                                                                   m.signature.path_ops), case.minimization, case.status, case.original)
                 self._stage(path, case, carry, replace=True)
                 self._reindex(path)
-                return path.name
-            self._absorb(db, path, doc, target, case)
-            return target.name
+                into = path.name
+            else:
+                target = self._bucket_dir(db, m.signature)
+                existed = (target / "finding.json").exists()
+                self._absorb(db, path, doc, target, case, replace=target.name == m.signature.id)
+                if existed:
+                    return target.name  # a hit on a bug filed before
+                into = target.name
+            joined = self._join_group(db, self.root / into)
+        if joined != into:
+            self.rewrite_report(self.root / joined)  # its report lists the new variant
+        return joined
+
+    def _bucket_dir(self, db: sqlite3.Connection, sig: Signature) -> Path:
+        """The finding directory of signature ``sig``: its own, or the finding it joined as a variant."""
+        own = self.root / sig.id
+        if not (own / "finding.json").exists():
+            row = db.execute("SELECT id FROM aliases WHERE raw = ?", (sig.key,)).fetchone()
+            if row and (self.root / row[0] / "finding.json").exists():
+                return self.root / row[0]
+        return own
+
+    def _join_group(self, db: sqlite3.Connection, path: Path) -> str:
+        """File the finding at ``path`` as a variant of the oldest finding of its root-cause group
+        (:func:`~fuzzer.triage.groups.variant_group`) if there is one; returns where it lives now.
+        Caller holds the lock.
+
+        Crash-safe in four steps: (1) ``path``'s finding.json names ``variant_of``; (2) the group's
+        finding lists the variant, with its hits and signatures merged in; (3) index rows follow;
+        (4) ``path`` moves to ``<finding>/variants/<id>``. :meth:`sync` redoes (3)-(4) after (2)."""
+        doc = read_finding(path)
+        key = variant_group(doc)
+        if key is None:
+            return path.name
+        rows = db.execute("SELECT g.id FROM groups g JOIN findings f ON f.id = g.id WHERE g.key = ? AND g.id != ?"
+                          " ORDER BY f.first_seen, g.id", (key, path.name)).fetchall()
+        into = next((r[0] for r in rows if (self.root / r[0] / "finding.json").exists()), None)
+        if into is None:
+            return path.name
+        doc["variant_of"] = into
+        atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
+        try:
+            graph_doc = json.loads((path / "graph.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            graph_doc = None
+        member = member_of(doc, graph_doc if isinstance(graph_doc, dict) else None)
+        target = self.root / into
+        tdoc = read_finding(target)
+        entry = {"id": path.name, "title": doc["title"], "signature": doc["signature"]["key"], "exporter": doc["exporter"],
+                 "ops": list(doc.get("ops") or ()), "onnx_op": member.onnx_op, "dtypes": list(member.dtypes), "hits": doc["hits"],
+                 "first_seen": doc["first_seen"]}
+        tdoc["variants"] = [v for v in tdoc.get("variants", []) if v.get("id") != path.name] + [entry]
+        tdoc["hits"] += doc["hits"]
+        tdoc["last_seen"] = max(tdoc["last_seen"], doc["last_seen"])
+        raws = tdoc.setdefault("raw_signatures", [])
+        raws.extend(r for r in dict.fromkeys([*doc.get("raw_signatures", []), doc["signature"]["key"]]) if r not in raws)
+        tdoc["history"] = tdoc.get("history", []) + [{"variant": path.name, "at": now(), "hits": doc["hits"]}]
+        atomic_write_text(target / "finding.json", json.dumps(tdoc, indent=1, allow_nan=False) + "\n")
+        self._reindex(target, tdoc)
+        self._move_variant(db, path, into)
+        return into
+
+    def _is_variant_of(self, fid: str, into: str) -> bool:
+        """Whether step (2) of :meth:`_join_group` of ``fid`` into ``into`` is done."""
+        try:
+            tdoc = read_finding(self.root / into)
+        except FindingError:
+            return False
+        return any(isinstance(v, dict) and v.get("id") == fid for v in tdoc.get("variants", []))
+
+    def _move_variant(self, db: sqlite3.Connection, path: Path, into: str) -> None:
+        """Steps (3)-(4) of :meth:`_join_group`: aliases and recorded cases follow; the directory moves."""
+        db.execute("UPDATE aliases SET id = ? WHERE id = ?", (into, path.name))
+        db.execute("UPDATE cases SET id = ? WHERE id = ?", (into, path.name))
+        db.execute("DELETE FROM findings WHERE id = ?", (path.name,))
+        db.execute("DELETE FROM groups WHERE id = ?", (path.name,))
+        dest = self.root / into / VARIANTS / path.name
+        dest.parent.mkdir(exist_ok=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        try:
+            os.rename(path, dest)
+        except FileNotFoundError:
+            pass  # moved by another process's sync meanwhile
 
     def mark_interaction(self, ref: str, interaction: bool | None) -> None:
         """Record whether a finding is an interaction (:mod:`fuzzer.minimize.interaction`: two or
@@ -428,13 +534,14 @@ class FindingStore:
             atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
             self._reindex(path, doc)
 
-    def _absorb(self, db: sqlite3.Connection, path: Path, doc: dict, target: Path, case: "_Case") -> None:
+    def _absorb(self, db: sqlite3.Connection, path: Path, doc: dict, target: Path, case: "_Case", replace: bool = True) -> None:
         """Move the bug of raw finding ``path`` into bucket ``target`` (caller holds the lock).
 
         Crash-safe in three steps: (1) ``path``'s finding.json names ``absorbed_into``; (2)
         ``target`` is written with this bucket's hits, aliases and dates merged in, and a history
         entry ``{"absorbed": <id>}``; (3) ``path`` is removed. A kill after (1) leaves a finding that
-        :meth:`sync` ignores the mark of until (2) is there, and after (2) removes (3)."""
+        :meth:`sync` ignores the mark of until (2) is there, and after (2) removes (3). Without
+        ``replace`` (``target`` holds this bug as a variant) its reproduction is kept as it is."""
         doc["absorbed_into"] = target.name
         atomic_write_text(path / "finding.json", json.dumps(doc, indent=1, allow_nan=False) + "\n")
         entry = {"absorbed": path.name, "at": now(), "hits": doc["hits"]}
@@ -445,10 +552,13 @@ class FindingStore:
             tdoc["last_seen"] = max(tdoc["last_seen"], doc["last_seen"])
             tdoc["raw_signatures"] = tdoc.get("raw_signatures", []) + [r for r in doc.get("raw_signatures", []) if r not in tdoc.get("raw_signatures", [])]
             tdoc["history"] = tdoc.get("history", []) + [entry]
+            for v in tdoc.get("variants", []):
+                if isinstance(v, dict) and v.get("signature") == case.signature.key:
+                    v["hits"] = int(v.get("hits", 0)) + doc["hits"]
             from fuzzer.minimize import is_simpler, simplicity_key
 
             old_graph = load_graph(target / "graph.json")
-            if tdoc["status"] in (Status.NEW.value, Status.FLAKY.value) and is_simpler(
+            if replace and tdoc["status"] in (Status.NEW.value, Status.FLAKY.value) and is_simpler(
                     simplicity_key(case.graph, case.inputs), simplicity_key(old_graph, load_npz(target / "inputs.npz", old_graph))):
                 self._replace(target, case, tdoc)
             else:
@@ -474,6 +584,7 @@ class FindingStore:
         db.execute("UPDATE aliases SET id = ? WHERE id = ?", (into, path.name))
         db.execute("UPDATE cases SET id = ? WHERE id = ?", (into, path.name))
         db.execute("DELETE FROM findings WHERE id = ?", (path.name,))
+        db.execute("DELETE FROM groups WHERE id = ?", (path.name,))
         aside = path.parent / f".{path.name}.absorbed"
         try:
             os.rename(path, aside)
@@ -540,7 +651,7 @@ class FindingStore:
                             opset=ex["opset"], optimize=ex["optimize"], error_type=result.error_type,
                             error_message=result.error_message or result.error_head, evidence=evidence, versions=versions,
                             component=component, signature=case.signature.to_dict(), stage=stage.value,
-                            worst_index=result.worst.index if result.worst else None)
+                            worst_index=result.worst.index if result.worst else None, variants=tuple(carry.get("variants") or ()))
         t = report_title(facts)
         doc = {
             "format": FORMAT, "version": VERSION, "id": fid, "title": t, "signature": case.signature.to_dict(),
@@ -581,6 +692,8 @@ class FindingStore:
                 shutil.rmtree(aside)
             os.rename(path, aside)
             os.rename(target, path)
+            if (aside / VARIANTS).is_dir():  # the variants stay with the finding (see _recover_swaps)
+                os.rename(aside / VARIANTS, path / VARIANTS)
             shutil.rmtree(aside, ignore_errors=True)
         return doc
 
@@ -622,7 +735,7 @@ class FindingStore:
                             error_type=doc.get("error_type"), error_message=doc.get("error_message") or doc.get("error_head"),
                             evidence=evidence, versions=doc.get("versions") or stack_versions(), component=doc.get("component", ""),
                             signature=doc["signature"], stage=stage, worst_index=worst.get("index"), collect_env=collect_env,
-                            scope=tuple(doc.get("scope") or ()))
+                            scope=tuple(doc.get("scope") or ()), variants=tuple(doc.get("variants") or ()))
         text = render_report(facts)
         if run_script is not None:
             script = inline_scripts(text)[0]
@@ -648,6 +761,8 @@ class FindingStore:
                 if not final.exists():
                     os.rename(p, final)
                 else:
+                    if (p / VARIANTS).is_dir() and not (final / VARIANTS).exists():
+                        os.rename(p / VARIANTS, final / VARIANTS)
                     shutil.rmtree(p, ignore_errors=True)
             elif p.name.endswith(".partial") and p.is_dir() and time.time() - p.stat().st_mtime > 3600:
                 shutil.rmtree(p, ignore_errors=True)  # a writer killed over an hour ago

@@ -17,6 +17,10 @@ its signature with the *instance* removed and the *rule* kept:
   dtype pair instead (float64 -> float32, and whether the output is 0-d: one promotion rule);
 - **process deaths**: scope, verdict and the signal.
 
+A store files a new minimized one-operator finding whose group already has a one-operator finding
+as a *variant* of that finding (:func:`variant_group`; :meth:`fuzzer.store.FindingStore.finish_minimization`):
+one finding per cause, its variants listed in it and kept under ``<id>/variants/``.
+
 Each finding is described by its :class:`Member` line (id, ONNX op, torch ops, input dtypes), so a
 group lists every affected op/dtype. Pure functions of finding.json (and graph.json) documents:
 no run, no store.
@@ -147,6 +151,27 @@ def group_key(doc: Mapping) -> tuple[str, str, str | None]:
     return f"{verdict}|{scope}|{rule}", _cause(scope, rule), None
 
 
+#: statuses a finding may have to take variants (a fixed or declined finding does not gather new ones)
+_JOINABLE = ("new", "filed")
+
+
+def variant_group(doc: Mapping) -> str | None:
+    """The group key under which a finding joins another as a variant, or None if it never does.
+
+    Only minimized one-operator findings join, and only one-operator findings take variants: a
+    chain of operators is the sequence finding this tool exists for and stays its own finding.
+    Documented limitations (one group per kind, not per cause) and process deaths (one group per
+    signal) never join: their group key does not name a cause."""
+    if doc.get("awaiting_minimization") or doc.get("variant_of") or doc.get("absorbed_into"):
+        return None
+    if doc.get("n_ops") != 1 or not isinstance(doc.get("minimization"), Mapping) or doc.get("status", "new") not in _JOINABLE:
+        return None
+    if str(doc.get("verdict")) in ("process_crash", "hang", "out_of_memory"):
+        return None
+    key, _, lim = group_key(doc)
+    return None if lim is not None else key
+
+
 def _cause(scope: str, rule: str) -> str:
     """A reader's line for a crash rule: the named rules first, else the rule itself."""
     m = re.search(r"has unsupported type: (tensor\(\w+\))", rule)
@@ -178,9 +203,12 @@ def group_findings(items: Iterable[tuple[Mapping, Mapping | None]]) -> list[Grou
 
 
 def load_groups(root: Path) -> list[Group]:
-    """:func:`group_findings` of every finding directory under ``root`` (unreadable ones skipped)."""
+    """:func:`group_findings` of every finding directory under ``root`` and of their variants
+    (unreadable ones skipped)."""
     items = []
-    for d in sorted(p for p in root.iterdir() if (p / "finding.json").is_file()) if root.is_dir() else []:
+    dirs = sorted(p for p in root.iterdir() if (p / "finding.json").is_file()) if root.is_dir() else []
+    dirs = [v for d in dirs for v in [d, *sorted(p for p in (d / "variants").glob("*") if (p / "finding.json").is_file())]]
+    for d in dirs:  # a finding's variants are members of its group too
         try:
             doc = json.loads((d / "finding.json").read_text(encoding="utf-8"))
             graph_doc = json.loads((d / "graph.json").read_text(encoding="utf-8")) if (d / "graph.json").is_file() else None

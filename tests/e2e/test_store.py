@@ -157,3 +157,63 @@ def test_one_store_object_indexes_its_hits_at_once_without_rescanning_every_find
     os.rename(tmp_path / fid, tmp_path / ".removed-by-hand")  # a user deletes a finding
     assert not store.knows(r)  # seen at once: checked on disk, not in the index
     assert store.record(g, x, r) == (fid, True)  # filed again as new
+
+
+def test_one_operator_findings_of_one_cause_are_one_finding_with_variants(tmp_path):
+    """TorchScript emits float-only ONNX ops on integer inputs: Sin and Cos on int64 are one rule
+    of one exporter (issue 19: "variants of one root cause land in one finding")."""
+    from fuzzer.store import read_finding
+    from fuzzer.triage.groups import load_groups
+
+    store = FindingStore(tmp_path)
+    sin_id, new = store.record(*case("sin", [TensorSpec((3,), "int64")]), minimizer)
+    assert new
+    g, x, r = case("cos", [TensorSpec((4,), "int64")])
+    into, new = store.record(g, x, r, minimizer, "torchscript/7")
+    assert (into, new) == (sin_id, False)  # joined the finding of its cause, not a new bug
+    assert [f.id for f in FindingStore(tmp_path).list()] == [sin_id]
+    doc = read_finding(tmp_path / sin_id)
+    [v] = doc["variants"]
+    assert v["ops"] == ["cos"] and v["onnx_op"] == "Cos" and v["dtypes"] == ["int64"] and doc["hits"] == 2
+    vdir = tmp_path / sin_id / "variants" / v["id"]
+    assert read_finding(vdir)["ops"] == ["cos"] and (vdir / "repro.py").is_file() and (vdir / "model.onnx").is_file()
+    assert store.resolve(v["id"]) == vdir  # `findings show <variant id>` finds it
+    assert store.case_index()["torchscript/7"] == sin_id
+    assert f"`{v['id']}`: cos (ONNX Cos) on int64" in (tmp_path / sin_id / "report.md").read_text()
+    # the next cos case is a hit on the finding; its reproduction (sin) stays
+    assert store.record(*case("cos", [TensorSpec((2, 2), "int64")]), minimizer) == (sin_id, False)
+    doc = read_finding(tmp_path / sin_id)
+    assert doc["hits"] == 3 and doc["ops"] == ["sin"]
+    [grp] = [gr for gr in load_groups(tmp_path) if len(gr.members) > 1]
+    assert {m.onnx_op for m in grp.members} == {"Sin", "Cos"}
+    # a smaller reproduction replacing the finding's files keeps its variants
+    store.record(*case("sin", [TensorSpec((), "int64")]), minimizer)
+    assert (tmp_path / sin_id / "variants" / v["id"] / "finding.json").is_file()
+
+
+def test_documented_limitations_stay_one_finding_per_operator(tmp_path):
+    """Limitations share a group per kind, not a cause: TorchScript refusing cosh and refusing
+    special_i1 are two findings."""
+    store = FindingStore(tmp_path)
+    a = store.record(*case("cosh", [TensorSpec((3,), "float32")]), minimizer)
+    b = store.record(*case("special.i1", [TensorSpec((3,), "float32")]), minimizer)
+    assert a[1] and b[1] and a[0] != b[0]
+    docs = [json.loads((tmp_path / fid / "finding.json").read_text()) for fid in (a[0], b[0])]
+    assert [d["limitation"] for d in docs] == ["unsupported_operator"] * 2 and not any(d.get("variants") for d in docs)
+
+
+def test_a_raw_finding_joins_its_cause_when_its_minimization_finishes(tmp_path):
+    """The campaign's path: filed raw at once, minimized later (``finish_minimization``)."""
+    from fuzzer.store import read_finding
+
+    store = FindingStore(tmp_path)
+    ids = []
+    for k, (op, shape) in enumerate([("floor", (3,)), ("ceil", (2, 3))]):
+        g, x, r = case(op, [TensorSpec(shape, "int32")])
+        fid, new = store.record(g, x, r, None, f"torchscript/{k}", pending=True)
+        assert new  # raw: nothing is merged before minimization
+        ids.append(store.finish_minimization(tmp_path / fid, minimizer(g, x, r)))
+    assert ids[0] == ids[1] and [f.id for f in store.list()] == [ids[0]]
+    assert not store.awaiting_minimization()
+    doc = read_finding(tmp_path / ids[0])
+    assert [v["ops"] for v in doc["variants"]] == [["ceil"]] and set(store.case_index().values()) == {ids[0]}
