@@ -88,11 +88,14 @@ class CampaignConfig:
     # store and from the stores in ``known``; ``avoid``: generated graphs avoid the ones known for
     # every exporter, except an ``explore`` share; ``cut``: a case failing on a known trigger gets
     # the culprit cut out and runs the rest (fuzzer.case.cut). A campaign.json without these keys
-    # (older campaigns) resumes with both off.
+    # (older campaigns) resumes with both off. ``rehit_strikes``: the one-operator arm stops running
+    # an (operator, input dtypes, export variant) whose cases re-hit known buckets in a row
+    # (fuzzer.campaign.scheduler.REHIT_STRIKES), except the exploration share.
     known: tuple[str, ...] = ()
     avoid: bool = True
     cut: bool = True
     explore: float = DEFAULT_EXPLORE
+    rehit_strikes: bool = True
 
     def exports(self) -> list[ExportOptions]:
         return [ExportOptions(e, self.opset) for e in self.exporters]
@@ -109,6 +112,7 @@ class CampaignConfig:
             "arms": list(self.arms), "arm_floor": self.arm_floor, "dynamic_share": self.dynamic_share,
             "dynamo_share": self.dynamo_share,
             "known": list(self.known), "avoid": self.avoid, "cut": self.cut, "explore": self.explore,
+            "rehit_strikes": self.rehit_strikes,
         }
 
     @classmethod
@@ -119,7 +123,8 @@ class CampaignConfig:
         dynamic_share = d.get("dynamic_share", 0.0)  # a campaign from before dynamic shapes exported every graph static
         dynamo_share = d.get("dynamo_share", 0.5)  # a campaign from before the weights split time equally
         known = dict(known=tuple(d.get("known", ())), avoid=d.get("avoid", False), cut=d.get("cut", False),
-                     explore=d.get("explore", DEFAULT_EXPLORE))  # a campaign from before known triggers ran without
+                     explore=d.get("explore", DEFAULT_EXPLORE),  # a campaign from before known triggers ran without
+                     rehit_strikes=d.get("rehit_strikes", False))  # one from before re-hit strikes, too
         return cls(exporters=tuple(Exporter(e) for e in d["exporters"]), generator=gen, arms=arms, dynamic_share=dynamic_share, dynamo_share=dynamo_share,
                    **known, **{k: d[k] for k in keys if k in d})
 
@@ -177,6 +182,7 @@ _CONFIG_FIELDS = {
     "corpus_size": ("int", 1, 10**7, False), "arm_floor": ("num", 0.0, 1.0, False), "dynamic_share": ("num", 0.0, 1.0, False),
     "dynamo_share": ("num", 0.0, 1.0, False),
     "avoid": ("bool", 0, 0, False), "cut": ("bool", 0, 0, False), "explore": ("num", 0.0, 1.0, False),
+    "rehit_strikes": ("bool", 0, 0, False),
 }
 _GENERATOR_FIELDS = {
     "max_nodes": ("int", 1, 10**4, False), "min_nodes": ("int", 1, 10**4, False), "max_inputs": ("int", 1, 1000, False),

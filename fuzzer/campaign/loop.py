@@ -213,6 +213,7 @@ class _Loop:
         self.stats.known_triggers = self.known.size
         self.stats.op_jobs_skipped = sum(self.scheduler.ops_skipped.values())
         self.stats.op_variants_dropped = sum(self.scheduler.variants_dropped.values())
+        self.stats.op_rehit_skipped = sum(self.scheduler.rehit_skipped.values())
 
     def _wait_ready(self, pool: WorkerPool) -> None:
         """Wait until a worker can take a case, then start the campaign clock and the deadline:
@@ -330,6 +331,15 @@ class _Loop:
         self.rescue.on_death(c, pick, mutant, self.scheduler.seeds_request_one)
         return []
 
+    def _known_bucket(self, r: CaseResult) -> bool:
+        """Whether failing result ``r`` falls in a coarse bucket the campaign has counted already."""
+        if not r.verdict.is_failure:
+            return False
+        from fuzzer.triage.buckets import bucket_key
+
+        b = bucket_key(r)
+        return b in self.stats.bucket_counter(b)
+
     def _account_ops(self, c: Completion, pick: Pick) -> list[CaseResult]:
         """Op jobs: collect each job's variants (a split request returns them in parts); once a
         job has all of them, annotate the differentials and account each variant's case."""
@@ -360,7 +370,7 @@ class _Loop:
             del self.op_rows[(pick.exporter, i)]
             inputs = None
             annotated = annotate(row, job.exports, self.op_baselines[job.exports[0].exporter])
-            self.scheduler.observe_op(pick.exporter, job, annotated)
+            self.scheduler.observe_op(pick.exporter, job, annotated, self._known_bucket)
             for v, r in enumerate(annotated):
                 case_dir = None
                 if r.verdict.is_failure or (r.options or {}).get("differential"):

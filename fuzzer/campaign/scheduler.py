@@ -25,7 +25,7 @@ import hashlib
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.ir import graph_to_dict
@@ -44,6 +44,14 @@ OP_BATCH = 8
 #: that variant, and are passed over when it is the baseline (except the exploration share): its
 #: findings are filed, every further job would re-hit them ('where' is not implemented for opset 7).
 UNSUPPORTED_STRIKES = 2
+#: Op jobs of one operator and input dtypes, in a row, in which one export variant's case re-hit a
+#: coarse bucket the campaign already knew (:func:`fuzzer.triage.buckets.bucket_key`), after which
+#: that variant is dropped from the remaining jobs of that operator and dtypes, and the whole job is
+#: passed over when it is the baseline (except the exploration share). A case that passes or opens
+#: a new bucket resets the count. Other shapes, attribute values and input modes of a failing
+#: (operator, dtypes) mostly fail the same way (Sin on int64 is invalid at every shape), and a
+#: TorchScript op job's variants at three opsets re-hit each other's bucket.
+REHIT_STRIKES = 2
 
 
 @dataclass
@@ -99,6 +107,8 @@ class Scheduler:
         self.ops_skipped: Counter = Counter()  # exporter -> op jobs not run: a known trigger of that exporter
         self.unsupported: Counter = Counter()  # (exporter, op, variant) -> jobs in a row refused as unsupported; -1: it exported once
         self.variants_dropped: Counter = Counter()  # exporter -> export variants of op jobs not run (refused twice before)
+        self.rehits: Counter = Counter()  # (exporter, op, input dtypes, variant) -> jobs in a row whose case re-hit a known bucket
+        self.rehit_skipped: Counter = Counter()  # exporter -> op jobs, and variants, not run for REHIT_STRIKES
 
     def slots_handed(self) -> int:
         """The first slot no exporter has been given yet (after a resume: past every recorded seed)."""
@@ -231,29 +241,47 @@ class Scheduler:
             node = job.graph.nodes[0]
             specs = job.graph.specs()
             explored = _explored(job.key, table.explore)
+            dtypes = tuple(specs[v].dtype for v in node.inputs)
             known = self.unsupported[(name, node.op, job.exports[0])] >= UNSUPPORTED_STRIKES or (
-                bool(table.triggers) and table.match(name, node.op, tuple(specs[v].dtype for v in node.inputs), node.attrs) is not None)
+                bool(table.triggers) and table.match(name, node.op, dtypes, node.attrs) is not None)
             if known and not explored:
                 self.ops_skipped[name] += 1
+                continue
+            if self._struck(name, node.op, dtypes, job.exports[0]) and not explored:
+                self.rehit_skipped[name] += 1
                 continue
             keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or self.unsupported[(name, node.op, e)] < UNSUPPORTED_STRIKES)
             if keep != job.exports:
                 self.variants_dropped[name] += len(job.exports) - len(keep)
                 job = replace(job, exports=keep)
+            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or not self._struck(name, node.op, dtypes, e))
+            if keep != job.exports:
+                self.rehit_skipped[name] += len(job.exports) - len(keep)
+                job = replace(job, exports=keep)
             out.append((i, job))
         return out
 
-    def observe_op(self, exporter: str, job: SweepJob, results: Iterable) -> None:
+    def _struck(self, exporter: str, op: str, dtypes: tuple, variant: ExportOptions) -> bool:
+        return self.config.rehit_strikes and self.rehits[(exporter, op, dtypes, variant)] >= REHIT_STRIKES
+
+    def observe_op(self, exporter: str, job: SweepJob, results: Iterable, known_bucket: Callable[[object], bool] | None = None) -> None:
         """Learn from a finished op job of ``exporter`` (its variants' results, in ``job.exports``
         order): a variant refused as an unsupported operator (a documented limitation,
         :mod:`fuzzer.triage.limitations`) is a strike of (operator, variant); a variant that
         exported once is never dropped. Another dtype, shape or attribute value of such an
         operator is refused the same way; its ATen name may also have a finding filed under
-        another catalog entry, so the store's triggers alone do not stop it."""
+        another catalog entry, so the store's triggers alone do not stop it. With ``known_bucket``
+        (whether a result re-hits a bucket known before this job), a re-hit is a strike of
+        (operator, input dtypes, variant) and a pass or a new bucket clears it (REHIT_STRIKES)."""
         from fuzzer.triage.limitations import limitation_of
 
-        op = job.graph.nodes[0].op
+        node = job.graph.nodes[0]
+        op, specs = node.op, job.graph.specs()
+        dtypes = tuple(specs[v].dtype for v in node.inputs)
         for e, r in zip(job.exports, results):
+            if known_bucket is not None and not e.dynamic:
+                rkey = (exporter, op, dtypes, e)
+                self.rehits[rkey] = self.rehits[rkey] + 1 if known_bucket(r) else 0
             key = (exporter, op, e)
             if self.unsupported[key] < 0 or e.dynamic:
                 continue

@@ -61,6 +61,7 @@ class CampaignStats:
     cut_cases: int = 0  # cases that ran on past a known failure with its culprit cut out (fuzzer.case.cut)
     op_jobs_skipped: int = 0  # one-operator jobs passed over: a known trigger of their exporter
     op_variants_dropped: int = 0  # export variants of op jobs not run: refused as unsupported in two jobs before
+    op_rehit_skipped: int = 0  # op jobs and variants not run: their (operator, dtypes, variant) re-hit known buckets in a row
     cuts: Counter = field(default_factory=Counter)  # operator -> times cut out of a case
 
     def arms(self) -> dict:
@@ -120,7 +121,8 @@ class CampaignStats:
             "arms": self.arms(),
             **({"nodes": self.nodes} if self.nodes is not None else {}),
             **({"known_triggers": self.known_triggers, "cut_cases": self.cut_cases, "cuts": dict(self.cuts.most_common(30)),
-                "op_jobs_skipped": self.op_jobs_skipped, "op_variants_dropped": self.op_variants_dropped}
+                "op_jobs_skipped": self.op_jobs_skipped, "op_variants_dropped": self.op_variants_dropped,
+                "op_rehit_skipped": self.op_rehit_skipped}
                if self.known_triggers is not None else {}),
             **({"interaction_findings": self.findings.interactions} if getattr(self.findings, "interactions", None) is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
@@ -149,6 +151,7 @@ class CampaignStats:
             out["cut_cases"] = self.cut_cases
             out["op_jobs_skipped"] = self.op_jobs_skipped
             out["op_variants_dropped"] = self.op_variants_dropped
+            out["op_rehit_skipped"] = self.op_rehit_skipped
         if getattr(self.findings, "interactions", None) is not None:
             out["interaction_findings"] = self.findings.interactions
         return out

@@ -52,6 +52,8 @@ def add_parsers(sub) -> None:
                    help="a findings store (e.g. findings/) whose one-operator bugs count as known, like the campaign's own (repeatable)")
     f.add_argument("--no-avoid", action="store_true", help="generated graphs do not avoid known one-operator triggers (for measuring)")
     f.add_argument("--no-cut", action="store_true", help="a case failing on a known trigger is not cut and re-run past it (for measuring)")
+    f.add_argument("--no-rehit-strikes", action="store_true",
+                   help="one-operator jobs keep running an operator, dtype and export variant whose cases re-hit known buckets (for measuring)")
     f.set_defaults(run=cmd_fuzz)
 
 
@@ -76,7 +78,7 @@ def _new_config(args):
             raise UsageError(f"--known {k}: not a directory (give a findings store, e.g. findings/)")
         known.append(str(k.resolve()))
     try:
-        config = CampaignConfig(generator=campaign_generator(**gen), feedback=args.feedback, known=tuple(known), avoid=not args.no_avoid, cut=not args.no_cut,
+        config = CampaignConfig(generator=campaign_generator(**gen), feedback=args.feedback, known=tuple(known), avoid=not args.no_avoid, cut=not args.no_cut, rehit_strikes=not args.no_rehit_strikes,
                                 **{k: v for k, v in given.items() if v is not None})
     except ValueError as e:  # a value each flag accepts alone but the campaign does not (e.g. --dynamo-share 1)
         raise UsageError(f"{e} (see 'onnxfuzz fuzz --help')") from None
@@ -108,8 +110,9 @@ def cmd_fuzz(args) -> int:
             raise UsageError("--resume keeps the campaign's stored options; --feedback applies only to a new campaign")
         if args.dynamic_share is not None or args.dynamo_share is not None:
             raise UsageError("--resume keeps the campaign's stored options; --dynamic-share and --dynamo-share apply only to a new campaign")
-        if args.known or args.no_avoid or args.no_cut:
-            raise UsageError("--resume keeps the campaign's stored options; --known, --no-avoid and --no-cut apply only to a new campaign")
+        if args.known or args.no_avoid or args.no_cut or args.no_rehit_strikes:
+            raise UsageError("--resume keeps the campaign's stored options; --known, --no-avoid, --no-cut and --no-rehit-strikes"
+                             " apply only to a new campaign")
         out = args.resume
         if not out.is_dir():
             raise UsageError(f"{out} is not a campaign directory (give the directory of 'onnxfuzz fuzz --out DIR')")

@@ -97,7 +97,7 @@ def status_panel(stats: CampaignStats, exporters: list[str], budget: str) -> Pan
         top.add_row("findings", f"[bold]{fs.new_buckets}[/] bugs, {fs.limitations} limitations ({fs.filed} cases filed, {getattr(fs, 'interactions', 0)} interactions)",
                     "minimizing", f"{stats.minimizing} waiting" + (f", [red]{fs.errors} errors[/]" if fs.errors else ""))
     if stats.known_triggers is not None:
-        top.add_row("known triggers", f"{stats.known_triggers}  ({stats.generation.rejected_known()} avoided in graphs, {stats.op_jobs_skipped} op jobs skipped, {stats.op_variants_dropped} variants dropped, {stats.generation.explored} explored)",
+        top.add_row("known triggers", f"{stats.known_triggers}  ({stats.generation.rejected_known()} avoided in graphs, {stats.op_jobs_skipped} op jobs skipped, {stats.op_variants_dropped} variants dropped, {stats.op_rehit_skipped} jobs/variants re-hitting, {stats.generation.explored} explored)",
                     "cut cases", f"{stats.cut_cases}  ({sum(stats.cuts.values())} cuts)")
     cov = stats.coverage
     if cov is not None and cov.by_exporter:

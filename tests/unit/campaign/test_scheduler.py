@@ -98,3 +98,48 @@ def test_an_operator_refused_as_unsupported_twice_is_passed_over(tmp_path):
     assert kept.exports == (job.exports[0],) and len(sign.exports) == 2 and sched.variants_dropped["torchscript"] == 1
     nxt = sched.ops_pick("torchscript", "torchscript/ops", [(3, kept)])
     assert nxt.request.exports == (job.exports[0],)
+
+
+def test_an_operator_and_dtype_re_hitting_known_buckets_is_passed_over(tmp_path):
+    """Real TorchScript exports: Sin on int64 is an invalid model at every shape and opset. The
+    first job opens its buckets; after two more jobs that only re-hit them, the remaining jobs of
+    (sin, int64) are passed over; sin on float32, which passes, is not; without the option nothing
+    is."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from fuzzer.case.variants import run_variants
+    from fuzzer.generate import make_inputs, single_op_graph
+    from fuzzer.generate.avoid import Avoidance
+    from fuzzer.ir import TensorSpec
+    from fuzzer.triage.buckets import bucket_key
+
+    def scheduler(name, strikes):
+        config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=60, seed=3, workers=1, arms=("ops",), minimize_seconds=None,
+                                dynamic_share=0.0, rehit_strikes=strikes)
+        return Scheduler(config, set(), None, tmp_path / name, known=SimpleNamespace(current=Avoidance((), ("torchscript",), explore=0.0),
+                                                                                     path_for=lambda slot: None))
+
+    sched, off = scheduler("a", True), scheduler("b", False)
+    (_, job), *_ = sched.next_request(Counter(), Counter()).jobs
+    base = {Exporter.TORCHSCRIPT: job.exports[0]}
+    seen: set[str] = set()
+
+    def finished(op, shape, dtype):
+        j = replace(job, graph=single_op_graph(op, [TensorSpec(shape, dtype)]))
+        results = run_variants(j.graph, make_inputs(j.graph, 0), list(j.exports), base)
+        known = {bucket_key(r) for r in results if r.verdict.is_failure} & seen
+        for s in (sched, off):
+            s.observe_op("torchscript", j, results, lambda r: r.verdict.is_failure and bucket_key(r) in known)
+        seen.update(bucket_key(r) for r in results if r.verdict.is_failure)
+        return j
+
+    first = finished("sin", (3,), "int64")
+    assert sched._unknown("torchscript", [(1, first)]) == [(1, first)]  # new buckets: no strike
+    finished("sin", (2, 3), "int64")
+    assert sched._unknown("torchscript", [(1, first)]) == [(1, first)]  # one strike: still run
+    finished("sin", (), "int64")
+    assert sched._unknown("torchscript", [(1, first)]) == [] and sched.rehit_skipped["torchscript"] == 1
+    assert off._unknown("torchscript", [(1, first)]) == [(1, first)]
+    floats = [finished("sin", s, "float32") for s in ((3,), (2, 3), ())]
+    assert sched._unknown("torchscript", [(2, floats[0])]) == [(2, floats[0])]
