@@ -48,7 +48,7 @@ import torch
 from fuzzer.materialize import node_at_line
 
 from .culprit import culprit_line, module_source_name, named_members
-from .exporters import ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
+from .exporters import DerivedExports, ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
 from .process_caches import trim_process_caches
 from .quiet import quiet
 from .rewrites import Fired, observed, recording, value_names
@@ -305,11 +305,12 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
     stats.calls += 1
     stats.batched_calls += 1
     outs: list[list[ExportOutcome] | None] = []
+    derived = DerivedExports(result.exported_program, args, names)  # one translation per translation opset
     for v in variants:
         t1 = time.perf_counter()
         try:
             with quiet([]), torch.no_grad(), recording() as fired:
-                model = export_dynamo_proto(result.exported_program, args, v, input_names=names)
+                model = derived.model(v)
         except (KeyboardInterrupt, SystemExit, MemoryError):
             raise
         except BaseException:  # found again by export_many, from a call with that graph alone

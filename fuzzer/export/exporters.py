@@ -195,6 +195,58 @@ def export_dynamo_proto(module, args, options: ExportOptions, input_names: Seque
     return program.model_proto
 
 
+def translation_opset(options: ExportOptions) -> int:
+    """The opset the dynamo exporter translates at for ``options``: the one asked for (default:
+    torch's ``ONNX_DEFAULT_OPSET``), or torchlib's own when that is lower (it then converts down)."""
+    from torch.onnx._internal.exporter import _constants
+
+    return max(options.opset or torch.onnx._constants.ONNX_DEFAULT_OPSET, _constants.TORCHLIB_OPSET)
+
+
+class DerivedExports:
+    """Models of one exported program for several export variants, translated once per
+    :func:`translation_opset`: ``model(v)`` is ``export_dynamo_proto(program, args, v, names)``
+    (the same nodes, attributes and initializers; checked by ``tests/e2e/test_export_batch.py``).
+
+    What ``torch.onnx.export(dynamo=True)`` does after translating (``_core.export``) is to convert
+    the model to the opset asked for, then run ONNX Script's optimizer when ``optimize``, then name
+    the inputs. So the program is exported once per translation opset with ``optimize=False`` at
+    that opset, and each variant applies the rest to a copy with the functions torch calls
+    (``onnxscript_apis.convert_version``, ``ONNXProgram.optimize``'s ``onnxscript_apis.optimize``).
+    Decomposition, type promotion and translation, most of an export, run once for the variants
+    sharing them (opsets 17 and 18; optimize on and off). A translation that raises raises for
+    each variant that needs it."""
+
+    def __init__(self, program, args, input_names: Sequence[str] | None):
+        self.program, self.args, self.input_names = program, args, input_names
+        self._translated: dict[int, onnx.ModelProto | BaseException] = {}
+
+    def model(self, options: ExportOptions) -> onnx.ModelProto:
+        t = translation_opset(options)
+        if t not in self._translated:
+            try:
+                self._translated[t] = export_dynamo_proto(self.program, self.args, ExportOptions(Exporter.DYNAMO, t, False), self.input_names)
+            except (KeyboardInterrupt, SystemExit, MemoryError):
+                raise
+            except BaseException as e:  # noqa: BLE001 - raised again for every variant translated at t
+                self._translated[t] = e
+        base = self._translated[t]
+        if isinstance(base, BaseException):
+            raise base
+        opset = options.opset or torch.onnx._constants.ONNX_DEFAULT_OPSET
+        if opset == t and not options.optimize:
+            return base
+        import onnx_ir as ir
+        from torch.onnx._internal._lazy_import import onnxscript_apis
+
+        model = ir.serde.deserialize_model(base)  # a copy: the translation stays for the next variant
+        if opset != t:
+            model = onnxscript_apis.convert_version(model, opset)
+        if options.optimize:
+            model = onnxscript_apis.optimize(model)
+        return ir.serde.serialize_model(model)
+
+
 def _qualname(e: BaseException) -> str:
     t = type(e)
     mod = t.__module__

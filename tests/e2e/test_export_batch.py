@@ -173,3 +173,25 @@ def _untimed(d):
     if isinstance(d, list):
         return [_untimed(x) for x in d]
     return d
+
+
+def test_variants_derived_from_one_translation_are_the_plain_calls_models(plain):
+    """The sweep's five dynamo variants (default opset with the optimizer on and off, opsets 17, 18
+    and 23) come from one capture and three translations (fuzzer.export.exporters.DerivedExports);
+    each member's part equals the plain public call with that variant's options."""
+    from fuzzer.export.batch import export_variants
+    from fuzzer.sweep.plan import DEFAULT_OPSET, DYNAMO_OPSETS
+
+    from fuzzer.compare.differential import variant_set
+
+    _, variants = variant_set(Exporter.DYNAMO, DYNAMO_OPSETS, DEFAULT_OPSET)
+    assert {(v.opset, v.optimize) for v in variants} >= {(DEFAULT_OPSET, True), (DEFAULT_OPSET, False), (17, True), (18, True), (23, True)}
+    members = [m for m, _ in plain]
+    stats = BatchStats()
+    per_variant = export_variants(members, variants, max_batch=8, stats=stats)
+    assert stats.batched_calls == 1 and stats.failed_batches == 0
+    for v, outs in zip(variants, per_variant):
+        for m, out in zip(members, outs):
+            with torch.no_grad():
+                expected = export_dynamo_proto(m.module, m.args, v)
+            assert canonical_form(onnx.load_model_from_string(out.model)) == canonical_form(expected), (v, m.input_names)
