@@ -143,12 +143,18 @@ def run_graphs_variants(
     memory: CrashMemory | None = None,
     stats: BatchStats | None = None,
     oracles: OracleConfig | None = None,
+    input_modes: Sequence[str] | None = None,
 ) -> list[list[CaseResult]]:
     """``[[run_graph(g, x, [ex], seed=s)[0] for ex in exports] for g, x, s in cases]``: each graph
     is materialized and run in eager once; the dynamo exports of all graphs and all dynamo variants
     share one capture per batch (:func:`fuzzer.export.batch.export_variants`), a dynamic variant's are
     batched on their own (:func:`fuzzer.export.batch.export_many`); TorchScript exports
-    are made one by one. Each result is about its own graph and export only."""
+    are made one by one. Each result is about its own graph and export only. ``input_modes``: each
+    case's input mode (default: ``input_mode`` for all).
+
+    Cases of one graph with inputs of the same shapes and dtypes (a sweep's two input modes) share
+    their dynamo exports: capture runs on fake tensors, so the exported model does not depend on
+    input values (``tests/e2e/test_sweep.py`` checks the models are the same)."""
     from fuzzer.export import Exporter
     from fuzzer.export.batch import export_variants
 
@@ -156,7 +162,7 @@ def run_graphs_variants(
     table: list[list[CaseResult | None]] = [[None] * len(exports) for _ in cases]
     ready = []  # (case index, module, eager, timings, base) of graphs eager accepts
     for k, (graph, inputs, seed) in enumerate(cases):
-        base, module, eager, timings = _prepare(graph, inputs, seed, input_mode, None)
+        base, module, eager, timings = _prepare(graph, inputs, seed, input_modes[k] if input_modes else input_mode, None)
         if not eager.ok:
             for j, ex in enumerate(exports):
                 table[k][j] = _eager_error(eager, dict(timings), dict(base, exporter=ex.exporter.value, opset_requested=ex.opset))
@@ -166,13 +172,22 @@ def run_graphs_variants(
     dynamic = [j for j, ex in enumerate(exports) if ex.exporter is Exporter.DYNAMO and ex.dynamic]  # a capture of their own
     outcomes: dict[tuple[int, int], ExportOutcome] = {}
     if (dyn or dynamic) and ready:
-        members = [BatchMember(module, tuple(to_torch(cases[k][1])), tuple(i.name for i in cases[k][0].inputs), len(cases[k][0].outputs), operator_keys(cases[k][0]))
-                   for k, module, _, _, _ in ready]
+        firsts: dict[tuple, int] = {}  # (graph, input specs) -> position in ``unique`` of its first case
+        unique, where = [], []
+        for k, *_ in ready:
+            same = ready_digest(cases[k][0], cases[k][1])
+            if same not in firsts:
+                firsts[same] = len(unique)
+                unique.append(k)
+            where.append(firsts[same])
+        by_case = {k: module for k, module, *_ in ready}
+        members = [BatchMember(by_case[k], tuple(to_torch(cases[k][1])), tuple(i.name for i in cases[k][0].inputs), len(cases[k][0].outputs),
+                               operator_keys(cases[k][0])) for k in unique]
         per_variant = export_variants(members, [exports[j] for j in dyn], max_batch=max_batch, memory=memory, stats=stats) if dyn else []
         per_variant += [export_many(members, exports[j], max_batch=max_batch, memory=memory, stats=stats) for j in dynamic]
         for j, outs in zip(dyn + dynamic, per_variant):
-            for (k, *_), out in zip(ready, outs):
-                outcomes[(k, j)] = out
+            for (k, *_), u in zip(ready, where):
+                outcomes[(k, j)] = outs[u]
     for k, module, eager, timings, base in ready:
         graph, inputs, _ = cases[k]
         for j, ex in enumerate(exports):
@@ -185,6 +200,12 @@ def run_graphs_variants(
             table[k][j] = _finish(module, graph, inputs, eager, dict(timings), b, out, oracles)
     assert all(r is not None for row in table for r in row)
     return table  # type: ignore[return-value]
+
+
+def ready_digest(graph: Graph, inputs: Mapping[str, np.ndarray]) -> tuple:
+    """What a dynamo export of ``graph`` depends on: the graph and its inputs' shapes and dtypes
+    (not their values)."""
+    return (graph_digest(graph), tuple((k, v.shape, str(v.dtype)) for k, v in sorted(inputs.items())))
 
 
 def _prepare(graph: Graph, inputs, seed, input_mode: str, options) -> tuple[dict, Any, RunOutcome, dict]:

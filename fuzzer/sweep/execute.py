@@ -1,9 +1,10 @@
 """How a sweep's jobs run: through the shared worker pool (:class:`fuzzer.workers.WorkerPool`, the
 same fork server, isolation, recycling and dynamo batching as campaigns), or in this process.
 
-Jobs are sent ``batch`` at a time (same input mode and export variants) as one :class:`~fuzzer.workers.protocol.RunGraphs`
+Jobs are sent ``batch`` graphs at a time (same export variants; every input mode of a graph in the
+same request, as cases with their own mode) as one :class:`~fuzzer.workers.protocol.RunGraphs`
 request with every export variant, so the dynamo variants of those graphs are exported in one
-call each. When a worker dies on a request, the request is split (per graph, then per variant,
+call each, and the input modes of one graph share that export. When a worker dies on a request, the request is split (per graph, then per variant,
 :meth:`RunGraphs.split`) and the parts run first; the death of a request of one graph and one
 variant is that variant's verdict (:func:`fuzzer.case.worker_death_result`).
 
@@ -71,7 +72,7 @@ def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, time
     """Run ``jobs`` on ``pool`` (see the module docstring). ``timeout``: seconds one export
     variant of one graph may take; a request of several gets the sum."""
     it = iter(jobs)
-    buffers: dict[tuple, list[SweepJob]] = {}  # (input mode, export variants) -> jobs waiting for a batch
+    buffers: dict[tuple, list[SweepJob]] = {}  # export variants -> jobs waiting for a batch
     queue: deque[tuple[RunGraphs, _Part]] = deque()
     inflight: dict[int, tuple[RunGraphs, _Part]] = {}
     table: dict[str, list[CaseResult | None]] = {}
@@ -81,25 +82,26 @@ def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, time
 
     def request(part: _Part) -> RunGraphs:
         job0 = part.jobs[0]
-        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, j.inputs, j.context()) for j in part.jobs)
+        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, j.inputs, j.context(), j.mode) for j in part.jobs)
         exports = tuple(job0.exports[k] for k in part.exports)
         return RunGraphs(cases, exports, job0.mode, return_model=True, max_batch=batch, timeout=timeout * len(cases) * len(exports),
                          confirm=any(j.confirm for j in part.jobs))
 
     def refill() -> bool:
-        """Queue the next batch of one input mode and variant list; False when the jobs are used up."""
+        """Queue the next batch of one variant list (``batch`` graphs, all their input modes); False when the jobs are used up."""
         for job in it:
             table[job.key] = [None] * len(job.exports)
             confirmed[job.key] = [None] * len(job.exports)
             seconds[job.key] = 0.0
-            group = (job.mode, job.exports)
+            group = job.exports
             buf = buffers.setdefault(group, [])
-            buf.append(job)
-            if len(buf) >= batch:
-                del buffers[group]
+            graphs = {j.graph_key for j in buf}
+            if len(graphs) >= batch and job.graph_key not in graphs:  # full: the next graph starts the next batch
                 part = _Part(buf, list(range(len(job.exports))))
                 queue.append((request(part), part))
+                buffers[group] = [job]
                 return True
+            buf.append(job)
         for group in list(buffers):  # the rest, partial batches
             buf = buffers.pop(group)
             part = _Part(buf, list(range(len(buf[0].exports))))

@@ -166,6 +166,11 @@ class SweepJob:
     def label(self) -> str:
         return "->".join(self.ops)
 
+    @property
+    def graph_key(self) -> str:
+        """The key without the input mode: the same for every input mode of one graph."""
+        return self.key.rsplit("|", 1)[0]
+
     def context(self) -> dict:
         """What the case records about its place in the sweep (goes into CaseResult.options)."""
         return {"sweep": {"key": self.key, "ops": list(self.ops), "dtype": self.dtype, "shape": list(self.shape), "mode": self.mode}}

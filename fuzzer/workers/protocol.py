@@ -126,19 +126,22 @@ class RunMutant:
 @dataclass(frozen=True)
 class CaseSpec:
     """A given graph to run: its JSON document, and its inputs from ``inputs`` (an ``.npz`` path)
-    or, when that is None, generated from ``seed``. ``options`` go into each result's options."""
+    or, when that is None, generated from ``seed``. ``options`` go into each result's options.
+    ``mode``: its input mode, when not the request's (a sweep sends both modes of a graph in one
+    request: their dynamo exports are one)."""
 
     graph: Mapping[str, Any]
     seed: int | None
     inputs: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    mode: str | None = None
 
     def to_wire(self) -> dict:
-        return {"graph": self.graph, "seed": self.seed, "inputs": self.inputs, "options": dict(self.options)}
+        return {"graph": self.graph, "seed": self.seed, "inputs": self.inputs, "options": dict(self.options), "mode": self.mode}
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "CaseSpec":
-        return cls(d["graph"], d.get("seed"), d.get("inputs"), d.get("options") or {})
+        return cls(d["graph"], d.get("seed"), d.get("inputs"), d.get("options") or {}, d.get("mode"))
 
 
 @dataclass(frozen=True)

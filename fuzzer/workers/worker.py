@@ -254,10 +254,10 @@ def _run_graphs(req, state):
     for c in req.cases:
         graph = graph_from_dict(c.graph)
         seed = c.seed if c.seed is not None else graph.meta.get("seed")
-        inputs = load_inputs(Path(c.inputs), graph) if c.inputs else make_inputs(graph, int(seed or 0), req.input_mode)
+        inputs = load_inputs(Path(c.inputs), graph) if c.inputs else make_inputs(graph, int(seed or 0), c.mode or req.input_mode)
         cases.append((graph, inputs, seed, c.options))
     table = run_graphs_variants([(g, x, s) for g, x, s, _ in cases], req.exports, input_mode=req.input_mode, max_batch=req.max_batch,
-                                memory=state.memory, stats=state.batch_stats)
+                                memory=state.memory, stats=state.batch_stats, input_modes=[c.mode or req.input_mode for c in req.cases])
     # a campaign's op jobs confirm their mismatches like its generated graphs (before the model goes)
     confirmations = [[_confirm(cases[j][0], cases[j][1], r) if req.confirm else None for r in row] for j, row in enumerate(table)]
     table = [[replace(r, options={**r.options, **cases[j][3]}, model=r.model if req.return_model else None) for r in row] for j, row in enumerate(table)]
