@@ -84,6 +84,19 @@ def _lazy_plan(config: SweepConfig, stats: SweepStats, progress: Progress, sampl
     return itertools.islice(rest, sample) if sample is not None else rest
 
 
+def _sample(jobs: list[SweepJob], n: int) -> list[SweepJob]:
+    """``n`` of ``jobs``, evenly spread, whole graphs: a graph drawn comes with its other input
+    modes (they share its export), so a sample costs what the same jobs cost in the whole sweep."""
+    graphs: dict[str, list[SweepJob]] = {}
+    for j in jobs:
+        graphs.setdefault(j.graph_key, []).append(j)
+    groups = list(graphs.values())
+    per = len(jobs) / len(groups)
+    k = max(1, min(len(groups), round(n / per)))
+    picked = [j for i in range(k) for j in groups[(i * len(groups)) // k]]
+    return picked[:n] if len(picked) > n else picked
+
+
 def _until(jobs: Iterable[SweepJob], deadline: float, stats: SweepStats) -> Iterator[SweepJob]:
     for j in jobs:
         if time.monotonic() >= deadline:
@@ -143,7 +156,7 @@ def run_sweep(
     deadline: float | None = None,
 ) -> Iterator[JobOutcome]:
     """Run the sweep (the directory must have been prepared with :func:`prepare_dir`).
-    ``sample``: run only that many of the remaining jobs, evenly spread over the plan (a pair plan
+    ``sample``: run only about that many of the remaining jobs, whole graphs evenly spread over the plan (a pair plan
     is in a shuffled order already: its first remaining jobs), to measure a subset and
     extrapolate. ``deadline`` (``time.monotonic()``): start no job after it; jobs under way
     finish (the rest is for ``--resume``). ``summary.json`` is written however the loop ends."""
@@ -159,7 +172,7 @@ def run_sweep(
         stats.jobs_total = len(jobs)
         stats.jobs_resumed = len(jobs) - len(todo)
         if sample is not None and sample < len(todo):
-            todo = [todo[(k * len(todo)) // sample] for k in range(sample)]
+            todo = _sample(todo, sample)
         stats.jobs_selected = len(todo)
     stats.seconds_plan = time.perf_counter() - t0
     if on_planned:
