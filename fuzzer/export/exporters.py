@@ -204,28 +204,54 @@ def translation_opset(options: ExportOptions) -> int:
 
 
 class DerivedExports:
-    """Models of one exported program for several export variants, translated once per
-    :func:`translation_opset`: ``model(v)`` is ``export_dynamo_proto(program, args, v, names)``
-    (the same nodes, attributes and initializers; checked by ``tests/e2e/test_export_batch.py``).
+    """Models of one exported program for several export variants, decomposed once per set of
+    operators torchlib implements and translated once per :func:`translation_opset`:
+    ``model(v)`` is ``export_dynamo_proto(program, args, v, names)`` (the same nodes, attributes
+    and initializers; checked by ``tests/e2e/test_export_batch.py``).
 
-    What ``torch.onnx.export(dynamo=True)`` does after translating (``_core.export``) is to convert
-    the model to the opset asked for, then run ONNX Script's optimizer when ``optimize``, then name
-    the inputs. So the program is exported once per translation opset with ``optimize=False`` at
-    that opset, and each variant applies the rest to a copy with the functions torch calls
-    (``onnxscript_apis.convert_version``, ``ONNXProgram.optimize``'s ``onnxscript_apis.optimize``).
-    Decomposition, type promotion and translation, most of an export, run once for the variants
-    sharing them (opsets 17 and 18; optimize on and off). A translation that raises raises for
-    each variant that needs it."""
+    ``torch.onnx.export(dynamo=True)`` given a program (``_core.export``) decomposes it with the
+    table of the registry of the translation opset (``_prepare_exported_program_for_export``:
+    decompositions, type promotion), translates it (``_exported_program_to_onnx_program``),
+    converts the model to the opset asked for, runs ONNX Script's optimizer when ``optimize``, and
+    names the inputs. Here the same functions run, each once for the variants that share its
+    input: the registries of opsets 18 and 20 implement the same operators (one decomposition; 23
+    adds ``rms_norm``), opsets 17 and 18 translate at torchlib's 18, and optimize on and off share
+    a translation; conversion and optimization run on a copy per variant. Decomposition is most of
+    an export. A step that raises raises for each variant that needs it (the batch then falls back
+    to the plain call, :mod:`fuzzer.export.batch`)."""
 
     def __init__(self, program, args, input_names: Sequence[str] | None):
         self.program, self.args, self.input_names = program, args, input_names
+        self._decomposed: dict[frozenset, object] = {}
         self._translated: dict[int, onnx.ModelProto | BaseException] = {}
+
+    def _translate(self, t: int) -> onnx.ModelProto:
+        from torch.onnx._internal._lazy_import import onnxscript_apis
+        from torch.onnx._internal.exporter import _core, _decomp, _ir_passes, _registration
+
+        registry = _registration.ONNXRegistry.from_torchlib(opset_version=t)
+        implemented = frozenset(_decomp.get_onnx_implemented_overloads(registry))
+        if implemented not in self._decomposed:
+            try:
+                self._decomposed[implemented] = _core._prepare_exported_program_for_export(self.program, registry=registry)
+            except (KeyboardInterrupt, SystemExit, MemoryError):
+                raise
+            except BaseException as e:  # noqa: BLE001 - raised again for every translation that needs it
+                self._decomposed[implemented] = e
+        decomposed = self._decomposed[implemented]
+        if isinstance(decomposed, BaseException):
+            raise decomposed
+        program = _core._exported_program_to_onnx_program(decomposed, registry=registry)
+        program.model = onnxscript_apis.convert_version(program.model, t)
+        if self.input_names:
+            _ir_passes.rename_inputs(program.model, list(self.input_names))
+        return program.model_proto
 
     def model(self, options: ExportOptions) -> onnx.ModelProto:
         t = translation_opset(options)
         if t not in self._translated:
             try:
-                self._translated[t] = export_dynamo_proto(self.program, self.args, ExportOptions(Exporter.DYNAMO, t, False), self.input_names)
+                self._translated[t] = self._translate(t)
             except (KeyboardInterrupt, SystemExit, MemoryError):
                 raise
             except BaseException as e:  # noqa: BLE001 - raised again for every variant translated at t
