@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from fuzzer.export import ExportOptions, Exporter
+from fuzzer.generate.avoid import attr_pattern
 from fuzzer.ir import graph_to_dict
 from fuzzer.sweep.plan import SweepJob
 from fuzzer.workers.protocol import CaseSpec, Request, RunGraphs, RunMutant, RunSeeds
@@ -39,10 +40,15 @@ from .known import KnownTriggers
 
 #: One-operator jobs sent to a worker at once (their dynamo exports share one capture per variant).
 OP_BATCH = 8
-#: Op jobs of one operator, in a row, in which the exporter refused one export variant as an
-#: unsupported operator, after which the operator's remaining jobs for that exporter run without
-#: that variant, and are passed over when it is the baseline (except the exploration share): its
-#: findings are filed, every further job would re-hit them ('where' is not implemented for opset 7).
+#: Op jobs of one operator and categorical attributes, in a row, in which the exporter refused one
+#: export variant as an unsupported operator, after which the operator's remaining jobs with those
+#: attributes run without that variant, and are passed over when it is the baseline (except the
+#: exploration share): its findings are filed, every further job would re-hit them ('where' is not
+#: implemented for opset 7). An ``UnsupportedOperatorError`` counts as all strikes at once: it names
+#: an ATen operator without a symbolic at that opset, whatever the dtypes and shapes; other
+#: refusals ("Unsupported: ONNX export of operator unsafe_chunk, unknown dimension size") may
+#: depend on the shape. Which ATen operator a node traces to may depend on its categorical
+#: attributes (interpolate's mode), so they are part of the key (2dce686 keyed by the operator alone).
 UNSUPPORTED_STRIKES = 2
 #: Op jobs of one operator and input dtypes, in a row, in which one export variant's case re-hit a
 #: coarse bucket the campaign already knew (:func:`fuzzer.triage.buckets.bucket_key`), after which
@@ -105,7 +111,7 @@ class Scheduler:
         self.ops_left = {e.exporter.value: "ops" in config.arms for e in self.exports}
         self.waiting_ops: dict[str, list] = {}
         self.ops_skipped: Counter = Counter()  # exporter -> op jobs not run: a known trigger of that exporter
-        self.unsupported: Counter = Counter()  # (exporter, op, variant) -> jobs in a row refused as unsupported; -1: it exported once
+        self.unsupported: Counter = Counter()  # (exporter, op, categorical attrs, variant) -> strikes (see UNSUPPORTED_STRIKES); -1: it exported once
         self.variants_dropped: Counter = Counter()  # exporter -> export variants of op jobs not run (refused twice before)
         self.rehits: Counter = Counter()  # (exporter, op, input dtypes, variant) -> jobs in a row whose case re-hit a known bucket
         self.rehit_skipped: Counter = Counter()  # exporter -> op jobs, and variants, not run for REHIT_STRIKES
@@ -242,7 +248,8 @@ class Scheduler:
             specs = job.graph.specs()
             explored = _explored(job.key, table.explore)
             dtypes = tuple(specs[v].dtype for v in node.inputs)
-            known = self.unsupported[(name, node.op, job.exports[0])] >= UNSUPPORTED_STRIKES or (
+            pattern = attr_pattern(node.attrs)
+            known = self.unsupported[(name, node.op, pattern, job.exports[0])] >= UNSUPPORTED_STRIKES or (
                 bool(table.triggers) and table.match(name, node.op, dtypes, node.attrs) is not None)
             if known and not explored:
                 self.ops_skipped[name] += 1
@@ -250,7 +257,7 @@ class Scheduler:
             if self._struck(name, node.op, dtypes, job.exports[0]) and not explored:
                 self.rehit_skipped[name] += 1
                 continue
-            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or self.unsupported[(name, node.op, e)] < UNSUPPORTED_STRIKES)
+            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or self.unsupported[(name, node.op, pattern, e)] < UNSUPPORTED_STRIKES)
             if keep != job.exports:
                 self.variants_dropped[name] += len(job.exports) - len(keep)
                 job = replace(job, exports=keep)
@@ -282,11 +289,14 @@ class Scheduler:
             if known_bucket is not None and not e.dynamic:
                 rkey = (exporter, op, dtypes, e)
                 self.rehits[rkey] = self.rehits[rkey] + 1 if known_bucket(r) else 0
-            key = (exporter, op, e)
+            key = (exporter, op, attr_pattern(node.attrs), e)
             if self.unsupported[key] < 0 or e.dynamic:
                 continue
             refused = limitation_of(r.verdict.value, r.exporter, r.error_type, r.error_message or r.error_head) == "unsupported_operator"
-            self.unsupported[key] = self.unsupported[key] + 1 if refused else -1
+            if refused and (r.error_type or "").endswith("UnsupportedOperatorError"):
+                self.unsupported[key] = UNSUPPORTED_STRIKES
+            else:
+                self.unsupported[key] = self.unsupported[key] + 1 if refused else -1
 
     def ops_pick(self, name: str, arm: str, jobs: list[tuple[int, SweepJob]]) -> Pick:
         if is_dynamic_slot(self.config.seed, jobs[0][0], self.config.dynamic_share):
