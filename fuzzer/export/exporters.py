@@ -231,16 +231,7 @@ class DerivedExports:
 
         registry = _registration.ONNXRegistry.from_torchlib(opset_version=t)
         implemented = frozenset(_decomp.get_onnx_implemented_overloads(registry))
-        if implemented not in self._decomposed:
-            try:
-                self._decomposed[implemented] = _core._prepare_exported_program_for_export(self.program, registry=registry)
-            except (KeyboardInterrupt, SystemExit, MemoryError):
-                raise
-            except BaseException as e:  # noqa: BLE001 - raised again for every translation that needs it
-                self._decomposed[implemented] = e
-        decomposed = self._decomposed[implemented]
-        if isinstance(decomposed, BaseException):
-            raise decomposed
+        decomposed = _once(self._decomposed, implemented, lambda: _core._prepare_exported_program_for_export(self.program, registry=registry))
         program = _core._exported_program_to_onnx_program(decomposed, registry=registry)
         program.model = onnxscript_apis.convert_version(program.model, t)
         if self.input_names:
@@ -249,16 +240,7 @@ class DerivedExports:
 
     def model(self, options: ExportOptions) -> onnx.ModelProto:
         t = translation_opset(options)
-        if t not in self._translated:
-            try:
-                self._translated[t] = self._translate(t)
-            except (KeyboardInterrupt, SystemExit, MemoryError):
-                raise
-            except BaseException as e:  # noqa: BLE001 - raised again for every variant translated at t
-                self._translated[t] = e
-        base = self._translated[t]
-        if isinstance(base, BaseException):
-            raise base
+        base = _once(self._translated, t, lambda: self._translate(t))
         opset = options.opset or torch.onnx._constants.ONNX_DEFAULT_OPSET
         if opset == t and not options.optimize:
             return base
@@ -271,6 +253,22 @@ class DerivedExports:
         if options.optimize:
             model = onnxscript_apis.optimize(model)
         return ir.serde.serialize_model(model)
+
+
+def _once(memo: dict, key, compute):
+    """``compute()``, once per ``key`` of ``memo``: its value, or the exception it raised, raised
+    again for every later caller (the step that failed fails for each variant needing it)."""
+    if key not in memo:
+        try:
+            memo[key] = compute()
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except BaseException as e:  # noqa: BLE001 - kept, raised below
+            memo[key] = e
+    value = memo[key]
+    if isinstance(value, BaseException):
+        raise value
+    return value
 
 
 def _qualname(e: BaseException) -> str:
