@@ -370,7 +370,7 @@ class FindingStore:
             self._case_filed(db, case_key, fid)
             joined = fid if case.pending else self._join_group(db, path)
         if joined != fid:  # a variant of a cause filed before
-            self.rewrite_report(self.root / joined)
+            self._list_variants(self.root / joined)
             return joined, False
         return fid, True
 
@@ -426,8 +426,16 @@ class FindingStore:
                 into = target.name
             joined = self._join_group(db, self.root / into)
         if joined != into:
-            self.rewrite_report(self.root / joined)  # its report lists the new variant
+            self._list_variants(self.root / joined)
         return joined
+
+    def _list_variants(self, path: Path) -> None:
+        """Re-render the report of ``path`` after a variant joined it, so it lists the variant. The
+        variant is filed whatever happens here: a report that cannot be re-rendered stays as it was."""
+        try:
+            self.rewrite_report(path)
+        except Exception:  # noqa: BLE001 - the finding.json already lists the variant
+            pass
 
     def _bucket_dir(self, db: sqlite3.Connection, sig: Signature) -> Path:
         """The finding directory of signature ``sig``: its own, or the finding it joined as a variant."""
