@@ -22,6 +22,7 @@ met while it fills are deferred like mutants. The same share of one-operator req
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -112,6 +113,7 @@ class Scheduler:
         self.waiting_ops: dict[str, list] = {}
         self.ops_skipped: Counter = Counter()  # exporter -> op jobs not run: a known trigger of that exporter
         self.unsupported: Counter = Counter()  # (exporter, op, categorical attrs, variant) -> strikes (see UNSUPPORTED_STRIKES); -1: it exported once
+        self.refused_aten: set = set()  # (exporter, ATen name, variant): an UnsupportedOperatorError named it (see _refused)
         self.variants_dropped: Counter = Counter()  # exporter -> export variants of op jobs not run (refused twice before)
         self.rehits: Counter = Counter()  # (exporter, op, input dtypes, variant) -> jobs in a row whose case re-hit a known bucket
         self.rehit_skipped: Counter = Counter()  # exporter -> op jobs, and variants, not run for REHIT_STRIKES
@@ -254,10 +256,14 @@ class Scheduler:
             if known and not explored:
                 self.ops_skipped[name] += 1
                 continue
+            if self._refused(name, node.op, job.exports[0]) and not explored:
+                self.ops_skipped[name] += 1
+                continue
             if self._struck(name, node.op, dtypes, job.exports[0]) and not explored:
                 self.rehit_skipped[name] += 1
                 continue
-            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or self.unsupported[(name, node.op, pattern, e)] < UNSUPPORTED_STRIKES)
+            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or (
+                self.unsupported[(name, node.op, pattern, e)] < UNSUPPORTED_STRIKES and not self._refused(name, node.op, e)))
             if keep != job.exports:
                 self.variants_dropped[name] += len(job.exports) - len(keep)
                 job = replace(job, exports=keep)
@@ -267,6 +273,17 @@ class Scheduler:
                 job = replace(job, exports=keep)
             out.append((i, job))
         return out
+
+    def _refused(self, exporter: str, op: str, variant: ExportOptions) -> bool:
+        """Whether ``variant`` refused an ATen operator that catalog entry ``op`` reaches
+        (:func:`fuzzer.catalog.reached.aten_of`): 'aten::polygamma' refused in polygamma_n_0 is
+        refused in the other polygamma entries and special.polygamma alike (the store's known
+        triggers learn it too, but only once a finding at the default options is filed and read)."""
+        if not self.refused_aten:
+            return False
+        from fuzzer.catalog.reached import aten_of
+
+        return any((exporter, a, variant) in self.refused_aten for a in aten_of(op, exporter))
 
     def _struck(self, exporter: str, op: str, dtypes: tuple, variant: ExportOptions) -> bool:
         return self.config.rehit_strikes and self.rehits[(exporter, op, dtypes, variant)] >= REHIT_STRIKES
@@ -295,6 +312,9 @@ class Scheduler:
             refused = limitation_of(r.verdict.value, r.exporter, r.error_type, r.error_message or r.error_head) == "unsupported_operator"
             if refused and (r.error_type or "").endswith("UnsupportedOperatorError"):
                 self.unsupported[key] = UNSUPPORTED_STRIKES
+                aten = re.search(r"'aten::(\w+)'", r.error_message or r.error_head or "")
+                if aten and not attr_pattern(node.attrs):  # attributes may choose the ATen operator
+                    self.refused_aten.add((exporter, aten.group(1), e))
             else:
                 self.unsupported[key] = self.unsupported[key] + 1 if refused else -1
 

@@ -79,13 +79,17 @@ def test_an_operator_refused_as_unsupported_twice_is_passed_over(tmp_path):
     (_, job), *_ = sched.next_request(Counter(), Counter()).jobs
     base = {Exporter.TORCHSCRIPT: job.exports[0]}
 
-    def finished(op, dtype):
-        j = replace(job, graph=single_op_graph(op, [TensorSpec((3,), dtype)]))
+    def finished(op, dtype, attrs=None):
+        j = replace(job, graph=single_op_graph(op, [TensorSpec((3,), dtype)], attrs))
         sched.observe_op("torchscript", j, run_variants(j.graph, make_inputs(j.graph, 0), list(j.exports), base))
         return j
 
     cosh = finished("cosh", "float32")
     assert sched._unknown("torchscript", [(1, cosh)]) == [] and sched.ops_skipped["torchscript"] == 1
+    # the refusal names aten::polygamma: the other catalog entries reaching it are passed over too
+    finished("polygamma.polygamma_n_0", "float32", {"a1": 0})
+    twin = replace(cosh, graph=single_op_graph("polygamma.polygamma_n_3", [TensorSpec((3,), "float32")], {"a1": 3}))
+    assert sched._unknown("torchscript", [(5, twin)]) == [] and sched.ops_skipped["torchscript"] == 2
     sin = finished("sin", "float32")
     finished("sin", "float64")
     assert sched._unknown("torchscript", [(2, sin)]) == [(2, sin)]
