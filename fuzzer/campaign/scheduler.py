@@ -251,8 +251,8 @@ class Scheduler:
             explored = _explored(job.key, table.explore)
             dtypes = tuple(specs[v].dtype for v in node.inputs)
             pattern = attr_pattern(node.attrs)
-            known = self.unsupported[(name, node.op, pattern, job.exports[0])] >= UNSUPPORTED_STRIKES or self._refused(name, node.op, job.exports[0]) or (
-                bool(table.triggers) and table.match(name, node.op, dtypes, node.attrs) is not None)
+            known = (self.unsupported[(name, node.op, pattern, job.exports[0])] >= UNSUPPORTED_STRIKES or self._refused(name, node.op, job.exports[0])
+                     or (bool(table.triggers) and table.match(name, node.op, dtypes, node.attrs) is not None))
             if known and not explored:
                 self.ops_skipped[name] += 1
                 continue
