@@ -56,9 +56,13 @@ def load_retest(path: Path) -> dict:
 
 
 def record_stack(path: Path, versions: Mapping[str, str], overrides: Sequence[str], states: Mapping[str, str], at: str) -> dict:
-    """Merge one stack's results into ``path`` (atomic write); returns the whole record."""
+    """Merge one stack's results into ``path`` (atomic write); returns the whole record. A retest
+    of some findings updates theirs and keeps the stack's results for the others."""
     doc = load_retest(path)
-    doc["stacks"][stack_label(versions)] = {"versions": dict(versions), "overrides": list(overrides), "at": at, "findings": dict(sorted(states.items()))}
+    label = stack_label(versions)
+    before = doc["stacks"].get(label, {}).get("findings", {})
+    states = {**(before if isinstance(before, dict) else {}), **states}
+    doc["stacks"][label] = {"versions": dict(versions), "overrides": list(overrides), "at": at, "findings": dict(sorted(states.items()))}
     atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
     return doc
 

@@ -28,9 +28,10 @@ warning: something else
     v_old = {**v_new, "onnxruntime": "1.31.1"}
     record_stack(p, v_new, [], states, "t1")
     record_stack(p, v_old, ["onnxruntime==1.31.1"], {"10af7cdc91": "still failing"}, "t2")
-    record_stack(p, v_new, [], {**states, "41c6b99eda": "still failing"}, "t3")  # same stack again: replaced
+    record_stack(p, v_new, [], {"41c6b99eda": "still failing"}, "t3")  # same stack again, one finding: its state replaced
     doc = load_retest(p)
     assert len(doc["stacks"]) == 2
+    assert len(next(v for v in doc["stacks"].values() if v["at"] == "t3")["findings"]) == 3  # the others' states are kept
     table = matrix_markdown(doc, ["10af7cdc91", "41c6b99eda", "5e036fe66f"])
     lines = table.splitlines()
     assert "ORT 1.31.1" in lines[0].split("|")[2] and "ORT 1.32.0" in lines[0].split("|")[3]  # older stack first
