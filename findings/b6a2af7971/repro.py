@@ -4,14 +4,27 @@
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx
 instead of exporting again. Run it from anywhere: python repro.py
-Exit code: 1 while the case fails, 0 once it is fixed, 2 if it cannot run here; a case that kills
-the process (a signal) ends this script the same way, after the last stage it printed.
+Exit code: 1 while the case fails, 0 once it is fixed, 2 if it cannot run here. The case runs in a
+child process (this script again), so a case that kills the process (a signal) also exits 1, with
+the child's native stack (faulthandler) after the last stage it printed.
 """
+
+import os
+import sys
+
+if __name__ == "__main__" and os.environ.get("ONNXFUZZ_REPRO_CHILD") != "1":
+    import signal
+    import subprocess
+
+    child = subprocess.run([sys.executable, "-X", "faulthandler", os.path.abspath(__file__), *sys.argv[1:]],
+                           env={**os.environ, "ONNXFUZZ_REPRO_CHILD": "1"})
+    if child.returncode < 0:
+        print(f"REPRODUCED: the process died by {signal.Signals(-child.returncode).name} (its stack is above)")
+        sys.exit(1)
+    sys.exit(child.returncode)
 
 import base64
 import io
-import os
-import sys
 import warnings
 
 import numpy as np

@@ -4,13 +4,27 @@
 Standalone reproduction: needs torch, onnxruntime and numpy. torch.onnx.export itself imports the
 onnx package (and onnxscript for dynamo=True); without onnx this script runs the saved model.onnx
 instead of exporting again. Run it from anywhere: python repro.py
-Exit code: 1 while the case fails, 0 once it is fixed, 2 if it cannot run here; a case that kills
-the process (a signal) ends this script the same way, after the last stage it printed.
+Exit code: 1 while the case fails, 0 once it is fixed, 2 if it cannot run here. The case runs in a
+child process (this script again), so a case that kills the process (a signal) also exits 1, with
+the child's native stack (faulthandler) after the last stage it printed.
 """
 
-import io
 import os
 import sys
+
+if __name__ == "__main__" and os.environ.get("ONNXFUZZ_REPRO_CHILD") != "1":
+    import signal
+    import subprocess
+
+    child = subprocess.run([sys.executable, "-X", "faulthandler", os.path.abspath(__file__), *sys.argv[1:]],
+                           env={**os.environ, "ONNXFUZZ_REPRO_CHILD": "1"})
+    if child.returncode < 0:
+        print(f"REPRODUCED: the process died by {signal.Signals(-child.returncode).name} (its stack is above)")
+        sys.exit(1)
+    sys.exit(child.returncode)
+
+import base64
+import io
 import warnings
 
 import numpy as np
@@ -31,18 +45,27 @@ EXPORTER = 'torchscript'  # "torchscript": torch.onnx.export(dynamo=False); "dyn
 OPSET = None  # None: the exporter's own default opset
 INPUT_NAMES = ['x0']
 RECORDED = {"stage": "process_crash", "summary": "worker crash: SIGABRT"}
+# dynamic-shape export: None, or the dynamic dimensions ({input: {axis: symbol}}) and, base64 .npz,
+# the inputs at the other size where the model failed (it may be right at the traced size)
+DYNAMIC = None
 # |actual - expected| <= atol + rtol * |expected| per output dtype; integers and bools exact
 TOLERANCES = {'float64': (1e-06, 1e-09), 'float32': (0.001, 1e-05), 'float16': (0.01, 0.001)}
 
 
 def export(model, args):
+    dims = DYNAMIC["dims"] if DYNAMIC else None
     if EXPORTER == "torchscript":
         buf = io.BytesIO()
         torch.onnx.export(model, args, buf, dynamo=False, opset_version=OPSET, input_names=INPUT_NAMES,
-                          do_constant_folding=True, verbose=False)
+                          do_constant_folding=True, verbose=False, dynamic_axes=dims)
         return buf.getvalue()
+    shapes = None
+    if dims:
+        made = {}
+        shapes = tuple({a: made.setdefault(s, torch.export.Dim(s, min=2)) for a, s in dims[n].items()} if n in dims else None
+                       for n in INPUT_NAMES)
     program = torch.onnx.export(model, args, dynamo=True, opset_version=OPSET, optimize=True, verbose=False,
-                                report=False, verify=False, external_data=False)
+                                report=False, verify=False, external_data=False, dynamic_shapes=shapes)
     return program.model_proto.SerializeToString()
 
 
@@ -160,6 +183,24 @@ def main():
         for p in problems:
             print("  " + p)
         return failed(stage, f"{len(problems)} output(s) differ")
+    if DYNAMIC and DYNAMIC.get("other"):
+        with np.load(io.BytesIO(base64.b64decode(DYNAMIC["other"])), allow_pickle=False) as z:
+            other = {k: z[k] for k in INPUT_NAMES}
+        print("at other input sizes: " + ", ".join(f"{k}: {list(other[k].shape)}" for k in INPUT_NAMES))
+        with torch.no_grad():
+            expected = [t.detach().numpy() for t in model(*(torch.from_numpy(other[k].copy()) for k in INPUT_NAMES))]
+        try:
+            actual = sess.run(None, {i.name: other[i.name] for i in sess.get_inputs()})
+        except Exception as e:
+            return failed("ort_run_crash", f"at other input sizes, onnxruntime raised: {str(e).strip().splitlines()[0]}")
+        show("at other input sizes, eager PyTorch (expected):", expected)
+        show("at other input sizes, onnxruntime (actual):", actual)
+        problems = compare(expected, actual)
+        if problems:
+            stage = "shape_or_dtype_mismatch" if any("eager gives" in p or "outputs" in p for p in problems) else "numeric_mismatch"
+            for p in problems:
+                print("  " + p)
+            return failed(stage, f"at other input sizes, {len(problems)} output(s) differ")
     print("FIXED: export, check, load and all outputs agree with eager PyTorch")
     return 0
 
