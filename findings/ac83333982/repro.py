@@ -14,10 +14,10 @@ import sys
 
 if __name__ == "__main__" and os.environ.get("ONNXFUZZ_REPRO_CHILD") != "1":
     import signal
-    import subprocess
+    from subprocess import run
 
-    child = subprocess.run([sys.executable, "-X", "faulthandler", os.path.abspath(__file__), *sys.argv[1:]],
-                           env={**os.environ, "ONNXFUZZ_REPRO_CHILD": "1"})
+    child = run([sys.executable, "-X", "faulthandler", os.path.abspath(__file__), *sys.argv[1:]],
+                env={**os.environ, "ONNXFUZZ_REPRO_CHILD": "1"})
     if child.returncode < 0:
         print(f"REPRODUCED: the process died by {signal.Signals(-child.returncode).name} (its stack is above)")
         sys.exit(1)
