@@ -174,14 +174,7 @@ def _export_group(members, group: list[int], options, results, memory, stats: Ba
         if parts.suspect is not None:  # export the named member alone, batch the rest again
             k = group[parts.suspect]
             results[k] = _alone(members[k], options, memory, stats)
-            if results[k].stage == "export":
-                stats.culprits_named += 1
-            else:
-                stats.culprits_missed += 1
-                key = _node_key(members[k], parts.line)
-                if memory is not None and key is not None and key not in memory.breakers:
-                    memory.breakers.add(key)
-                    stats.breakers_learned += 1
+            _learn_breaker(members[k], results[k].stage == "export", parts.line, memory, stats)
             rest = [j for j in group if j != k]
             if rest:
                 _export_group(members, rest, options, results, memory, stats)
@@ -230,11 +223,9 @@ def _export_batch(group: Sequence[BatchMember], options: ExportOptions) -> list[
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:  # some member crashes the exporter: find it (named by the exception, or by halving)
-        names = [source_name(m) for m in group]
-        named = named_members(e, names)
-        line = culprit_line(e, names[named[0]]) if len(named) == 1 else None
+        crash = _crash_of(e, [source_name(m) for m in group])
         del e  # its traceback holds the whole traced program
-        return BatchCrash(named[0] if len(named) == 1 else None, line)
+        return crash
     finally:
         trim_process_caches()
     seconds = (time.perf_counter() - t0) / len(group)
@@ -253,11 +244,12 @@ def export_variants(
 
     Export options (opset, ``optimize``) act after capture: a batch is captured once with the first
     capture strategy, as :func:`export_many` does, and the :class:`torch.export.ExportedProgram`
-    is exported once per variant (``torch.onnx.export`` takes a program as well as a module and
-    then skips capture; decomposition, translation, optimization and conversion run per variant).
-    Whatever does not go that way (the capture raises, a variant's export from the program raises
-    or cannot be split) falls back to :func:`export_many` for that variant, so crashes are still
-    recorded from a call exporting that graph alone."""
+    is exported per variant (:class:`~.exporters.DerivedExports`: decomposition, translation,
+    conversion and optimization, each once per distinct input). When the capture or a variant's
+    export raises and the exception names one member (see :func:`export_many`), that member is
+    exported alone with the variants that failed (the plain call: where crash verdicts come
+    from), and the rest is captured again for those variants only; without a name, or when a
+    model cannot be split, those variants fall back to :func:`export_many`."""
     if any(v.exporter is not Exporter.DYNAMO for v in variants):
         raise ValueError("export_variants is for the dynamo exporter only")
     stats = stats if stats is not None else BatchStats()
@@ -268,32 +260,89 @@ def export_variants(
         for j, v in enumerate(variants):
             out[j][k] = _alone(members[k], v, memory, stats)
     for start in range(0, len(todo), max_batch):
-        group = todo[start:start + max_batch]
-        shared = _export_captured([members[k] for k in group], variants, stats) if len(group) > 1 else None
-        for j, v in enumerate(variants):
-            parts = shared[j] if shared is not None else None
-            if parts is None:
-                rest: list[ExportOutcome | None] = [None] * len(members)
-                _export_group(members, group, v, rest, memory, stats)
-                for k in group:
-                    out[j][k] = rest[k]
-                continue
-            for k, o in zip(group, parts):
-                out[j][k] = o
-                if memory is not None:
-                    memory.record(members[k], o)
+        _variants_group(members, todo[start:start + max_batch], variants, out, memory, stats)
     assert all(o is not None for row in out for o in row)
     return out  # type: ignore[return-value]
 
 
-def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOptions], stats: BatchStats) -> list[list[ExportOutcome] | None] | None:
-    """Capture the batch once, export it per variant and split each model; None when the capture
-    raises, and None for a variant whose export raises or cannot be split (see export_variants)."""
+def _variants_group(members: Sequence[BatchMember], group: list[int], variants: Sequence[ExportOptions],
+                    out: list[list[ExportOutcome | None]], memory: CrashMemory | None, stats: BatchStats) -> None:
+    """Fill ``out[j][k]`` for every variant ``j`` and member ``k`` of ``group``: one capture of the
+    members still missing a variant per round; a member a failure names leaves the batch (alone,
+    for the variants that failed), the others are captured again for those variants."""
+    pending = {j: list(group) for j in range(len(variants))}  # variant -> members still without its outcome
+
+    def alone(k: int, j: int) -> None:
+        out[j][k] = _alone(members[k], variants[j], memory, stats)
+        pending[j].remove(k)
+
+    def fall_back(j: int) -> None:  # the per-variant path: batched calls, halving, plain calls
+        rest: list[ExportOutcome | None] = [None] * len(members)
+        _export_group(members, pending[j], variants[j], rest, memory, stats)
+        for k in pending[j]:
+            out[j][k] = rest[k]
+        pending[j] = []
+
+    while any(pending.values()):
+        need = [k for k in group if any(k in ks for ks in pending.values())]
+        wanted = [j for j in pending if pending[j]]
+        if len(need) == 1:
+            for j in wanted:
+                alone(need[0], j)
+            return
+        shared = _export_captured([members[k] for k in need], [variants[j] for j in wanted], stats)
+        if isinstance(shared, BatchCrash):  # the capture failed: every wanted variant failed with it
+            if shared.suspect is None:
+                for j in wanted:
+                    fall_back(j)
+                return
+            k = need[shared.suspect]
+            for j in wanted:
+                if k in pending[j]:
+                    alone(k, j)
+            _learn_breaker(members[k], any(out[j][k].stage == "export" for j in wanted), shared.line, memory, stats)
+            continue
+        for j, parts in zip(wanted, shared):
+            if isinstance(parts, list):
+                for k, o in zip(need, parts):
+                    if k in pending[j]:
+                        out[j][k] = o
+                        if memory is not None:
+                            memory.record(members[k], o)
+                pending[j] = []
+            elif isinstance(parts, BatchCrash) and parts.suspect is not None and need[parts.suspect] in pending[j]:
+                k = need[parts.suspect]
+                alone(k, j)
+                _learn_breaker(members[k], out[j][k].stage == "export", parts.line, memory, stats)
+            else:  # unsplittable, or a failure naming no member still waiting for this variant
+                fall_back(j)
+
+
+def _learn_breaker(m: BatchMember, crashed: bool, line: int | None, memory: CrashMemory | None, stats: BatchStats) -> None:
+    """Count a member a failed batch named: it crashed alone too (``culprits_named``), or it
+    exported fine alone, and then its node breaks batches (``CrashMemory.breakers``)."""
+    if crashed:
+        stats.culprits_named += 1
+        return
+    stats.culprits_missed += 1
+    key = _node_key(m, line)
+    if memory is not None and key is not None and key not in memory.breakers:
+        memory.breakers.add(key)
+        stats.breakers_learned += 1
+
+
+def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOptions], stats: BatchStats) -> list[list[ExportOutcome] | BatchCrash | str] | BatchCrash:
+    """Capture the batch once, export it per variant and split each model: per variant the
+    members' outcomes, a :class:`BatchCrash` (its export raised) or "unsplittable"; a
+    :class:`BatchCrash` for all when the capture raises (see export_variants)."""
     from torch.onnx._internal.exporter import _capture_strategies as cs
 
     names = [member_input_name(k, n) for k, m in enumerate(group) for n in m.input_names]
     args = tuple(a for m in group for a in m.args)
+    sources = [source_name(m) for m in group]
     t0 = time.perf_counter()
+    stats.calls += 1
+    stats.batched_calls += 1
     try:
         with quiet([]), torch.no_grad():
             result = cs.CAPTURE_STRATEGIES[0](verbose=False)(BatchModule(group), args, None, None)
@@ -301,10 +350,11 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
         trim_process_caches()
     capture = time.perf_counter() - t0
     if result.exported_program is None:
-        return None
-    stats.calls += 1
-    stats.batched_calls += 1
-    outs: list[list[ExportOutcome] | None] = []
+        stats.failed_batches += 1
+        crash = _crash_of(result.exception, sources) if result.exception is not None else BatchCrash(None)
+        del result
+        return crash
+    outs: list[list[ExportOutcome] | BatchCrash | str] = []
     derived = DerivedExports(result.exported_program, args, names)  # one translation per translation opset
     for v in variants:
         t1 = time.perf_counter()
@@ -313,9 +363,10 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
                 model = derived.model(v)
         except (KeyboardInterrupt, SystemExit, MemoryError):
             raise
-        except BaseException:  # found again by export_many, from a call with that graph alone
+        except BaseException as e:  # found again from a call with the named graph alone
             stats.failed_batches += 1
-            outs.append(None)
+            outs.append(_crash_of(e, sources))
+            del e
             continue
         finally:
             trim_process_caches()
@@ -323,8 +374,14 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
         parts = _split(model, group, v, seconds, fired)
         if parts is None:
             stats.split_fallbacks += 1
-        outs.append(parts)
+        outs.append("unsplittable" if parts is None else parts)
     return outs
+
+
+def _crash_of(e: BaseException, sources: Sequence[str | None]) -> BatchCrash:
+    """The member (position) an exception of a batched call names, and the line it points to."""
+    named = named_members(e, sources)
+    return BatchCrash(named[0], culprit_line(e, sources[named[0]])) if len(named) == 1 else BatchCrash(None)
 
 
 def batch_dynamic_shapes(group: Sequence[BatchMember]) -> tuple:

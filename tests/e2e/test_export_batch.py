@@ -195,3 +195,32 @@ def test_variants_derived_from_one_translation_are_the_plain_calls_models(plain)
             with torch.no_grad():
                 expected = export_dynamo_proto(m.module, m.args, v)
             assert canonical_form(onnx.load_model_from_string(out.model)) == canonical_form(expected), (v, m.input_names)
+
+
+def test_a_crashing_member_leaves_the_shared_capture_and_the_rest_is_captured_once_more(plain):
+    """A member that crashes the exporter is named by the exception of the batch's capture or
+    variant export, exported alone for the variants that failed (the plain call, where a crash
+    verdict comes from), and the others are captured once more for those variants: two batched
+    calls, not a fall back per variant. Every part still equals the plain call's model."""
+    from fuzzer.export.batch import export_variants
+    from fuzzer.sweep.plan import DEFAULT_OPSET, DYNAMO_OPSETS
+
+    from fuzzer.compare.differential import variant_set
+
+    _, variants = variant_set(Exporter.DYNAMO, DYNAMO_OPSETS, DEFAULT_OPSET)
+    crashing = _member(single_op_graph("scaled_dot_product_attention", [TensorSpec((2, 5), "float32")] * 3, {"is_causal": False}), 0)
+    members = [plain[0][0], crashing, plain[1][0]]
+    stats = BatchStats()
+    per_variant = export_variants(members, variants, max_batch=8, stats=stats)
+    # each variant's export of the batch named it; then it alone per variant, the rest captured again
+    assert stats.culprits_named == len(variants) and stats.batched_calls == 2 and stats.calls == 2 + len(variants), stats
+    for v, outs in zip(variants, per_variant):
+        assert outs[1].stage == "export" and outs[1].batched == 1
+        with torch.no_grad():
+            with pytest.raises(Exception):
+                export_dynamo_proto(crashing.module, crashing.args, v)
+        for k in (0, 2):
+            assert outs[k].model is not None and outs[k].batched == 2  # exported (the checker may still refuse it)
+            with torch.no_grad():
+                expected = export_dynamo_proto(members[k].module, members[k].args, v)
+            assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(expected), (v, k)
