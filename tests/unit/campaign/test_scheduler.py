@@ -103,6 +103,35 @@ def test_an_operator_refused_as_unsupported_twice_is_passed_over(tmp_path):
     assert nxt.request.exports == (job.exports[0],)
 
 
+def test_a_refusal_the_campaign_saw_is_not_explored_again(tmp_path):
+    """Real TorchScript exports: an UnsupportedOperatorError depends on the ATen operator and the
+    opset only, and the stack does not change within a campaign, so even a job drawn into the
+    exploration share (here: every job) is passed over once cosh was refused; a store's trigger,
+    learnt on another stack perhaps, is still explored."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from fuzzer.case.variants import run_variants
+    from fuzzer.generate import make_inputs, single_op_graph
+    from fuzzer.generate.avoid import ANY_DTYPES, Avoidance, Trigger
+    from fuzzer.ir import TensorSpec
+
+    config = CampaignConfig(exporters=(Exporter.TORCHSCRIPT,), seconds=60, seed=3, workers=1, arms=("ops",), minimize_seconds=None, dynamic_share=0.0)
+    stored = Trigger("torchscript", "sinh", ANY_DTYPES, (), "export_crash", "UnsupportedOperatorError")
+    sched = Scheduler(config, set(), None, tmp_path / "a", known=SimpleNamespace(current=Avoidance((stored,), ("torchscript",), explore=1.0),
+                                                                                 path_for=lambda slot: None))
+    (_, job), *_ = sched.next_request(Counter(), Counter()).jobs
+    cosh = replace(job, graph=single_op_graph("cosh", [TensorSpec((3,), "float32")]))
+    assert sched._unknown("torchscript", [(1, cosh)]) == [(1, cosh)]  # not refused yet
+    results = run_variants(cosh.graph, make_inputs(cosh.graph, 0), list(cosh.exports), {Exporter.TORCHSCRIPT: job.exports[0]})
+    assert all(r.error_type.endswith("UnsupportedOperatorError") for r in results)
+    sched.observe_op("torchscript", cosh, results)
+    again = replace(cosh, key="cosh|float64|3|x|normal", graph=single_op_graph("cosh", [TensorSpec((4,), "float64")]))
+    assert sched._unknown("torchscript", [(2, again)]) == [] and sched.ops_skipped["torchscript"] == 1
+    sinh = replace(cosh, key="sinh|float32|3|x|normal", graph=single_op_graph("sinh", [TensorSpec((3,), "float32")]))
+    assert sched._unknown("torchscript", [(3, sinh)]) == [(3, sinh)]
+
+
 def test_an_operator_and_dtype_re_hitting_known_buckets_is_passed_over(tmp_path):
     """Real TorchScript exports: Sin on int64 is an invalid model at every shape and opset. The
     first job opens its buckets; after two more jobs that only re-hit them, the remaining jobs of
