@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import linecache
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 import torch
@@ -48,7 +48,8 @@ import torch
 from fuzzer.materialize import node_at_line
 
 from .culprit import culprit_line, module_source_name, named_members
-from .exporters import DerivedExports, ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, validate
+from .errors import STEP
+from .exporters import DerivedExports, ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, implemented_ops, translation_opset, validate
 from .process_caches import trim_process_caches
 from .quiet import quiet
 from .rewrites import Fired, observed, recording, value_names
@@ -127,6 +128,7 @@ class BatchStats:
     culprits_named: int = 0  # failed batches whose exception named a member that then crashed alone
     culprits_missed: int = 0  # ... named a member that exported fine alone (the batch still failed because of it)
     breakers_learned: int = 0  # node keys added to CrashMemory.breakers
+    crashes_shared: int = 0  # plain calls saved: a variant given the crash of another that shares the step it crashed in
 
 
 def export_many(
@@ -160,6 +162,54 @@ def _alone(m: BatchMember, options: ExportOptions, memory: CrashMemory | None, s
     if memory is not None:
         memory.record(m, out)
     return out
+
+
+#: The dynamo exporter's own steps (``torch.onnx._internal.exporter._core.export``), by the first
+#: words of the exception each raises, and what each depends on of the export options: capture
+#: on none of them (static exports), decomposition on the operators the registry of the
+#: translation opset implements, translation on that opset. Conversion and optimization come after.
+_STEPS = (("1/3", "capture"), ("2/3", "decomposition"), ("3/3", "translation"))
+
+
+def crash_step(out: ExportOutcome) -> str | None:
+    """The exporter step a static dynamo export crashed in ("capture", "decomposition",
+    "translation"), from the step its exception names; None for any other outcome."""
+    if out.stage != "export" or out.options.exporter is not Exporter.DYNAMO or out.options.dynamic:
+        return None
+    step = STEP.search((out.error_message or "").split("\n", 1)[0])
+    return dict(_STEPS).get(step.group(1)) if step else None
+
+
+def _same_until(step: str, a: ExportOptions, b: ExportOptions) -> bool:
+    """Whether the plain calls with ``a`` and ``b`` run the same code on the same input up to and
+    including ``step`` (then they raise the same exception there)."""
+    if a.exporter is not b.exporter or a.dynamic or b.dynamic:
+        return False
+    if step == "capture":
+        return True
+    ta, tb = translation_opset(a), translation_opset(b)
+    return ta == tb or (step == "decomposition" and implemented_ops(ta) == implemented_ops(tb))
+
+
+def _alone_variants(m: BatchMember, variants: Sequence[ExportOptions], memory: CrashMemory | None, stats: BatchStats) -> list[ExportOutcome]:
+    """``[_alone(m, v) for v in variants]``, with one plain call per group of variants that share
+    the exporter step a crash happened in (:func:`crash_step`): the call of each other variant
+    would run the same code on the same program up to that step and raise the same exception, so
+    it gets that outcome with its own options (``tests/e2e/test_export_batch.py`` checks it
+    against the plain calls)."""
+    outs: list[ExportOutcome | None] = [None] * len(variants)
+    for j, v in enumerate(variants):
+        if outs[j] is not None:
+            continue
+        outs[j] = o = _alone(m, v, memory, stats)
+        step = crash_step(o)
+        if step is None:
+            continue
+        for i in range(j + 1, len(variants)):
+            if outs[i] is None and _same_until(step, v, variants[i]):
+                outs[i] = replace(o, options=variants[i])
+                stats.crashes_shared += 1
+    return outs  # type: ignore[return-value]
 
 
 def _export_group(members, group: list[int], options, results, memory, stats: BatchStats) -> None:
@@ -255,10 +305,10 @@ def export_variants(
     stats = stats if stats is not None else BatchStats()
     out: list[list[ExportOutcome | None]] = [[None] * len(members) for _ in variants]
     todo = [k for k in range(len(members)) if memory is None or not memory.suspect(members[k])]
-    for k in set(range(len(members))) - set(todo):  # known crashers: alone, per variant
+    for k in sorted(set(range(len(members))) - set(todo)):  # known crashers: alone, per variant
         stats.alone_suspect += 1
-        for j, v in enumerate(variants):
-            out[j][k] = _alone(members[k], v, memory, stats)
+        for j, o in enumerate(_alone_variants(members[k], variants, memory, stats)):
+            out[j][k] = o
     for start in range(0, len(todo), max_batch):
         _variants_group(members, todo[start:start + max_batch], variants, out, memory, stats)
     assert all(o is not None for row in out for o in row)
@@ -272,9 +322,10 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
     for the variants that failed), the others are captured again for those variants."""
     pending = {j: list(group) for j in range(len(variants))}  # variant -> members still without its outcome
 
-    def alone(k: int, j: int) -> None:
-        out[j][k] = _alone(members[k], variants[j], memory, stats)
-        pending[j].remove(k)
+    def alone(k: int, js: Sequence[int]) -> None:
+        for j, o in zip(js, _alone_variants(members[k], [variants[j] for j in js], memory, stats)):
+            out[j][k] = o
+            pending[j].remove(k)
 
     def fall_back(j: int) -> None:  # the per-variant path: batched calls, halving, plain calls
         rest: list[ExportOutcome | None] = [None] * len(members)
@@ -287,8 +338,7 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
         need = [k for k in group if any(k in ks for ks in pending.values())]
         wanted = [j for j in pending if pending[j]]
         if len(need) == 1:
-            for j in wanted:
-                alone(need[0], j)
+            alone(need[0], [j for j in wanted if need[0] in pending[j]])
             return
         shared = _export_captured([members[k] for k in need], [variants[j] for j in wanted], stats)
         if isinstance(shared, BatchCrash):  # the capture failed: every wanted variant failed with it
@@ -297,11 +347,11 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
                     fall_back(j)
                 return
             k = need[shared.suspect]
-            for j in wanted:
-                if k in pending[j]:
-                    alone(k, j)
+            alone(k, [j for j in wanted if k in pending[j]])
             _learn_breaker(members[k], any(out[j][k].stage == "export" for j in wanted), shared.line, memory, stats)
             continue
+        named: dict[int, list[tuple[int, int | None]]] = {}  # member -> (variant, line) whose export named it
+        unnamed = []
         for j, parts in zip(wanted, shared):
             if isinstance(parts, list):
                 for k, o in zip(need, parts):
@@ -311,11 +361,15 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
                             memory.record(members[k], o)
                 pending[j] = []
             elif isinstance(parts, BatchCrash) and parts.suspect is not None and need[parts.suspect] in pending[j]:
-                k = need[parts.suspect]
-                alone(k, j)
-                _learn_breaker(members[k], out[j][k].stage == "export", parts.line, memory, stats)
+                named.setdefault(need[parts.suspect], []).append((j, parts.line))
             else:  # unsplittable, or a failure naming no member still waiting for this variant
-                fall_back(j)
+                unnamed.append(j)
+        for k, where in named.items():  # alone for the variants that named it, the rest captured again
+            alone(k, [j for j, _ in where])
+            for j, line in where:
+                _learn_breaker(members[k], out[j][k].stage == "export", line, memory, stats)
+        for j in unnamed:
+            fall_back(j)
 
 
 def _learn_breaker(m: BatchMember, crashed: bool, line: int | None, memory: CrashMemory | None, stats: BatchStats) -> None:

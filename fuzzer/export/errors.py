@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_STEP = re.compile(r"This is step (\d+/\d+)")
+STEP = re.compile(r"This is step (\d+/\d+)")
 _SUMMARY = "## Exception summary"
 _EXCEPTION = re.compile(r"^<class '(?P<type>[\w.]+)'>:[ \t]*(?P<text>.*)$", re.M)
 _TARGET = re.compile(r"target=torch\.ops\.(?P<op>[A-Za-z_][\w]*\.[\w.]+?)\]")
@@ -53,7 +53,7 @@ def parse_summary(message: str | None) -> ExporterErrorSummary | None:
     text = _ANSI.sub("", message or "")
     if _SUMMARY not in text:
         return None
-    step = _STEP.search(text.split(_SUMMARY, 1)[0])
+    step = STEP.search(text.split(_SUMMARY, 1)[0])
     body = text.split(_SUMMARY, 1)[1]
     first = _EXCEPTION.search(body)
     if first is None:

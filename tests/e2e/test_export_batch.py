@@ -17,9 +17,10 @@ from fuzzer.case import operator_keys, run_graph, run_graphs_batched
 from fuzzer.compare import Verdict
 from fuzzer.execute import run_eager, to_torch
 from fuzzer.export import ExportOptions, Exporter
-from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, export_many
+from fuzzer.export.batch import BatchMember, BatchStats, CrashMemory, crash_step, export_many
 from fuzzer.export.dynamo_cache import cache_stats, caches_installed, dynamo_caches, install_dynamo_caches, uninstall_dynamo_caches
-from fuzzer.export.exporters import export_dynamo_proto
+from fuzzer.export.exporters import export, export_dynamo_proto, translation_opset
+from fuzzer.export.quiet import quiet
 from fuzzer.export.split import canonical_form
 from fuzzer.generate import GeneratorOptions, generate, make_inputs, single_op_graph
 from fuzzer.ir import Graph, Input, Node, TensorSpec, Value
@@ -197,11 +198,38 @@ def test_variants_derived_from_one_translation_are_the_plain_calls_models(plain)
             assert canonical_form(onnx.load_model_from_string(out.model)) == canonical_form(expected), (v, m.input_names)
 
 
+def test_one_decomposition_serves_opsets_18_20_and_23_unless_the_program_calls_rms_norm(plain):
+    """Opset 23's registry implements one operator more than 18's and 20's (``rms_norm``): a
+    program that does not call it is decomposed once for the three, one that does twice, and
+    every model still equals the plain public call's."""
+    from torch.onnx._internal.exporter import _capture_strategies as cs
+
+    from fuzzer.export.exporters import DerivedExports
+    from fuzzer.sweep.plan import SweepConfig, enumerate_jobs
+
+    job = next(enumerate_jobs(SweepConfig(ops=("rms_norm",), dtypes=("float32",), exporters=(Exporter.DYNAMO,))))
+    rms = _member(job.graph, job.seed)
+    for m, decompositions in ((plain[0][0], 1), (rms, 2)):
+        with quiet([]), torch.no_grad():
+            program = cs.CAPTURE_STRATEGIES[0](verbose=False)(m.module, m.args, None, None).exported_program
+        derived = DerivedExports(program, m.args, m.input_names)
+        for opset in (18, 20, 23):
+            v = ExportOptions(Exporter.DYNAMO, opset, True)
+            with quiet([]), torch.no_grad():
+                expected = export_dynamo_proto(m.module, m.args, v)
+                got = derived.model(v)
+            assert canonical_form(got) == canonical_form(expected), (opset, job.key if m is rms else m.input_names)
+        assert derived.decompositions == decompositions, job.key if m is rms else "generated graph"
+
+
 def test_a_crashing_member_leaves_the_shared_capture_and_the_rest_is_captured_once_more(plain):
     """A member that crashes the exporter is named by the exception of the batch's capture or
     variant export, exported alone for the variants that failed (the plain call, where a crash
     verdict comes from), and the others are captured once more for those variants: two batched
-    calls, not a fall back per variant. Every part still equals the plain call's model."""
+    calls, not a fall back per variant. Alone, it is exported once per translation opset: the
+    crash is in translation (step 3/3), so the variants sharing one (optimize on and off; opsets
+    17 and 18) share the outcome, which equals the plain call's. Every other part still equals
+    the plain call's model."""
     from fuzzer.export.batch import export_variants
     from fuzzer.sweep.plan import DEFAULT_OPSET, DYNAMO_OPSETS
 
@@ -212,13 +240,15 @@ def test_a_crashing_member_leaves_the_shared_capture_and_the_rest_is_captured_on
     members = [plain[0][0], crashing, plain[1][0]]
     stats = BatchStats()
     per_variant = export_variants(members, variants, max_batch=8, stats=stats)
-    # each variant's export of the batch named it; then it alone per variant, the rest captured again
-    assert stats.culprits_named == len(variants) and stats.batched_calls == 2 and stats.calls == 2 + len(variants), stats
+    # each variant's export of the batch named it; then it alone per translation opset, the rest captured again
+    translations = {translation_opset(v) for v in variants}
+    assert stats.culprits_named == len(variants) and stats.batched_calls == 2, stats
+    assert stats.calls == 2 + len(translations) and stats.crashes_shared == len(variants) - len(translations), stats
     for v, outs in zip(variants, per_variant):
-        assert outs[1].stage == "export" and outs[1].batched == 1
-        with torch.no_grad():
-            with pytest.raises(Exception):
-                export_dynamo_proto(crashing.module, crashing.args, v)
+        assert outs[1].stage == "export" and outs[1].batched == 1 and outs[1].options == v
+        assert crash_step(outs[1]) == "translation"
+        lone = export(crashing.module, crashing.args, crashing.input_names, v)  # the plain call, alone
+        assert (lone.stage, lone.error_type, lone.error_message) == (outs[1].stage, outs[1].error_type, outs[1].error_message), v
         for k in (0, 2):
             assert outs[k].model is not None and outs[k].batched == 2  # exported (the checker may still refuse it)
             with torch.no_grad():
