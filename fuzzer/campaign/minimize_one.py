@@ -1,6 +1,6 @@
 """Minimize findings filed raw, in a process of its own: the campaign's minimizer.
 
-``python -m fuzzer.campaign.minimize_one STORE_ROOT EXPORTS_JSON SECONDS SCRATCH_DIR``
+``python -m fuzzer.campaign.minimize_one STORE_ROOT EXPORTS_JSON SECONDS SCRATCH_DIR [NICE]``
 
 Reads finding ids on stdin, one per line, and answers each with one line on stdout once the
 finding is finished (:meth:`fuzzer.store.FindingStore.finish_minimization`):
@@ -15,6 +15,10 @@ can die on some shapes (SIGFPE in libtorch): doing it here keeps such a death aw
 campaign, which then knows the culprit (the finding it asked for last). Candidates run in an
 isolated worker of their own, kept for the whole session, with its files under SCRATCH_DIR. The
 process dies with the campaign (:mod:`fuzzer.workers.lifetime`), and so do its workers.
+
+With NICE the process (and the worker it starts) first lowers its scheduling priority by that
+much (``os.nice``): the campaign's workers then keep the cores, and minimization gets what they
+leave.
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    store_root, exports_json, seconds, scratch = argv
+    store_root, exports_json, seconds, scratch, *nice = argv
+    if nice and int(nice[0]) > 0:
+        import os
+
+        os.nice(int(nice[0]))
     from fuzzer.export import ExportOptions
     from fuzzer.store import FindingStore
     from fuzzer.workers import IsolatedRunner

@@ -39,6 +39,14 @@ from fuzzer.workers.helpers import LineHelper
 from fuzzer.workers.pool import signal_name
 
 
+#: How much lower the minimizer's scheduling priority is than the workers' (``os.nice``). A
+#: minimizer at the workers' priority took about a third of a 2-core machine in a 20-minute default
+#: campaign (1,115 s of minimization in 1,200 s), slowing the search itself; at +10 it gets the
+#: CPU the workers leave (and all of it once they stop). Findings it has not reached stay raw:
+#: ``--resume`` or ``onnxfuzz findings minimize --pending`` finishes them.
+MINIMIZER_NICE = 10
+
+
 def case_key(result: CaseResult, op_job: int | None = None) -> str:
     """The key a case is filed under in the store (idempotent filing): "<exporter>/<seed>" for a
     generated graph or a mutant (its mutation seed); "<exporter>/o<job>@<opset>[-noopt]" for one
@@ -255,7 +263,8 @@ class FindingRecorder:
                 import os
 
                 self.scratch.mkdir(parents=True, exist_ok=True)
-                args = [str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}), str(self.minimize_seconds), str(self.scratch)]
+                args = [str(self.root), json.dumps({k: e.to_dict() for k, e in self.exports.items()}), str(self.minimize_seconds), str(self.scratch),
+                        str(MINIMIZER_NICE)]
                 self._helper = LineHelper("fuzzer.campaign.minimize_one", args, self.root / "minimizer.log",
                                           env={**os.environ, "TMPDIR": str(self.scratch)})
             return self._helper

@@ -15,7 +15,7 @@ import pytest
 
 from fuzzer.campaign import CampaignConfig, CampaignStats, read_results, run_campaign
 from fuzzer.campaign.config import resume_config
-from fuzzer.campaign.recorder import line_case_key
+from fuzzer.campaign.recorder import MINIMIZER_NICE, line_case_key
 from fuzzer.campaign.stats import recorded_elapsed
 from fuzzer.cli import main
 from fuzzer.compare import Verdict
@@ -102,6 +102,10 @@ def test_kill_9_leaves_no_process_and_no_temp_dir_and_resume_goes_on_minimizing(
         time.sleep(0.2)
     else:
         raise AssertionError(f"the minimizer never started: {[_cmdline(x) for x in seen]}")
+    # the minimizer runs below the workers' priority (it gets the CPU they leave), and so does its own worker
+    minimizer = next(x for x in tree if "minimize_one" in _cmdline(x))
+    assert _nice(minimizer) == MINIMIZER_NICE and all(_nice(x) == MINIMIZER_NICE for x in descendants(minimizer)), [(_cmdline(x), _nice(x)) for x in tree]
+    assert all(_nice(x) in (0, None) for x in tree - {minimizer} - descendants(minimizer))  # None: ended meanwhile
     time.sleep(1.0)
     seen |= descendants(p.pid)
     os.kill(p.pid, signal.SIGKILL)  # the supervisor only: its children must follow by themselves
@@ -125,6 +129,15 @@ def test_kill_9_leaves_no_process_and_no_temp_dir_and_resume_goes_on_minimizing(
     assert not _temp_dirs(systmp) and not (out / ".tmp").exists()
     if raw:  # the queue survived the kill: the resumed run minimized some of the raw findings
         assert re.search(r"\((\d+) minimized by this run", r.stdout) and not re.search(r"\(0 minimized by this run", r.stdout), r.stdout
+
+
+def _nice(pid: int) -> int | None:
+    """A process's nice value (field 19 of /proc/PID/stat), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[16])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _temp_dirs(d):
