@@ -97,26 +97,6 @@ def _sample(jobs: list[SweepJob], n: int) -> list[SweepJob]:
     return picked[:n] if len(picked) > n else picked
 
 
-def spread_operators(jobs: list[SweepJob]) -> list[SweepJob]:
-    """``jobs`` reordered so that each operator's graphs are spread evenly over the whole run
-    instead of coming one after another (the plan's order); a graph's input modes stay together.
-
-    Consecutive graphs share a dynamo batch: in plan order a batch holds graphs of one or two
-    operators, and when that operator crashes the exporter, every member crashes in turn, each
-    leaving the batch for the plain call and the rest captured once more. Spread out, a batch
-    holds graphs of (mostly) different operators, and the crash memory of a worker sends the
-    next graph of a crashing operator alone. Deterministic; the set of jobs is unchanged."""
-    graphs: dict[str, list[SweepJob]] = {}
-    for j in jobs:
-        graphs.setdefault(j.graph_key, []).append(j)
-    by_op: dict[tuple[str, ...], list[list[SweepJob]]] = {}
-    for g in graphs.values():
-        by_op.setdefault(g[0].ops, []).append(g)
-    order = sorted(((k + 0.5) / len(gs), n, k) for n, gs in enumerate(by_op.values()) for k in range(len(gs)))
-    ops = list(by_op.values())
-    return [j for _, n, k in order for j in ops[n][k]]
-
-
 def _until(jobs: Iterable[SweepJob], deadline: float, stats: SweepStats) -> Iterator[SweepJob]:
     for j in jobs:
         if time.monotonic() >= deadline:
@@ -193,7 +173,6 @@ def run_sweep(
         stats.jobs_resumed = len(jobs) - len(todo)
         if sample is not None and sample < len(todo):
             todo = _sample(todo, sample)
-        todo = spread_operators(todo)
         stats.jobs_selected = len(todo)
     stats.seconds_plan = time.perf_counter() - t0
     if on_planned:

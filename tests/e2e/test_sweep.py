@@ -125,28 +125,3 @@ def test_sweep_cli_end_to_end_resume_and_report(tmp_path):
     bad = _cli("sweep", "--ops", "nope", "--out", str(tmp_path / "x"), cwd=tmp_path)
     assert bad.returncode == 2 and "unknown operators" in bad.stderr and not (tmp_path / "x").exists()
 
-
-def test_a_sweep_spreads_each_operators_graphs_over_the_run():
-    """The whole plan's jobs, in another order: consecutive graphs (one dynamo batch) are of
-    different operators where the plan had them one operator after another, and a graph's input
-    modes stay next to each other (they share one export)."""
-    from fuzzer.sweep.run import spread_operators
-
-    jobs = list(enumerate_jobs(SweepConfig(ops=("abs", "cumsum", "amax", "sigmoid"), exporters=(Exporter.DYNAMO,))))
-    spread = spread_operators(jobs)
-    assert sorted(j.key for j in spread) == sorted(j.key for j in jobs) and spread == spread_operators(jobs)
-
-    def graphs(js):
-        out = []
-        for j in js:
-            if not out or out[-1].graph_key != j.graph_key:
-                out.append(j)
-        return out
-
-    assert len(graphs(spread)) == len({j.graph_key for j in jobs})  # modes of a graph adjacent
-
-    def same_op_neighbours(js):
-        g = graphs(js)
-        return sum(a.ops == b.ops for a, b in zip(g, g[1:])) / (len(g) - 1)
-
-    assert same_op_neighbours(jobs) > 0.9 and same_op_neighbours(spread) < 0.25, (same_op_neighbours(jobs), same_op_neighbours(spread))
