@@ -319,7 +319,8 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
                     out: list[list[ExportOutcome | None]], memory: CrashMemory | None, stats: BatchStats) -> None:
     """Fill ``out[j][k]`` for every variant ``j`` and member ``k`` of ``group``: one capture of the
     members still missing a variant per round; a member a failure names leaves the batch (alone,
-    for the variants that failed), the others are captured again for those variants."""
+    for the variants that failed), the others are captured again for those variants, except those
+    the crash memory now suspects (a node like the one that crashed alone), which go alone too."""
     pending = {j: list(group) for j in range(len(variants))}  # variant -> members still without its outcome
 
     def alone(k: int, js: Sequence[int]) -> None:
@@ -336,6 +337,13 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
 
     while any(pending.values()):
         need = [k for k in group if any(k in ks for ks in pending.values())]
+        if memory is not None and len(need) > 1:  # what a lone crash just taught: its kind leaves too
+            for k in [k for k in need if memory.suspect(members[k])]:
+                stats.alone_suspect += 1
+                alone(k, [j for j in pending if k in pending[j]])
+            need = [k for k in need if any(k in ks for ks in pending.values())]
+            if not need:
+                return
         wanted = [j for j in pending if pending[j]]
         if len(need) == 1:
             alone(need[0], [j for j in wanted if need[0] in pending[j]])

@@ -254,3 +254,28 @@ def test_a_crashing_member_leaves_the_shared_capture_and_the_rest_is_captured_on
             with torch.no_grad():
                 expected = export_dynamo_proto(members[k].module, members[k].args, v)
             assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(expected), (v, k)
+
+
+def test_a_member_like_one_that_just_crashed_alone_leaves_the_batch_before_it_is_captured_again(plain):
+    """Two graphs with the same crashing operator, inputs and dtypes in one batch: once the first
+    has crashed alone, the crash memory suspects the second, which is exported alone as well
+    instead of breaking the next capture of the rest (two batched calls, not three); every
+    outcome is still the plain call's."""
+    from fuzzer.export.batch import export_variants
+    from fuzzer.sweep.plan import DEFAULT_OPSET, DYNAMO_OPSETS
+
+    from fuzzer.compare.differential import variant_set
+
+    _, variants = variant_set(Exporter.DYNAMO, DYNAMO_OPSETS, DEFAULT_OPSET)
+    sdpa = single_op_graph("scaled_dot_product_attention", [TensorSpec((2, 5), "float32")] * 3, {"is_causal": False})
+    members = [plain[0][0], _member(sdpa, 0), _member(sdpa, 1), plain[1][0]]
+    memory, stats = CrashMemory(), BatchStats()
+    per_variant = export_variants(members, variants, max_batch=8, memory=memory, stats=stats)
+    assert stats.batched_calls == 2 and stats.alone_suspect == 1, stats
+    for v, outs in zip(variants, per_variant):
+        for k in (1, 2):
+            lone = export(members[k].module, members[k].args, members[k].input_names, v)
+            assert outs[k].stage == "export" and outs[k].batched == 1
+            assert (lone.error_type, lone.error_message) == (outs[k].error_type, outs[k].error_message), (v, k)
+        for k in (0, 3):
+            assert outs[k].model is not None and outs[k].batched == 2
