@@ -267,8 +267,10 @@ def test_a_member_like_one_that_just_crashed_alone_leaves_the_batch_before_it_is
     from fuzzer.compare.differential import variant_set
 
     _, variants = variant_set(Exporter.DYNAMO, DYNAMO_OPSETS, DEFAULT_OPSET)
-    sdpa = single_op_graph("scaled_dot_product_attention", [TensorSpec((2, 5), "float32")] * 3, {"is_causal": False})
-    members = [plain[0][0], _member(sdpa, 0), _member(sdpa, 1), plain[1][0]]
+    # two graphs (a batch's exception must tell them apart by their source) with the same node key
+    sdpa = [single_op_graph("scaled_dot_product_attention", [TensorSpec((2, 5), "float32")] * 3, {"is_causal": c}) for c in (False, True)]
+    members = [plain[0][0], _member(sdpa[0], 0), _member(sdpa[1], 1), plain[1][0]]
+    assert members[1].keys == members[2].keys
     memory, stats = CrashMemory(), BatchStats()
     per_variant = export_variants(members, variants, max_batch=8, memory=memory, stats=stats)
     assert stats.batched_calls == 2 and stats.alone_suspect == 1, stats
