@@ -10,6 +10,8 @@ fresh directory under ``--keep`` (or a temporary one); ``--before-args`` and ``-
 options to one side (so one tree can be measured against itself with a changed option). The
 campaigns run in turn, not at the same time, so each has every core, as a user's campaign does;
 with ``--rounds 2`` the order is alternated (these machines are noisy).
+(``scripts/measure_trees.py --side-by-side`` runs the two at the same time, one core each,
+counting each tree's own bucket key.)
 
 Printed per tree and exporter: cases, and the distinct coarse buckets by 5/10/20 minutes, with
 the recorded key and with dynamo crash heads as they were when issue 16 counted its figures
@@ -20,7 +22,6 @@ its 73 buckets by 20 minutes, TorchScript >= 90% of its 260).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess
@@ -29,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure_trees import buckets_by_time  # noqa: E402
 from rehit_figures import distinct_buckets  # noqa: E402
 
 #: issue 16's figures for the campaign it was filed against (distinct buckets by 20 minutes)
@@ -41,13 +43,7 @@ def campaign(tree: Path, out: Path, minutes: float, workers: int, extra: list[st
            "--workers", str(workers), "--out", str(out), *extra]
     subprocess.run(cmd, env=env, cwd=str(tree), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=minutes * 60 + 1800, check=True)
-    cases: dict[str, int] = {}
-    for line in (out / "results.jsonl").read_text().splitlines():
-        try:
-            r = json.loads(line)
-        except ValueError:
-            continue
-        cases[r["exporter"]] = cases.get(r["exporter"], 0) + 1
+    cases = {e: d["cases"] for e, d in buckets_by_time(out).items()}
     marks = tuple(m * 60 for m in (5, 10, minutes))
     return {"dir": str(out), "cases": cases, "buckets": distinct_buckets(out, marks)}
 
