@@ -206,9 +206,9 @@ def translation_opset(options: ExportOptions) -> int:
 
 class DerivedExports:
     """Models of one exported program for several export variants, decomposed once per set of
-    operators torchlib implements that the program holds, and translated once per :func:`translation_opset`:
-    ``model(v)`` is ``export_dynamo_proto(program, args, v, names)`` (the same nodes, attributes
-    and initializers; checked by ``tests/e2e/test_export_batch.py``).
+    operators torchlib implements that the program holds, and translated once per
+    :func:`translation_opset`: ``model(v)`` is ``export_dynamo_proto(program, args, v, names)``
+    (the same nodes, attributes and initializers; checked by ``tests/e2e/test_export_batch.py``).
 
     ``torch.onnx.export(dynamo=True)`` given a program (``_core.export``) decomposes it with the
     table of the registry of the translation opset (``_prepare_exported_program_for_export``:
@@ -216,10 +216,11 @@ class DerivedExports:
     converts the model to the opset asked for, runs ONNX Script's optimizer when ``optimize``, and
     names the inputs. Here the same functions run, each once for the variants that share its
     input: the registries of opsets 18 and 20 implement the same operators and 23 adds
-    ``rms_norm`` (one decomposition, unless the program calls ``rms_norm``), opsets 17 and 18 translate at torchlib's 18, and optimize on and off share
-    a translation; conversion and optimization run on a copy per variant. Decomposition is most of
-    an export. A step that raises raises for each variant that needs it (the batch then falls back
-    to the plain call, :mod:`fuzzer.export.batch`)."""
+    ``rms_norm`` (one decomposition, unless the program calls ``rms_norm``), opsets 17 and 18
+    translate at torchlib's 18, and optimize on and off share a translation; conversion and
+    optimization run on a copy per variant. Decomposition is most of an export. A step that
+    raises raises for each variant that needs it (the batch then falls back to the plain call,
+    :mod:`fuzzer.export.batch`)."""
 
     def __init__(self, program, args, input_names: Sequence[str] | None):
         self.program, self.args, self.input_names = program, args, input_names

@@ -124,4 +124,3 @@ def test_sweep_cli_end_to_end_resume_and_report(tmp_path):
     assert clash.returncode == 2 and "--resume" in clash.stderr and "Traceback" not in clash.stderr
     bad = _cli("sweep", "--ops", "nope", "--out", str(tmp_path / "x"), cwd=tmp_path)
     assert bad.returncode == 2 and "unknown operators" in bad.stderr and not (tmp_path / "x").exists()
-
