@@ -49,7 +49,7 @@ from fuzzer.materialize import node_at_line
 
 from .culprit import culprit_line, module_source_name, named_members
 from .errors import STEP
-from .exporters import DerivedExports, ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, implemented_ops, translation_opset, validate
+from .exporters import DerivedExports, ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, exception_name, exception_text, implemented_ops, translation_opset, validate
 from .process_caches import trim_process_caches
 from .quiet import quiet
 from .rewrites import Fired, observed, recording, value_names
@@ -129,6 +129,7 @@ class BatchStats:
     culprits_missed: int = 0  # ... named a member that exported fine alone (the batch still failed because of it)
     breakers_learned: int = 0  # node keys added to CrashMemory.breakers
     crashes_shared: int = 0  # plain calls saved: a variant given the crash of another that shares the step it crashed in
+    alone_derived: int = 0  # graphs exported alone for several variants from one capture of their own
 
 
 def export_many(
@@ -192,6 +193,59 @@ def _same_until(step: str, a: ExportOptions, b: ExportOptions) -> bool:
 
 
 def _alone_variants(m: BatchMember, variants: Sequence[ExportOptions], memory: CrashMemory | None, stats: BatchStats) -> list[ExportOutcome]:
+    """``[_alone(m, v) for v in variants]`` (the plain call per variant), from one capture of the
+    graph alone when the variants are static dynamo ones: the public call's first capture
+    strategy gives the program the plain call would translate, and :class:`DerivedExports`
+    decomposes and translates it once per distinct input, raising a decomposition or translation
+    crash as the plain call does (same error type and message). A capture that fails, and any
+    other exception (conversion, optimizer), goes to the plain calls (:func:`_plain_variants`).
+    ``tests/e2e/test_export_batch.py`` checks every outcome against the plain call's."""
+    if len(variants) < 2 or any(v.exporter is not Exporter.DYNAMO or v.dynamic for v in variants):
+        return _plain_variants(m, variants, memory, stats)
+    from torch.onnx._internal.exporter import _capture_strategies as cs
+
+    t0 = time.perf_counter()
+    stats.calls += 1
+    try:
+        with quiet([]), torch.no_grad():
+            result = cs.CAPTURE_STRATEGIES[0](verbose=False)(m.module, m.args, None, None)
+    finally:
+        trim_process_caches()
+    if result.exported_program is None:  # the plain call tries its other strategies
+        del result
+        return _plain_variants(m, variants, memory, stats)
+    stats.alone_derived += 1
+    capture = (time.perf_counter() - t0) / len(variants)
+    derived = DerivedExports(result.exported_program, m.args, None)
+    source = source_name(m)
+    outs: list[ExportOutcome] = []
+    for v in variants:
+        t1 = time.perf_counter()
+        captured: list[str] = []
+        try:
+            with quiet(captured), torch.no_grad(), recording() as fired:
+                proto = derived.model(v)
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except BaseException as e:
+            if STEP.search(str(e).split("\n", 1)[0]) is None:  # not a step the public call wraps: ask it
+                del e
+                outs.append(_alone(m, v, memory, stats))
+                continue
+            o = ExportOutcome(v, None, "export", None, exception_name(e), exception_text(e), capture + time.perf_counter() - t1, tuple(captured),
+                              culprit_line=culprit_line(e, source))
+            del e
+        else:
+            o = validate(proto.SerializeToString(), v, capture + time.perf_counter() - t1, tuple(captured), rewrites=observed(proto, fired))
+        finally:
+            trim_process_caches()
+        if memory is not None:
+            memory.record(m, o)
+        outs.append(o)
+    return outs
+
+
+def _plain_variants(m: BatchMember, variants: Sequence[ExportOptions], memory: CrashMemory | None, stats: BatchStats) -> list[ExportOutcome]:
     """``[_alone(m, v) for v in variants]``, with one plain call per group of variants that share
     the exporter step a crash happened in (:func:`crash_step`): the call of each other variant
     would run the same code on the same program up to that step and raise the same exception, so

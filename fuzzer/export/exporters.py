@@ -140,7 +140,7 @@ def _export_once(module, args, input_names, options: ExportOptions, dims=None, r
 
             refusal.append(is_refusal(e))
         line = culprit_line(e, module_source_name(module))
-        return ExportOutcome(options, None, "export", None, _qualname(e), _message(e), time.perf_counter() - t0, tuple(captured), culprit_line=line)
+        return ExportOutcome(options, None, "export", None, exception_name(e), exception_text(e), time.perf_counter() - t0, tuple(captured), culprit_line=line)
     finally:
         if options.exporter is Exporter.DYNAMO:
             trim_process_caches()
@@ -157,7 +157,7 @@ def validate(data: bytes, options: ExportOptions, seconds: float, warnings: tupl
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as e:
-        return ExportOutcome(options, data, "checker", opset, _qualname(e), _message(e), seconds, warnings, batched, rewrites=rewrites)
+        return ExportOutcome(options, data, "checker", opset, exception_name(e), exception_text(e), seconds, warnings, batched, rewrites=rewrites)
     return ExportOutcome(options, data, "ok", opset, None, None, seconds, warnings, batched, rewrites=rewrites)
 
 
@@ -219,8 +219,9 @@ class DerivedExports:
     ``rms_norm`` (one decomposition, unless the program calls ``rms_norm``), opsets 17 and 18
     translate at torchlib's 18, and optimize on and off share a translation; conversion and
     optimization run on a copy per variant. Decomposition is most of an export. A step that
-    raises raises for each variant that needs it (the batch then falls back to the plain call,
-    :mod:`fuzzer.export.batch`)."""
+    raises raises for each variant that needs it, as the public call raises it (decomposition and
+    translation: its ``ConversionError``, same message), so a program of one graph captured as the
+    plain call captures it gives that call's crash outcomes too (:mod:`fuzzer.export.batch`)."""
 
     def __init__(self, program, args, input_names: Sequence[str] | None):
         self.program, self.args, self.input_names = program, args, input_names
@@ -235,8 +236,9 @@ class DerivedExports:
         registry = _registration.ONNXRegistry.from_torchlib(opset_version=t)
         implemented = implemented_ops(t)
         key = self._decomposition_key(implemented)
-        decomposed = _once(self._decomposed, key, lambda: _core._prepare_exported_program_for_export(self.program, registry=registry))
-        program = _core._exported_program_to_onnx_program(decomposed, registry=registry)
+        decomposed = _once(self._decomposed, key, lambda: _as_public_step(
+            2, lambda: _core._prepare_exported_program_for_export(self.program, registry=registry)))
+        program = _as_public_step(3, lambda: _core._exported_program_to_onnx_program(decomposed, registry=registry))
         program.model = onnxscript_apis.convert_version(program.model, t)
         if self.input_names:
             _ir_passes.rename_inputs(program.model, list(self.input_names))
@@ -277,6 +279,19 @@ class DerivedExports:
         return ir.serde.serialize_model(model)
 
 
+def _as_public_step(step: int, compute):
+    """``compute()``; an ``Exception`` it raises is raised as the public call raises it from that
+    step of ``_core.export`` (2: decomposition, 3: translation): the same error type and message,
+    chained to the cause."""
+    from torch.onnx._internal.exporter import _core, _errors
+
+    try:
+        return compute()
+    except Exception as e:
+        head = _core._STEP_TWO_ERROR_MESSAGE if step == 2 else _core._STEP_THREE_ERROR_MESSAGE
+        raise _errors.ConversionError(head + _core._summarize_exception_stack(e)) from e
+
+
 @functools.lru_cache(maxsize=None)
 def implemented_ops(opset: int) -> frozenset:
     """The ATen overloads the dynamo exporter's registry of ``opset`` (a translation opset)
@@ -303,12 +318,12 @@ def _once(memo: dict, key, compute):
     return value
 
 
-def _qualname(e: BaseException) -> str:
+def exception_name(e: BaseException) -> str:
     t = type(e)
     mod = t.__module__
     return t.__qualname__ if mod in ("builtins", None) else f"{mod}.{t.__qualname__}"
 
 
-def _message(e: BaseException, limit: int = 4000) -> str:
+def exception_text(e: BaseException, limit: int = 4000) -> str:
     msg = str(e).strip() or repr(e)
     return msg if len(msg) <= limit else msg[:limit] + " ..."

@@ -240,10 +240,9 @@ def test_a_crashing_member_leaves_the_shared_capture_and_the_rest_is_captured_on
     members = [plain[0][0], crashing, plain[1][0]]
     stats = BatchStats()
     per_variant = export_variants(members, variants, max_batch=8, stats=stats)
-    # each variant's export of the batch named it; then it alone per translation opset, the rest captured again
-    translations = {translation_opset(v) for v in variants}
+    # each variant's export of the batch named it; then it alone (one capture), the rest captured again
     assert stats.culprits_named == len(variants) and stats.batched_calls == 2, stats
-    assert stats.calls == 2 + len(translations) and stats.crashes_shared == len(variants) - len(translations), stats
+    assert stats.calls == 3 and stats.alone_derived == 1, stats
     for v, outs in zip(variants, per_variant):
         assert outs[1].stage == "export" and outs[1].batched == 1 and outs[1].options == v
         assert crash_step(outs[1]) == "translation"
@@ -281,3 +280,34 @@ def test_a_member_like_one_that_just_crashed_alone_leaves_the_batch_before_it_is
             assert (lone.error_type, lone.error_message) == (outs[k].error_type, outs[k].error_message), (v, k)
         for k in (0, 3):
             assert outs[k].model is not None and outs[k].batched == 2
+
+
+def test_a_graph_exported_alone_for_several_variants_gets_each_plain_calls_outcome(plain):
+    """Graphs the crash memory suspects are exported alone: captured once, then decomposed and
+    translated once per distinct input (DerivedExports). Every outcome equals the plain public
+    call's with that variant's options: a model that exports fine (same nodes and attributes), a
+    decomposition crash (step 2/3) and a translation crash (step 3/3), with the same error type
+    and message."""
+    from fuzzer.export.batch import export_variants
+    from fuzzer.sweep.plan import DEFAULT_OPSET, DYNAMO_OPSETS
+
+    from fuzzer.compare.differential import variant_set
+
+    _, variants = variant_set(Exporter.DYNAMO, DYNAMO_OPSETS, DEFAULT_OPSET)
+    fine = plain[2][0]
+    decomposition = _member(single_op_graph("diagonal_scatter.s2", [TensorSpec((5, 3), "float16"), TensorSpec((3,), "float16")], {}), 0)
+    translation = _member(single_op_graph("scaled_dot_product_attention", [TensorSpec((2, 5), "float32")] * 3, {"is_causal": False}), 0)
+    members = [fine, decomposition, translation]
+    memory, stats = CrashMemory(crashed={key for m in members for key in m.keys}), BatchStats()
+    per_variant = export_variants(members, variants, max_batch=8, memory=memory, stats=stats)
+    assert stats.alone_suspect == 3 and stats.alone_derived == 3 and stats.calls == 3 and stats.batched_calls == 0, stats
+    for v, outs in zip(variants, per_variant):
+        with quiet([]), torch.no_grad():
+            expected = export_dynamo_proto(fine.module, fine.args, v)
+        assert outs[0].model is not None and canonical_form(onnx.load_model_from_string(outs[0].model)) == canonical_form(expected), v
+        for k, step in ((1, "decomposition"), (2, "translation")):
+            lone = export(members[k].module, members[k].args, members[k].input_names, v)
+            assert crash_step(lone) == step and crash_step(outs[k]) == step, (v, k)
+            assert (lone.stage, lone.error_type, lone.error_message) == (outs[k].stage, outs[k].error_type, outs[k].error_message), (v, k)
+            assert outs[k].options == v and outs[k].batched == 1
+    assert not memory.suspect(fine) and memory.suspect(decomposition) and memory.suspect(translation)
