@@ -86,7 +86,7 @@ def _blame(model: bytes, graph: Graph, inputs, eager: RunOutcome, run: RunOutcom
 
         compare_unoptimized = options is not None and options.optimize and not options.dynamic
         extra |= run_unoptimized(module, inputs, [i.name for i in graph.inputs] if compare_unoptimized else None,
-                                 options.opset if compare_unoptimized else None)
+                                 options.opset if compare_unoptimized else None, key=ready_digest(graph, inputs))
     timings["oracles"] = time.perf_counter() - t0
     return attribute_blame(eager.outputs, _oracle_run(run), {k: _oracle_run(v) for k, v in extra.items()}, tolerances)
 

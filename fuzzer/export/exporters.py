@@ -244,6 +244,12 @@ class DerivedExports:
             _ir_passes.rename_inputs(program.model, list(self.input_names))
         return program.model_proto
 
+    def decomposed(self, options: ExportOptions):
+        """The decomposed program the public call with ``options`` translates (its
+        ``ONNXProgram.exported_program``); call after :meth:`model` succeeded for ``options``."""
+        implemented = implemented_ops(translation_opset(options))
+        return self._decomposed[self._decomposition_key(implemented)]
+
     @property
     def decompositions(self) -> int:
         """How many decompositions ran (or failed) so far."""

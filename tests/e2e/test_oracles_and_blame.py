@@ -116,3 +116,43 @@ def test_unknown_when_the_reference_cannot_run_the_model():
     # the reference raises while running (numpy IndexError): stage "run", but ORT runs the model,
     # so that failure is the reference's own and blames nobody
     assert ref.status == "run" and ref.agrees_with_eager is None and ref.error_head
+
+
+def test_the_oracle_export_is_made_once_per_graph_and_gives_the_public_calls_outcomes():
+    """The decomposed and unoptimized-export oracles of a graph's failing cases (every opset and
+    input mode of a sweep job) come from one capture and one decomposition, and give what the
+    public ``torch.onnx.export(..., optimize=False, opset_version=o)`` gives: the same outputs,
+    and for a graph whose decomposition fails the same error."""
+    from fuzzer.case.run import ready_digest
+    from fuzzer.execute import decomposed
+    from fuzzer.execute.decomposed import run_unoptimized
+    from fuzzer.materialize import build_module
+
+    def same(a, b):
+        assert (a.stage, a.error_type, a.error_message) == (b.stage, b.error_type, b.error_message)
+        assert len(a.outputs) == len(b.outputs)
+        for x, y in zip(a.outputs, b.outputs):
+            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
+
+    g = single_op_graph("logaddexp", [TensorSpec((3, 4), "float16")] * 2, {})
+    names = [i.name for i in g.inputs]
+    for mode in ("normal", "special"):
+        inputs = make_inputs(g, 0, mode)
+        for opset in (None, 17, 18, 20, 23):
+            cached = run_unoptimized(build_module(g), inputs, names, opset, key=ready_digest(g, inputs))
+            public = run_unoptimized(build_module(g), inputs, names, opset)
+            assert set(cached) == set(public) == {"decomposed", "unoptimized_export"}
+            for oracle in cached:
+                same(cached[oracle], public[oracle])
+            assert cached["decomposed"].stage == "ok"
+    entry = decomposed._DERIVED[ready_digest(g, make_inputs(g, 0))]
+    assert entry.exports == 10 and entry.derived.decompositions == 1
+    # diagonal_scatter of float16 in a composite: PyTorch's decomposition fails (step 2/3)
+    bad = single_op_graph("diagonal_scatter.s2", [TensorSpec((5, 3), "float16"), TensorSpec((3,), "float16")], {})
+    inputs = make_inputs(bad, 0)
+    for opset in (17, 20):
+        cached = run_unoptimized(build_module(bad), inputs, [i.name for i in bad.inputs], opset, key=ready_digest(bad, inputs))
+        public = run_unoptimized(build_module(bad), inputs, [i.name for i in bad.inputs], opset)
+        assert cached["decomposed"].stage == "load" and "step 2/3" in cached["decomposed"].error_message
+        for oracle in cached:
+            same(cached[oracle], public[oracle])
