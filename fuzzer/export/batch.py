@@ -11,8 +11,9 @@ When the batched call raises (an export crash of some member), the exception usu
 culprit: its traceback runs through the member's generated ``forward`` (a file name unique to each
 graph, see :mod:`fuzzer.materialize`), or a frame holds the FX node being translated, whose
 recorded stack trace does; the line number in that file names the node. That member is exported
-alone and the rest batched again as one call; without such a hint the batch is halved and each
-half retried. Either way an export crash is always recorded from a call holding that graph only
+alone and the rest batched again as one call (for several export variants from one capture, an
+error that names only an operator, as decomposition errors can, sends every member whose captured
+nodes call it alone); without such a hint the batch is halved and each half retried. Either way an export crash is always recorded from a call holding that graph only
 (the plain public call, :func:`fuzzer.export.exporters.export`), so the hint is a scheduling aid,
 never part of a verdict. Members are exported alone from the start (:class:`CrashMemory`) when one
 of their operators crashed the exporter before, or was the named node of a batch that failed
@@ -47,7 +48,7 @@ import torch
 
 from fuzzer.materialize import node_at_line
 
-from .culprit import culprit_line, module_source_name, named_members
+from .culprit import culprit_line, members_calling, module_source_name, named_members
 from .errors import STEP
 from .exporters import DerivedExports, ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, exception_name, exception_text, implemented_ops, translation_opset, validate
 from .process_caches import trim_process_caches
@@ -130,6 +131,7 @@ class BatchStats:
     breakers_learned: int = 0  # node keys added to CrashMemory.breakers
     crashes_shared: int = 0  # plain calls saved: a variant given the crash of another that shares the step it crashed in
     alone_derived: int = 0  # graphs exported alone for several variants from one capture of their own
+    callers_alone: int = 0  # members exported alone because a batch's error named an operator they call (no member)
 
 
 def export_many(
@@ -299,10 +301,13 @@ def _export_group(members, group: list[int], options, results, memory, stats: Ba
 @dataclass(frozen=True)
 class BatchCrash:
     """A batched call raised; ``suspect``: the one member (position in the call) its exception
-    names, ``line``: the innermost line of that member's source the exception points to."""
+    names, ``line``: the innermost line of that member's source the exception points to;
+    ``callers``: when it names none, the members whose captured nodes call the operator the
+    error names (:func:`fuzzer.export.culprit.members_calling`)."""
 
     suspect: int | None
     line: int | None = None
+    callers: tuple[int, ...] = ()
 
 
 def _node_key(m: BatchMember, line: int | None) -> str | None:
@@ -413,6 +418,7 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
             _learn_breaker(members[k], any(out[j][k].stage == "export" for j in wanted), shared.line, memory, stats)
             continue
         named: dict[int, list[tuple[int, int | None]]] = {}  # member -> (variant, line) whose export named it
+        callers: dict[int, list[int]] = {}  # member -> variants whose export failed at an operator it calls
         unnamed = []
         for j, parts in zip(wanted, shared):
             if isinstance(parts, list):
@@ -424,12 +430,19 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
                 pending[j] = []
             elif isinstance(parts, BatchCrash) and parts.suspect is not None and need[parts.suspect] in pending[j]:
                 named.setdefault(need[parts.suspect], []).append((j, parts.line))
+            elif isinstance(parts, BatchCrash) and any(need[p] in pending[j] for p in parts.callers):
+                for p in parts.callers:  # every member calling the failing operator leaves
+                    if need[p] in pending[j]:
+                        callers.setdefault(need[p], []).append(j)
             else:  # unsplittable, or a failure naming no member still waiting for this variant
                 unnamed.append(j)
         for k, where in named.items():  # alone for the variants that named it, the rest captured again
             alone(k, [j for j, _ in where])
             for j, line in where:
                 _learn_breaker(members[k], out[j][k].stage == "export", line, memory, stats)
+        for k, js in callers.items():
+            stats.callers_alone += 1
+            alone(k, js)
         for j in unnamed:
             fall_back(j)
 
@@ -481,7 +494,10 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
             raise
         except BaseException as e:  # found again from a call with the named graph alone
             stats.failed_batches += 1
-            outs.append(_crash_of(e, sources))
+            crash = _crash_of(e, sources)
+            if crash.suspect is None:  # e.g. a decomposition error names the operator only
+                crash = replace(crash, callers=tuple(members_calling(e, result.exported_program, sources)))
+            outs.append(crash)
             del e
             continue
         finally:

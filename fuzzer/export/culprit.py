@@ -67,3 +67,17 @@ def exception_texts(exc: BaseException) -> Iterator[str]:
                     yield str(value.meta.get("stack_trace") or "")
             tb = tb.tb_next
         e = e.__cause__ or e.__context__
+
+
+def members_calling(exc: BaseException, program, names: Sequence[str | None]) -> list[int]:
+    """Positions of the members whose nodes in ``program`` (a captured ``ExportedProgram`` of all
+    members) call the operator a dynamo exporter error names (its exception summary's FX node,
+    e.g. ``aten.bucketize.Tensor``), by the node's recorded stack trace; [] when the error names
+    no operator or no captured node calls it (a node that decomposition made)."""
+    from .errors import parse_summary
+
+    summary = parse_summary(str(exc))
+    if summary is None or summary.target is None:
+        return []
+    traces = [n.meta.get("stack_trace") or "" for n in program.graph.nodes if n.op == "call_function" and str(n.target) == summary.target]
+    return [k for k, n in enumerate(names) if n and any(n in t for t in traces)]

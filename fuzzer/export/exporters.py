@@ -277,7 +277,9 @@ class DerivedExports:
         import onnx_ir as ir
         from torch.onnx._internal._lazy_import import onnxscript_apis
 
-        model = ir.serde.deserialize_model(base)  # a copy: the translation stays for the next variant
+        own = onnx.ModelProto()
+        own.CopyFrom(base)  # the IR wraps the proto's tensors, and the optimizer renames them in place
+        model = ir.serde.deserialize_model(own)  # so a copy: the translation stays for the next variant
         if opset != t:
             model = onnxscript_apis.convert_version(model, opset)
         if options.optimize:

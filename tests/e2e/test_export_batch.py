@@ -311,3 +311,33 @@ def test_a_graph_exported_alone_for_several_variants_gets_each_plain_calls_outco
             assert (lone.stage, lone.error_type, lone.error_message) == (outs[k].stage, outs[k].error_type, outs[k].error_message), (v, k)
             assert outs[k].options == v and outs[k].batched == 1
     assert not memory.suspect(fine) and memory.suspect(decomposition) and memory.suspect(translation)
+
+
+def test_members_calling_the_operator_a_decomposition_error_names_leave_the_batch(plain):
+    """bucketize of a rank-0 input fails in decomposition (step 2/3) with an error that names the
+    operator but no member. The members whose captured nodes call it leave the batch (alone), and
+    the rest is captured once more: no halving, no batched call per variant. Every outcome is the
+    plain call's (the rank-1 bucketize without the optimizer also checks that optimizing another
+    variant leaves the shared translation as it was: the optimizer once renamed a Constant's
+    tensor in it)."""
+    from fuzzer.export.batch import export_variants
+    from fuzzer.sweep.plan import DEFAULT_OPSET, DYNAMO_OPSETS
+
+    from fuzzer.compare.differential import variant_set
+
+    _, variants = variant_set(Exporter.DYNAMO, DYNAMO_OPSETS, DEFAULT_OPSET)
+    bucketize = [_member(single_op_graph("bucketize", [TensorSpec(shape, dtype), TensorSpec((5,), dtype)], {"out_int32": True, "right": False}), 0)
+                 for shape, dtype in (((), "int32"), ((5,), "int32"), ((), "int16"))]
+    members = [plain[0][0], bucketize[0], bucketize[1], plain[1][0], bucketize[2]]
+    stats = BatchStats()
+    per_variant = export_variants(members, variants, max_batch=8, stats=stats)
+    assert stats.callers_alone == 3 and stats.batched_calls == 2 and stats.calls == 2 + 3, stats
+    for v, outs in zip(variants, per_variant):
+        for k, m in enumerate(members):
+            lone = export(m.module, m.args, m.input_names, v)
+            assert outs[k].stage == lone.stage, (v, k)
+            if lone.model is None:
+                assert (outs[k].error_type, outs[k].error_message) == (lone.error_type, lone.error_message), (v, k)
+            else:  # (a checker error's text names nodes, whose names differ in a batch)
+                assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(onnx.load_model_from_string(lone.model)), (v, k)
+        assert crash_step(outs[1]) == crash_step(outs[4]) == "decomposition" and outs[2].stage != "export"
