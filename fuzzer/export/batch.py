@@ -13,9 +13,11 @@ graph, see :mod:`fuzzer.materialize`), or a frame holds the FX node being transl
 recorded stack trace does; the line number in that file names the node. That member is exported
 alone and the rest batched again as one call (for several export variants from one capture, an
 error that names only an operator, as decomposition errors can, sends every member whose captured
-nodes call it alone); without such a hint the batch is halved and each half retried. Either way an export crash is always recorded from a call holding that graph only
-(the plain public call, :func:`fuzzer.export.exporters.export`), so the hint is a scheduling aid,
-never part of a verdict. Members are exported alone from the start (:class:`CrashMemory`) when one
+nodes call it alone); without such a hint the batch is halved and each half retried. Either way
+an export crash is always recorded from an export of that graph only (the plain public call,
+:func:`fuzzer.export.exporters.export`, or for several variants the graph's own capture exported
+per variant, which raises what the plain call raises), so the hint is a scheduling aid, never
+part of a verdict. Members are exported alone from the start (:class:`CrashMemory`) when one
 of their operators crashed the exporter before, or was the named node of a batch that failed
 although its graph exports fine alone (the first capture strategy rejects it, see below).
 
