@@ -117,12 +117,11 @@ def _derived(module: torch.nn.Module, args: tuple, key: Hashable) -> _OracleExpo
     if key in _DERIVED:
         _DERIVED.move_to_end(key)
         return _DERIVED[key]
-    from torch.onnx._internal.exporter import _capture_strategies as cs
+    from fuzzer.export.exporters import first_capture
 
-    with torch.no_grad():
-        result = cs.CAPTURE_STRATEGIES[0](verbose=False)(module, args, None, None)
-    entry = _OracleExports(result.exported_program, args) if result.exported_program is not None else None
-    del result
+    program, error = first_capture(module, args)
+    del error
+    entry = _OracleExports(program, args) if program is not None else None
     _DERIVED[key] = entry
     while len(_DERIVED) > _DERIVED_KEPT:
         _DERIVED.popitem(last=False)

@@ -52,7 +52,8 @@ from fuzzer.materialize import node_at_line
 
 from .culprit import culprit_line, members_calling, module_source_name, named_members
 from .errors import STEP
-from .exporters import DerivedExports, ExportOptions, ExportOutcome, Exporter, export, export_dynamo_proto, exception_name, exception_text, implemented_ops, translation_opset, validate
+from .exporters import (DerivedExports, ExportOptions, ExportOutcome, Exporter, exception_name, exception_text, export, export_dynamo_proto, first_capture,
+                        implemented_ops, translation_opset, validate)
 from .process_caches import trim_process_caches
 from .quiet import quiet
 from .rewrites import Fired, observed, recording, value_names
@@ -206,21 +207,15 @@ def _alone_variants(m: BatchMember, variants: Sequence[ExportOptions], memory: C
     ``tests/e2e/test_export_batch.py`` checks every outcome against the plain call's."""
     if len(variants) < 2 or any(v.exporter is not Exporter.DYNAMO or v.dynamic for v in variants):
         return _plain_variants(m, variants, memory, stats)
-    from torch.onnx._internal.exporter import _capture_strategies as cs
-
     t0 = time.perf_counter()
     stats.calls += 1
-    try:
-        with quiet([]), torch.no_grad():
-            result = cs.CAPTURE_STRATEGIES[0](verbose=False)(m.module, m.args, None, None)
-    finally:
-        trim_process_caches()
-    if result.exported_program is None:  # the plain call tries its other strategies
-        del result
+    program, error = first_capture(m.module, m.args)
+    del error
+    if program is None:  # the plain call tries its other strategies
         return _plain_variants(m, variants, memory, stats)
     stats.alone_derived += 1
     capture = (time.perf_counter() - t0) / len(variants)
-    derived = DerivedExports(result.exported_program, m.args, None)
+    derived = DerivedExports(program, m.args, None)
     source = source_name(m)
     outs: list[ExportOutcome] = []
     for v in variants:
@@ -466,27 +461,21 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
     """Capture the batch once, export it per variant and split each model: per variant the
     members' outcomes, a :class:`BatchCrash` (its export raised) or "unsplittable"; a
     :class:`BatchCrash` for all when the capture raises (see export_variants)."""
-    from torch.onnx._internal.exporter import _capture_strategies as cs
-
     names = [member_input_name(k, n) for k, m in enumerate(group) for n in m.input_names]
     args = tuple(a for m in group for a in m.args)
     sources = [source_name(m) for m in group]
     t0 = time.perf_counter()
     stats.calls += 1
     stats.batched_calls += 1
-    try:
-        with quiet([]), torch.no_grad():
-            result = cs.CAPTURE_STRATEGIES[0](verbose=False)(BatchModule(group), args, None, None)
-    finally:
-        trim_process_caches()
+    program, error = first_capture(BatchModule(group), args)
     capture = time.perf_counter() - t0
-    if result.exported_program is None:
+    if program is None:
         stats.failed_batches += 1
-        crash = _crash_of(result.exception, sources) if result.exception is not None else BatchCrash(None)
-        del result
+        crash = _crash_of(error, sources) if error is not None else BatchCrash(None)
+        del error
         return crash
     outs: list[list[ExportOutcome] | BatchCrash | str] = []
-    derived = DerivedExports(result.exported_program, args, names)  # one translation per translation opset
+    derived = DerivedExports(program, args, names)  # one translation per translation opset
     for v in variants:
         t1 = time.perf_counter()
         try:
@@ -498,7 +487,7 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
             stats.failed_batches += 1
             crash = _crash_of(e, sources)
             if crash.suspect is None:  # e.g. a decomposition error names the operator only
-                crash = replace(crash, callers=tuple(members_calling(e, result.exported_program, sources)))
+                crash = replace(crash, callers=tuple(members_calling(e, program, sources)))
             outs.append(crash)
             del e
             continue

@@ -196,6 +196,20 @@ def export_dynamo_proto(module, args, options: ExportOptions, input_names: Seque
     return program.model_proto
 
 
+def first_capture(module: torch.nn.Module, args: Sequence[torch.Tensor]):
+    """The public dynamo call's first capture strategy (non-strict ``torch.export``) on
+    ``module(*args)``, quietly: ``(program, None)``, or ``(None, its exception)`` when it fails
+    (the public call would then try its other strategies)."""
+    from torch.onnx._internal.exporter import _capture_strategies as cs
+
+    try:
+        with quiet([]), torch.no_grad():
+            result = cs.CAPTURE_STRATEGIES[0](verbose=False)(module, tuple(args), None, None)
+    finally:
+        trim_process_caches()
+    return result.exported_program, result.exception
+
+
 def translation_opset(options: ExportOptions) -> int:
     """The opset the dynamo exporter translates at for ``options``: the one asked for (default:
     torch's ``ONNX_DEFAULT_OPSET``), or torchlib's own when that is lower (it then converts down)."""

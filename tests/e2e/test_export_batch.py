@@ -202,16 +202,13 @@ def test_one_decomposition_serves_opsets_18_20_and_23_unless_the_program_calls_r
     """Opset 23's registry implements one operator more than 18's and 20's (``rms_norm``): a
     program that does not call it is decomposed once for the three, one that does twice, and
     every model still equals the plain public call's."""
-    from torch.onnx._internal.exporter import _capture_strategies as cs
-
-    from fuzzer.export.exporters import DerivedExports
+    from fuzzer.export.exporters import DerivedExports, first_capture
     from fuzzer.sweep.plan import SweepConfig, enumerate_jobs
 
     job = next(enumerate_jobs(SweepConfig(ops=("rms_norm",), dtypes=("float32",), exporters=(Exporter.DYNAMO,))))
     rms = _member(job.graph, job.seed)
     for m, decompositions in ((plain[0][0], 1), (rms, 2)):
-        with quiet([]), torch.no_grad():
-            program = cs.CAPTURE_STRATEGIES[0](verbose=False)(m.module, m.args, None, None).exported_program
+        program, _ = first_capture(m.module, m.args)
         derived = DerivedExports(program, m.args, m.input_names)
         for opset in (18, 20, 23):
             v = ExportOptions(Exporter.DYNAMO, opset, True)
