@@ -7,7 +7,8 @@ An *arm* is an (exporter, strategy) pair. Strategies:
   catalog operator x legal dtype x shapes x attribute samples x input mode), each exported with
   every variant of that exporter (default opset, the other opsets, dynamo's ``optimize=False``),
   in an order shuffled by the campaign seed so that a short campaign samples the whole catalog
-  (each operator planned lazily, as far as the rounds reach it: :class:`OpSource`).
+  (each operator planned lazily, as far as the rounds reach it: :class:`OpSource`). The input
+  modes of a graph travel together and share its dynamo exports, as in a sweep.
   This is where single-operator dtype bugs, non-default options, the optimizer and opset
   conversion are found quickly (a dynamo sweep sample found 60 buckets in 100 s on 2 workers).
 
@@ -37,28 +38,45 @@ def op_job_key(index: int) -> str:
 
 
 class OpSource:
-    """One operator's one-operator jobs, planned lazily: its (dtype, shape) cells in an order
-    shuffled by the campaign seed, each job drawn at random from a small look-ahead window of the
-    plan (so consecutive rounds vary input mode and attributes too). Planning a job costs an eager
-    probe, so an operator is planned only as far as the campaign's rounds reach it; a campaign over
-    hundreds of operators would otherwise spend its first minutes planning in the supervisor. The
-    same draws in the same order give the same jobs: shared by every exporter of a campaign (each
-    adds its own export variants), so op job ``i`` of an operator is the same graph for both."""
+    """One operator's one-operator graphs, planned lazily: its (dtype, shape) cells in an order
+    shuffled by the campaign seed, each graph drawn at random from a small look-ahead window of the
+    plan (so consecutive rounds vary attributes too). A graph comes with its jobs of every input
+    mode, together: they go in one request, where they share the dynamo exports (as in a sweep).
+    Planning a graph costs an eager probe, so an operator is planned only as far as the campaign's
+    rounds reach it; a campaign over hundreds of operators would otherwise spend its first minutes
+    planning in the supervisor. The same draws in the same order give the same jobs: shared by every
+    exporter of a campaign (each adds its own export variants), so op job ``i`` of an operator is
+    the same graph for both."""
 
     WINDOW = 4
 
     def __init__(self, op: str, seed: int, modes: tuple[str, ...]):
         self.rng = random.Random(f"onnxfuzz-ops/{seed}/{op}")
         self.plan = enumerate_jobs(SweepConfig(ops=(op,), exporters=(Exporter.TORCHSCRIPT,), modes=modes), cell_order=f"onnxfuzz-ops/{seed}")
-        self.window: list[SweepJob] = []
-        self.drawn: list[SweepJob] = []
+        self.pending: SweepJob | None = None  # the first job of the next graph, read ahead
+        self.window: list[tuple[SweepJob, ...]] = []
+        self.drawn: list[tuple[SweepJob, ...]] = []
         self.exhausted = False
 
-    def job(self, k: int) -> SweepJob | None:
-        """The operator's ``k``-th job (None: it has fewer)."""
+    def _next_graph(self) -> tuple[SweepJob, ...] | None:
+        """The plan's next graph, as its jobs (the plan lists a graph's input modes one after the other)."""
+        first = self.pending if self.pending is not None else next(self.plan, None)
+        self.pending = None
+        if first is None:
+            return None
+        jobs = [first]
+        for nxt in self.plan:
+            if nxt.graph_key != first.graph_key:
+                self.pending = nxt
+                break
+            jobs.append(nxt)
+        return tuple(jobs)
+
+    def graph(self, k: int) -> tuple[SweepJob, ...] | None:
+        """The operator's ``k``-th graph: its jobs, one per input mode (None: it has fewer graphs)."""
         while len(self.drawn) <= k:
             while not self.exhausted and len(self.window) < self.WINDOW:
-                nxt = next(self.plan, None)
+                nxt = self._next_graph()
                 if nxt is None:
                     self.exhausted = True
                 else:
@@ -71,10 +89,11 @@ class OpSource:
 
 class OpJobs:
     """The one-operator jobs of one exporter in the campaign's order: breadth first over the
-    catalog's operators (shuffled by the campaign seed and exporter), one job of each operator per
-    round (:class:`OpSource`, planned as the rounds reach it). Job ``i`` is the same job in every
-    run of a campaign, so resume skips exactly the jobs done. ``sources`` is shared between the
-    exporters of one campaign (each operator is planned once)."""
+    catalog's operators (shuffled by the campaign seed and exporter), one graph of each operator per
+    round with its jobs of every input mode (:class:`OpSource`, planned as the rounds reach it). Job
+    ``i`` is the same job in every run of a campaign, so resume skips exactly the jobs done; the
+    input modes of one graph have consecutive indices and are handed out together. ``sources`` is
+    shared between the exporters of one campaign (each operator is planned once)."""
 
     def __init__(self, exporter: Exporter, seed: int, input_mode: str, sources: dict[str, OpSource] | None = None):
         from fuzzer.catalog import CATALOG
@@ -86,26 +105,27 @@ class OpJobs:
         random.Random(f"onnxfuzz-ops/{seed}/{exporter.value}").shuffle(self.ops)
         self.sources = sources if sources is not None else {}
         self.exports: tuple | None = None  # this exporter's variants (the same for every operator)
-        self.live = [True] * len(self.ops)  # operators that may still have a job this round
+        self.live = [True] * len(self.ops)  # operators that may still have a graph this round
         self.jobs: list[SweepJob] = []  # the order handed out so far
+        self.graphs: list[range] = []  # the indices in ``jobs`` of each graph handed out so far
         self.round = 0
         self.position = 0  # next operator in this round
-        self.cursor = 0
+        self.cursor = 0  # next graph to hand out
 
-    def _job(self, k: int) -> SweepJob | None:
+    def _graph(self, k: int) -> tuple[SweepJob, ...] | None:
         op = self.ops[k]
         src = self.sources.get(op)
         if src is None:
             src = self.sources[op] = OpSource(op, self.seed, self.modes)
-        job = src.job(self.round)
-        if job is None:
+        jobs = src.graph(self.round)
+        if jobs is None:
             return None
         if self.exports is None:
             self.exports = tuple(SweepConfig(ops=(op,), exporters=(self.exporter,), modes=self.modes).exports())
-        return replace(job, exports=self.exports)
+        return tuple(replace(j, exports=self.exports) for j in jobs)
 
     def _extend(self) -> bool:
-        """Append the next job of the breadth-first order; False when every job is out."""
+        """Append the next graph of the breadth-first order; False when every graph is out."""
         while True:
             if self.position >= len(self.ops):
                 if not any(self.live):
@@ -116,23 +136,26 @@ class OpJobs:
             self.position += 1
             if not self.live[k]:
                 continue
-            job = self._job(k)
-            if job is None:
+            jobs = self._graph(k)
+            if jobs is None:
                 self.live[k] = False
                 continue
-            self.jobs.append(job)
+            self.graphs.append(range(len(self.jobs), len(self.jobs) + len(jobs)))
+            self.jobs += jobs
             return True
 
     def take(self, n: int, done: set) -> list[tuple[int, SweepJob]]:
-        """Up to ``n`` more (index, job) not yet done."""
-        out = []
-        while len(out) < n:
-            if self.cursor >= len(self.jobs) and not self._extend():
+        """The (index, job) not yet done of up to ``n`` more graphs that have one."""
+        out: list[tuple[int, SweepJob]] = []
+        graphs = 0
+        while graphs < n:
+            if self.cursor >= len(self.graphs) and not self._extend():
                 break
-            i = self.cursor
+            todo = [(i, self.jobs[i]) for i in self.graphs[self.cursor] if (self.exporter.value, op_job_key(i)) not in done]
             self.cursor += 1
-            if (self.exporter.value, op_job_key(i)) not in done:
-                out.append((i, self.jobs[i]))
+            if todo:
+                out += todo
+                graphs += 1
         return out
 
 

@@ -39,7 +39,8 @@ from .config import DYNAMO_DYNAMIC_SCALE, CampaignConfig
 from .feedback import Feedback, mutant_key
 from .known import KnownTriggers
 
-#: One-operator jobs sent to a worker at once (their dynamo exports share one capture per variant).
+#: One-operator graphs sent to a worker at once, each with its jobs of every input mode (their dynamo
+#: exports share one capture per variant, and a graph's input modes share its exports).
 OP_BATCH = 8
 #: Op jobs of one operator and categorical attributes, in a row, in which the exporter refused one
 #: export variant as an unsupported operator, after which the operator's remaining jobs with those
@@ -219,22 +220,24 @@ class Scheduler:
         return Pick(self.seeds_request(ex, seeds), name, list(seeds), arm)
 
     def _ops(self, ex: ExportOptions, arm: str) -> Pick | None:
-        """Up to OP_BATCH op jobs of one input mode (a request runs one mode; jobs of the other
-        mode wait, already handed out, for the next pick)."""
+        """Op jobs of up to OP_BATCH graphs, each with its jobs of every input mode (their dynamo
+        exports are one, as in a sweep). A request runs one variant list: jobs whose variants were
+        cut to another list wait, already handed out, for the next pick."""
         name = ex.exporter.value
         waiting = self.waiting_ops.setdefault(name, [])
         for _ in range(64):  # jobs of known triggers are passed over: take more, a bounded number of times
-            if len(waiting) >= OP_BATCH:
+            graphs = len({j.graph_key for _, j in waiting})
+            if graphs >= OP_BATCH:
                 break
-            taken = self.op_jobs[name].take(OP_BATCH - len(waiting), self.done)
+            taken = self.op_jobs[name].take(OP_BATCH - graphs, self.done)
             if not taken:
                 break
             waiting += self._unknown(name, taken)
         if not waiting:
             return None
-        kind = (waiting[0][1].mode, waiting[0][1].exports)  # a request runs one input mode and one variant list
-        jobs = [(i, j) for i, j in waiting if (j.mode, j.exports) == kind]
-        self.waiting_ops[name] = [(i, j) for i, j in waiting if (j.mode, j.exports) != kind]
+        kind = waiting[0][1].exports  # a request runs one variant list
+        jobs = [(i, j) for i, j in waiting if j.exports == kind]
+        self.waiting_ops[name] = [(i, j) for i, j in waiting if j.exports != kind]
         return self.ops_pick(name, arm, jobs)
 
     def _unknown(self, name: str, jobs: list[tuple[int, SweepJob]]) -> list[tuple[int, SweepJob]]:
@@ -340,7 +343,7 @@ class Scheduler:
             dyn = replace(SweepConfig(exporters=(ex,)).baselines()[ex], dynamic=True)
             jobs = [(i, replace(j, exports=j.exports + (dyn,))) for i, j in jobs]
         exports = jobs[0][1].exports
-        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, None, j.context()) for _, j in jobs)
+        cases = tuple(CaseSpec(graph_to_dict(j.graph), j.seed, None, j.context(), j.mode) for _, j in jobs)
         req = RunGraphs(cases, exports, jobs[0][1].mode, return_model=True, max_batch=OP_BATCH,
                         timeout=self.config.case_timeout * len(cases) * len(exports), confirm=True)
         return Pick(req, name, [op_job_key(i) for i, _ in jobs], arm, list(jobs))

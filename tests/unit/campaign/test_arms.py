@@ -12,11 +12,15 @@ ARMS = ("torchscript/graphs", "torchscript/ops", "dynamo/graphs", "dynamo/ops")
 def test_op_jobs_are_the_same_in_every_run_breadth_first_and_skip_done_ones():
     a = OpJobs(Exporter.DYNAMO, 3, "special")
     first = a.take(12, set())
-    assert len({j.ops[0] for _, j in first}) == 12  # one job per operator in the first round
+    assert len({j.ops[0] for _, j in first}) == 12  # one graph per operator in the first round
+    assert [i for i, _ in first] == list(range(24))  # each with its two input modes, consecutive
+    assert [j.mode for _, j in first] == ["normal", "special"] * 12
+    assert all(first[k][1].graph == first[k + 1][1].graph and first[k][1].graph_key == first[k + 1][1].graph_key for k in range(0, 24, 2))
     b = OpJobs(Exporter.DYNAMO, 3, "special")
-    done = {("dynamo", op_job_key(i)) for i, _ in first[:5]}
+    done = {("dynamo", op_job_key(i)) for i, _ in first[:5]}  # two graphs, and the first mode of the third
     again = b.take(7, done)
-    assert [(i, j.key) for i, j in again] == [(i, j.key) for i, j in first[5:]]  # resume: exactly the rest
+    assert [(i, j.key) for i, j in again] == [(i, j.key) for i, j in first[5:18]]  # resume: exactly the rest, 7 graphs
+    assert [j.mode for _, j in OpJobs(Exporter.DYNAMO, 3, "normal").take(3, set())] == ["normal"] * 3  # one mode: one job per graph
     assert {j.mode for _, j in first} <= {"normal", "special"} and all(len(j.exports) == 5 for _, j in first)
     assert [j.key for _, j in OpJobs(Exporter.DYNAMO, 4, "special").take(12, set())] != [j.key for _, j in first]  # the seed orders them
 
@@ -42,9 +46,9 @@ def test_op_jobs_plan_only_as_far_as_the_rounds_reach_and_share_graphs_between_e
     assert all(len(s.drawn) == 1 and len(s.window) <= s.WINDOW for s in sources.values())  # and each only a window ahead
     from fuzzer.campaign.arms import OpSource
 
-    for _, j in first[:3]:  # another exporter's plan of the operator, made on its own, holds the same graph
-        own = OpSource(j.ops[0], 5, dy.modes).job(0)
-        assert own.key == j.key and own.graph == j.graph
+    for _, j in first[:6]:  # another exporter's plan of the operator, made on its own, holds the same graph
+        own = {o.key: o for o in OpSource(j.ops[0], 5, dy.modes).graph(0)}
+        assert own[j.key].graph == j.graph
     j = dy.take(1, set())[0][1]
     assert {e.exporter for e in j.exports} == {Exporter.DYNAMO} and {e.exporter for e in first[0][1].exports} == {Exporter.TORCHSCRIPT}
 

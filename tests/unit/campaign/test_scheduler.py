@@ -175,3 +175,40 @@ def test_an_operator_and_dtype_re_hitting_known_buckets_is_passed_over(tmp_path)
     assert off._unknown("torchscript", [(1, first)]) == [(1, first)]
     floats = [finished("sin", s, "float32") for s in ((3,), (2, 3), ())]
     assert sched._unknown("torchscript", [(2, floats[0])]) == [(2, floats[0])]
+
+
+def test_an_op_request_holds_each_graph_with_every_input_mode_and_they_share_the_dynamo_export(tmp_path):
+    """A dynamo op request carries each graph's normal and special jobs together, as a sweep
+    request does, so the two modes share one export. Run for real through the worker's handler:
+    each result is of its own job's input mode, both modes of a graph get the same model in one
+    exporter call, and each verdict is the one a plain run of that job gives."""
+    from dataclasses import replace
+
+    from fuzzer.campaign.scheduler import OP_BATCH
+    from fuzzer.case import run_graph
+    from fuzzer.export.batch import BatchStats, CrashMemory
+    from fuzzer.generate import make_inputs
+    from fuzzer.workers.worker import _run_graphs, _State
+
+    config = CampaignConfig(exporters=(Exporter.DYNAMO,), seconds=60, seed=3, workers=1, arms=("ops",), minimize_seconds=None, dynamic_share=0.0)
+    pick = Scheduler(config, set(), None, tmp_path).next_request(Counter(), Counter())
+    graphs = list(dict.fromkeys(j.graph_key for _, j in pick.jobs))
+    assert len(graphs) == OP_BATCH and len(pick.jobs) == 2 * OP_BATCH
+    assert [(j.graph_key, j.mode) for _, j in pick.jobs] == [(g, m) for g in graphs for m in ("normal", "special")]
+    assert [c.mode for c in pick.request.cases] == [j.mode for _, j in pick.jobs]
+
+    # the first two graphs at the baseline options only, to keep the test short
+    sched = Scheduler(config, set(), None, tmp_path / "b")
+    jobs = [(i, replace(j, exports=j.exports[:1])) for i, j in pick.jobs[:4]]
+    req = sched.ops_pick("dynamo", "dynamo/ops", jobs).request
+    stats = BatchStats()
+    reply = _run_graphs(req, _State(CrashMemory(), stats))
+    results = [c.result for c in reply.cases]
+    assert [r.input_mode for r in results] == ["normal", "special", "normal", "special"]
+    alone = BatchStats()  # the same graphs in one mode only
+    _run_graphs(sched.ops_pick("dynamo", "dynamo/ops", jobs[::2]).request, _State(CrashMemory(), alone))
+    assert stats.calls == alone.calls  # the special mode costs no exporter call
+    assert all(results[k].model == results[k + 1].model for k in (0, 2)) and any(r.model is not None for r in results)
+    for (_, job), r in zip(jobs, results):
+        (plain,) = run_graph(job.graph, make_inputs(job.graph, job.seed, job.mode), list(job.exports), seed=job.seed, input_mode=job.mode)
+        assert (r.verdict, r.error_type) == (plain.verdict, plain.error_type), job.key
