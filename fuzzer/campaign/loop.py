@@ -307,6 +307,8 @@ class _Loop:
 
     def _account_pick(self, c: Completion, pick: Pick, exporter: str, keys: list, req) -> list[CaseResult]:
         reply = c.reply if c.kind == "ok" else None
+        if isinstance(reply, RunReply):
+            self.stats.batching.add(reply.batching)
         if isinstance(reply, RunReply) and reply.generation:
             g = reply.generation
             self.stats.generation.attempts += g["attempts"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzer.compare import Verdict
+from fuzzer.export.batch import BatchStats
 from fuzzer.generate import GenerationStats
 
 from fuzzer.ir.serialize import parse_json
@@ -39,6 +40,7 @@ class CampaignStats:
     exporter_seconds: Counter = field(default_factory=Counter)  # exporter -> worker seconds
     stage_seconds: Counter = field(default_factory=Counter)
     generation: GenerationStats = field(default_factory=GenerationStats)
+    batching: BatchStats = field(default_factory=BatchStats)  # what the workers' dynamo batching did
     kept: int = 0
     dropped: int = 0  # non-pass cases counted but not kept (bucket already has enough)
     stop_reason: str = ""
@@ -127,6 +129,7 @@ class CampaignStats:
             **({"interaction_findings": self.findings.interactions} if getattr(self.findings, "interactions", None) is not None else {}),
             "generator": {"attempts": self.generation.attempts, "accepted": self.generation.accepted,
                           "rejected": dict(self.generation.rejected.most_common(30)), "explored": self.generation.explored},
+            "batching": self.batching.to_dict(),
         }
 
     def sample(self) -> dict:

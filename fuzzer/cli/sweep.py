@@ -147,14 +147,14 @@ def cmd_sweep(args) -> int:
     con = Console()
     recorder = SweepRecorder(out)
     pool = None
+    stats = SweepStats()
     if args.in_process:
         execute = run_in_process
     else:
         pool = WorkerPool(args.workers or os.cpu_count() or 1, args.timeout, log_dir=out / "workers", recycle_after=RECYCLE_AFTER)
 
         def execute(jobs):
-            return run_on_pool(jobs, pool, args.batch, args.timeout)
-    stats = SweepStats()
+            return run_on_pool(jobs, pool, args.batch, args.timeout, batching=stats.batching)
     con.print(f"onnxfuzz sweep in {out}: exporters {', '.join(e.value for e in config.exporters)}; "
               f"variants {', '.join(_variant(e) for e in config.exports())}; planning...", highlight=False)
     live = con.is_terminal
@@ -215,6 +215,10 @@ def cmd_sweep(args) -> int:
     con.print(f"{stats.cases} cases ({stats.jobs_done} jobs) in {stats.elapsed:.1f}s; {stats.findings} findings in "
               f"{len(recorder.counts)} buckets; worker restarts after crashes: {restarts}", highlight=False)
     con.print(f"report: {md} and {png}; cases in {out / 'cases'}", highlight=False)
+    b = stats.batching
+    if b.calls:
+        con.print(f"dynamo exporter calls: {b.calls} ({b.batched_calls} of several graphs, {b.failed_batches} of which failed and were split; "
+                  f"{b.alone_derived} lone graphs captured once for all their variants); counts in summary.json", highlight=False)
     con.print(f"findings store: {recorder.new_bugs} new bugs ({recorder.filed} cases filed) in {recorder.store.root}; "
               f"triage with: onnxfuzz findings list {recorder.store.root}", highlight=False, soft_wrap=True)
     if config.pairs == "all" and not interrupted:

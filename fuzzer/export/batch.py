@@ -136,6 +136,16 @@ class BatchStats:
     alone_derived: int = 0  # graphs exported alone for several variants from one capture of their own
     callers_alone: int = 0  # members exported alone because a batch's error named an operator they call (no member)
 
+    def to_dict(self) -> dict[str, int]:
+        """The counters that are not zero (what a worker reply and ``summary.json`` carry)."""
+        return {k: v for k, v in vars(self).items() if v}
+
+    def add(self, counts: "BatchStats | dict[str, int] | None") -> None:
+        """Add another request's counters (a :class:`BatchStats` or its :meth:`to_dict`)."""
+        for k, v in (vars(counts) if isinstance(counts, BatchStats) else counts or {}).items():
+            if hasattr(self, k):
+                setattr(self, k, getattr(self, k) + int(v))
+
 
 def export_many(
     members: Sequence[BatchMember],

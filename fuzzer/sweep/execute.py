@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from fuzzer.case import CaseResult, load_inputs, run_graph, worker_death_result
+from fuzzer.export.batch import BatchStats
 from fuzzer.generate import make_inputs
 from fuzzer.ir import graph_to_dict
 from fuzzer.workers import WorkerPool
@@ -68,9 +69,11 @@ class _Part:
     exports: list[int]
 
 
-def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, timeout: float = 300.0) -> Iterator[JobOutcome]:
+def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, timeout: float = 300.0,
+                batching: BatchStats | None = None) -> Iterator[JobOutcome]:
     """Run ``jobs`` on ``pool`` (see the module docstring). ``timeout``: seconds one export
-    variant of one graph may take; a request of several gets the sum."""
+    variant of one graph may take; a request of several gets the sum. ``batching``: where to add
+    what the workers' dynamo batching did."""
     it = iter(jobs)
     buffers: dict[tuple, list[SweepJob]] = {}  # export variants -> jobs waiting for a batch
     queue: deque[tuple[RunGraphs, _Part]] = deque()
@@ -132,6 +135,8 @@ def run_on_pool(jobs: Iterable[SweepJob], pool: WorkerPool, batch: int = 8, time
             for job in part.jobs:
                 seconds[job.key] += share
             if c.kind == "ok":
+                if batching is not None:
+                    batching.add(c.reply.batching)
                 answers = iter(c.reply.cases)
                 for job in part.jobs:
                     for k in part.exports:

@@ -23,6 +23,7 @@ import numpy as np
 from fuzzer.case import CaseResult
 from fuzzer.case.variants import annotate
 from fuzzer.compare.stages import stage_of
+from fuzzer.export.batch import BatchStats
 from fuzzer.generate import make_inputs
 from fuzzer.ir import Graph
 from fuzzer.versions import stack_versions
@@ -54,6 +55,7 @@ class SweepStats:
     seconds_plan: float = 0.0
     unconfirmed: Counter = field(default_factory=Counter)  # mismatches a confirmation replay did not confirm, by status (not filed)
     stopped_at_deadline: bool = False
+    batching: BatchStats = field(default_factory=BatchStats)  # what the workers' dynamo batching did (run_on_pool)
 
     @property
     def elapsed(self) -> float:
@@ -68,6 +70,7 @@ class SweepStats:
             "opset_drift": {f"{e}/{a}->{b}": n for (e, a, b), n in sorted(self.drift.items(), key=str)},
             "plan_skipped": dict(self.plan.skipped.most_common()), "plan_candidates": self.plan.candidates,
             "unconfirmed_mismatches": dict(self.unconfirmed), "stopped_at_deadline": self.stopped_at_deadline,
+            "batching": self.batching.to_dict(),
         }
 
 

@@ -254,13 +254,14 @@ class RunReply:
     cases: tuple[CaseReply, ...]
     generation: Mapping[str, Any] | None = None  # GenerationStats of the request: attempts, accepted, rejected
     elapsed: float = 0.0
+    batching: Mapping[str, int] | None = None  # what dynamo batching did for the request (BatchStats.to_dict)
 
     def to_wire(self) -> dict:
-        return {"cases": [c.to_wire() for c in self.cases], "generation": self.generation, "elapsed": self.elapsed}
+        return {"cases": [c.to_wire() for c in self.cases], "generation": self.generation, "elapsed": self.elapsed, "batching": self.batching}
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any]) -> "RunReply":
-        return cls(tuple(CaseReply.from_wire(c) for c in d["cases"]), d.get("generation"), float(d.get("elapsed", 0.0)))
+        return cls(tuple(CaseReply.from_wire(c) for c in d["cases"]), d.get("generation"), float(d.get("elapsed", 0.0)), d.get("batching"))
 
 
 @dataclass(frozen=True)

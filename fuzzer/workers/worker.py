@@ -158,11 +158,23 @@ def serve(inp, out) -> int:
 
 
 class _State:
-    """What a worker keeps across requests."""
+    """What a worker keeps across requests: the crash memory (a batching hint) and the batching
+    counters of all its requests."""
 
     def __init__(self, memory, batch_stats):
         self.memory = memory
         self.batch_stats = batch_stats
+
+    def batching(self, request):
+        """Add one request's batching counters to the worker's; what its reply carries (None: no dynamo batching)."""
+        self.batch_stats.add(request)
+        return request.to_dict() or None
+
+
+def _request_stats():
+    from fuzzer.export.batch import BatchStats
+
+    return BatchStats()
 
 
 def _generation(gstats) -> dict:
@@ -190,8 +202,9 @@ def _run_seeds(req, state):
         graph = generate(seed, req.generator, gstats, table if req.avoid else None)
         cases.append((graph, make_inputs(graph, seed, req.input_mode), seed))
     options = {"generator": req.generator.to_dict()}
+    batching = _request_stats()
     if req.export.exporter is Exporter.DYNAMO and len(cases) > 1:
-        rs = run_graphs_batched(cases, req.export, input_mode=req.input_mode, options=options, max_batch=len(cases), memory=state.memory, stats=state.batch_stats)
+        rs = run_graphs_batched(cases, req.export, input_mode=req.input_mode, options=options, max_batch=len(cases), memory=state.memory, stats=batching)
     else:
         rs = [run_graph(g, x, [req.export], seed=seed, input_mode=req.input_mode, options=options)[0] for g, x, seed in cases]
     if req.cut:
@@ -214,7 +227,7 @@ def _run_seeds(req, state):
         if req.cases_dir is not None and r.verdict is not Verdict.PASS:
             case_dir = str(save_case(Path(req.cases_dir), graph, inputs, r))
         replies.append(CaseReply(_with_coverage(r), case_dir, _confirm(graph, inputs, r), graph_to_dict(graph) if req.return_graph else None))
-    return RunReply(tuple(replies), _generation(gstats))
+    return RunReply(tuple(replies), _generation(gstats), batching=state.batching(batching))
 
 
 def _run_mutant(req, state):
@@ -256,12 +269,14 @@ def _run_graphs(req, state):
         seed = c.seed if c.seed is not None else graph.meta.get("seed")
         inputs = load_inputs(Path(c.inputs), graph) if c.inputs else make_inputs(graph, int(seed or 0), c.mode or req.input_mode)
         cases.append((graph, inputs, seed, c.options))
+    batching = _request_stats()
     table = run_graphs_variants([(g, x, s) for g, x, s, _ in cases], req.exports, input_mode=req.input_mode, max_batch=req.max_batch,
-                                memory=state.memory, stats=state.batch_stats, input_modes=[c.mode or req.input_mode for c in req.cases])
+                                memory=state.memory, stats=batching, input_modes=[c.mode or req.input_mode for c in req.cases])
     # a campaign's op jobs confirm their mismatches like its generated graphs (before the model goes)
     confirmations = [[_confirm(cases[j][0], cases[j][1], r) if req.confirm else None for r in row] for j, row in enumerate(table)]
     table = [[replace(r, options={**r.options, **cases[j][3]}, model=r.model if req.return_model else None) for r in row] for j, row in enumerate(table)]
-    return RunReply(tuple(CaseReply(r, confirmation=c) for row, crow in zip(table, confirmations) for r, c in zip(row, crow)))
+    return RunReply(tuple(CaseReply(r, confirmation=c) for row, crow in zip(table, confirmations) for r, c in zip(row, crow)),
+                    batching=state.batching(batching))
 
 
 def _rebuild(req, state):

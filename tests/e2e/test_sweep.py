@@ -15,6 +15,7 @@ from fuzzer.compare.differential import LABEL_OPSET_CONVERSION
 from fuzzer.export import ExportOptions, Exporter
 from fuzzer.generate import make_inputs, single_op_graph
 from fuzzer.ir import TensorSpec
+from fuzzer.export.batch import BatchStats
 from fuzzer.sweep.execute import run_in_process, run_on_pool
 from fuzzer.sweep.plan import SweepConfig, SweepJob, enumerate_jobs
 from fuzzer.workers import WorkerPool
@@ -53,14 +54,18 @@ def test_batched_dynamo_sweep_gives_the_plain_call_verdicts():
                          modes=("normal", "special"), attr_variants=1, attr_tries=8, max_shapes=2)
     jobs = list(enumerate_jobs(config))
     assert 16 <= len(jobs) <= 80
+    counts = BatchStats()
     with WorkerPool(2, 300) as pool:
-        batched = {o.job.key: o.results for o in run_on_pool(jobs, pool, batch=8)}
+        batched = {o.job.key: o.results for o in run_on_pool(jobs, pool, batch=8, batching=counts)}
     plain = {o.job.key: o.results for o in run_in_process(jobs)}
     assert batched.keys() == plain.keys() == {j.key for j in jobs}
     views = lambda rs: [(r.options.get("export", {}).get("opset", r.opset_requested), r.verdict.value, r.error_type, r.opset, r.output_digests) for r in rs]  # noqa: E731
     for key in plain:
         assert views(batched[key]) == views(plain[key]), key
     assert any(r.options.get("export_batch", 1) > 1 for rs in batched.values() for r in rs)  # batching did happen
+    # and the workers told what it did: fewer exporter calls than graphs x variants, some of them batched
+    graphs = len({j.graph_key for j in jobs})
+    assert 0 < counts.batched_calls <= counts.calls < graphs * 2, counts
     from fuzzer.export.split import canonical_form
 
     def model(r):

@@ -11,6 +11,7 @@ from fuzzer.compare import OutputDiff, Verdict
 from fuzzer.compare.blame import Blame, Culprit, OracleReport
 from fuzzer.compare.tolerance import Tolerance
 from fuzzer.export import ExportOptions, Exporter
+from fuzzer.export.batch import BatchStats
 from fuzzer.generate import GeneratorOptions
 from fuzzer.workers.protocol import (
     REQUESTS, CaseReply, CaseSpec, ProtocolError, Rebuild, RebuildReply, RunGraphs, RunMutant, RunReply, RunSeeds, reply_from_wire, request_from_wire,
@@ -45,12 +46,16 @@ def test_a_result_crosses_the_pipe_unchanged_with_its_model_blame_and_non_finite
                    error_head="output 0: value mismatch", diffs=(diff,), timings={"export": 0.25}, ops=("abs",), n_nodes=1,
                    options={"generator": GEN.to_dict()}, output_digests=("ab" * 8,), graph_digest="cd" * 8, inputs_digest="ef" * 8,
                    tolerances=(Tolerance(1e-3, 1e-5, "float16"),), blame=blame, model=b"\x08\x07onnx-bytes", coverage_items={"ops": ["Abs"]})
-    reply = RunReply((CaseReply(r, "/tmp/c/3-dynamo-numeric_mismatch", {"status": "confirmed"}, G),), {"attempts": 2, "accepted": 1, "rejected": {}}, 1.5)
+    reply = RunReply((CaseReply(r, "/tmp/c/3-dynamo-numeric_mismatch", {"status": "confirmed"}, G),), {"attempts": 2, "accepted": 1, "rejected": {}}, 1.5,
+                     {"calls": 3, "batched_calls": 1, "failed_batches": 1})
     back = reply_from_wire(_wire(reply), RunSeeds((3,), DYN, GEN, "special"))
     (c,) = back.cases
     assert json.dumps(c.result.to_dict()) == json.dumps(r.to_dict()) and c.result.model == r.model and c.result.coverage_items == r.coverage_items
     assert c.result.worst.max_abs == math.inf and c.result.blame == blame
     assert (c.case_dir, c.confirmation, c.graph, back.generation) == (reply.cases[0].case_dir, {"status": "confirmed"}, G, reply.generation)
+    totals = BatchStats(calls=2, alone_derived=1)
+    totals.add(back.batching)  # what the supervisor does with each reply's counters
+    assert totals.to_dict() == {"calls": 5, "batched_calls": 1, "failed_batches": 1, "alone_derived": 1}
     assert reply_from_wire(_wire(RebuildReply("/tmp/r")), Rebuild(1, GEN, "normal", "/tmp/r")) == RebuildReply("/tmp/r")
 
 
