@@ -2,10 +2,13 @@
 runs them (``run_graphs_variants``: export caches installed, batches of ``--batch`` graphs, the
 plan's export variants, one crash memory), on the jobs of ``--op-subset`` operators in plan order
 (the subset ``scripts/bench_sweep.py --op-subset`` measures) or on a ``--sample`` spread over the
-whole plan.
+whole plan; or, with ``--campaign``, the op jobs a dynamo campaign's op arm sends (its requests
+through the worker's handler, confirmations and dynamic variants included, the scheduler told
+each job's results as the campaign tells it), to compare the two kinds of request.
 
     python scripts/profile_sweep.py --op-subset 40 --jobs 400
     python scripts/profile_sweep.py --sample 200
+    python scripts/profile_sweep.py --campaign 400
 
 Prints jobs per second (one process: about half a 2-worker sweep's rate), what batching did
 (``BatchStats``: calls, failed batches, members sent alone and why), the batch failures whose
@@ -38,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     which = ap.add_mutually_exclusive_group()
     which.add_argument("--op-subset", type=int, default=40, metavar="K", help="every job of K catalog operators drawn with --subset-seed, in plan order (default)")
     which.add_argument("--sample", type=int, default=None, metavar="N", help="N jobs spread evenly over the whole plan instead")
+    which.add_argument("--campaign", type=int, default=None, metavar="N", help="the first N op jobs of a dynamo campaign (seed --subset-seed) instead")
     ap.add_argument("--subset-seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=400, help="jobs to profile (from --offset)")
     ap.add_argument("--offset", type=int, default=0, help="first job of the subset to profile")
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from fuzzer.sweep.run import _sample
 
     install_dynamo_caches()
+    if args.campaign is not None:
+        return _campaign(args)
     if args.sample is not None:
         jobs = _sample(list(enumerate_jobs(SweepConfig(exporters=(Exporter.DYNAMO,)))), args.sample)
     else:
@@ -66,16 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no jobs to profile (check --offset and --jobs)", file=sys.stderr)
         return 2
     exports = jobs[0].exports
-    unnamed: Counter = Counter()
-    crash_of = batch._crash_of
-
-    def counting(e, sources):  # the failures that name no member (each costs a fall back or a guess)
-        c = crash_of(e, sources)
-        if c.suspect is None:
-            unnamed[summary_head(str(e)) or str(e).splitlines()[0][:160]] += 1
-        return c
-
-    batch._crash_of = counting
+    unnamed = _count_unnamed(batch, summary_head)
     groups = [jobs[i:i + 2 * args.batch] for i in range(0, len(jobs), 2 * args.batch)]  # about a sweep request: --batch graphs, two input modes each
     memory, stats = CrashMemory(), BatchStats()
 
@@ -90,15 +87,72 @@ def main(argv: list[str] | None = None) -> int:
     for part in groups:
         run(part)
     profile.disable()
-    seconds = time.perf_counter() - t0
-    print(f"{len(jobs)} jobs x {len(exports)} variants in {seconds:.1f} s: {len(jobs) / seconds:.2f} jobs/s (one process)")
+    _print(args, profile, time.perf_counter() - t0, len(jobs), f"{len(exports)} variants", stats, unnamed)
+    return 0
+
+
+def _count_unnamed(batch, summary_head) -> Counter:
+    """Count the batch failures whose error names no member (each costs a fall back or a guess)."""
+    unnamed: Counter = Counter()
+    crash_of = batch._crash_of
+
+    def counting(e, sources):
+        c = crash_of(e, sources)
+        if c.suspect is None:
+            unnamed[summary_head(str(e)) or str(e).splitlines()[0][:160]] += 1
+        return c
+
+    batch._crash_of = counting
+    return unnamed
+
+
+def _campaign(args) -> int:
+    """The op jobs of a dynamo campaign, request by request, as its workers run them."""
+    import tempfile
+
+    import fuzzer.export.batch as batch
+    from fuzzer.campaign import CampaignConfig
+    from fuzzer.campaign.scheduler import Scheduler
+    from fuzzer.export import Exporter
+    from fuzzer.export.batch import BatchStats, CrashMemory
+    from fuzzer.export.errors import summary_head
+    from fuzzer.workers.worker import _run_graphs, _State
+
+    config = CampaignConfig(exporters=(Exporter.DYNAMO,), seconds=60, seed=args.subset_seed, workers=1, arms=("ops",), minimize_seconds=None)
+    unnamed = _count_unnamed(batch, summary_head)
+    with tempfile.TemporaryDirectory() as tmp:
+        sched = Scheduler(config, set(), None, Path(tmp))
+        state = _State(CrashMemory(), BatchStats())
+        warm = sched.next_request(Counter(), Counter())  # warm-up: imports and registries, not profiled
+        _run_graphs(warm.request, _State(CrashMemory(), BatchStats()))
+        profile = cProfile.Profile()
+        jobs, variants, t0 = 0, Counter(), time.perf_counter()
+        while jobs < args.campaign:
+            pick = sched.next_request(Counter(), Counter())
+            if pick is None:
+                break
+            profile.enable()
+            reply = _run_graphs(pick.request, state)
+            profile.disable()
+            answers = iter(reply.cases)
+            for _, job in pick.jobs:  # what the campaign learns from each job (strikes of refused variants)
+                sched.observe_op("dynamo", job, [next(answers).result for _ in pick.request.exports])
+            jobs += len(pick.jobs)
+            variants[len(pick.request.exports)] += len(pick.jobs)
+        seconds = time.perf_counter() - t0
+    per = ", ".join(f"{n} jobs with {k}" for k, n in sorted(variants.items()))
+    _print(args, profile, seconds, jobs, f"variants ({per})", state.batch_stats, unnamed)
+    return 0
+
+
+def _print(args, profile, seconds: float, jobs: int, variants: str, stats, unnamed: Counter) -> None:
+    print(f"{jobs} jobs x {variants} in {seconds:.1f} s: {jobs / seconds:.2f} jobs/s (one process)")
     print(stats)
     for head, n in unnamed.most_common(10):
         print(f"unnamed failure x{n}: {head}")
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(STEPS, args.top)
     print(out.getvalue())
-    return 0
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import onnx
 from onnx import helper, numpy_helper
 
 from fuzzer.compare import compare_outputs
-from fuzzer.execute.runners import session_options
 
 MAX_WINDOW = 6  # nodes; a bug needing more context is shown on the whole model
 MAX_TRIES = 300  # candidate models per reduction (each costs a session or two)
@@ -84,22 +83,14 @@ def _status(msg: str) -> str:
     return msg[:40]
 
 
-def _session(model: bytes, optimization: str = "all"):
-    import onnxruntime as ort
-
-    return ort.InferenceSession(model, sess_options=session_options(optimization), providers=["CPUExecutionProvider"])
-
-
 def _run(model: bytes, feeds: Mapping[str, np.ndarray], optimization: str = "all") -> tuple[str, object]:
-    """("load", error) | ("run", error) | ("ok", outputs)."""
-    try:
-        sess = _session(model, optimization)
-    except Exception as e:  # noqa: BLE001 - ONNX Runtime rejects the candidate: that is the evidence
-        return "load", str(e)
-    try:
-        return "ok", tuple(np.asarray(o) for o in sess.run(None, dict(feeds)))
-    except Exception as e:  # noqa: BLE001 - same: a run failure is an outcome
-        return "run", str(e)
+    """("load", error) | ("run", error) | ("ok", outputs) | ("crash", what): in a helper process
+    (:mod:`fuzzer.execute.isolated`), since a cut-down model can crash ONNX Runtime, and this runs
+    in whatever process files the finding."""
+    from fuzzer.execute.isolated import run_isolated
+
+    r = run_isolated(model, feeds, list(feeds), optimization)
+    return (r.stage, r.outputs) if r.ok else (r.stage, r.error_message or "")
 
 
 def _agree(expected: Sequence[np.ndarray], actual: Sequence[np.ndarray]) -> bool:
