@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     which = ap.add_mutually_exclusive_group()
     which.add_argument("--op-subset", type=int, default=40, metavar="K", help="every job of K catalog operators drawn with --subset-seed, in plan order (default)")
     which.add_argument("--sample", type=int, default=None, metavar="N", help="N jobs spread evenly over the whole plan instead")
+    which.add_argument("--ops", default=None, help="every job of these comma-separated catalog operators, in plan order")
     which.add_argument("--campaign", type=int, default=None, metavar="N", help="the first N op jobs of a dynamo campaign (seed --subset-seed) instead")
     ap.add_argument("--subset-seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=400, help="jobs to profile (from --offset)")
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return _campaign(args)
     if args.sample is not None:
         jobs = _sample(list(enumerate_jobs(SweepConfig(exporters=(Exporter.DYNAMO,)))), args.sample)
+    elif args.ops is not None:
+        jobs = list(enumerate_jobs(SweepConfig(exporters=(Exporter.DYNAMO,), ops=tuple(args.ops.split(",")))))[args.offset:args.offset + args.jobs]
     else:
         ops = tuple(sorted(random.Random(args.subset_seed).sample(sorted(CATALOG), args.op_subset)))
         jobs = list(enumerate_jobs(SweepConfig(exporters=(Exporter.DYNAMO,), ops=ops)))[args.offset:args.offset + args.jobs]

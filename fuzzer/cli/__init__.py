@@ -6,7 +6,9 @@ are our bugs and show a traceback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 from typing import Sequence
 
@@ -51,12 +53,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     for mod in _command_modules():
         expected += tuple(getattr(mod, "EXPECTED_ERRORS", ()))
     try:
-        return args.run(args)
+        with terminate_as_interrupt():
+            return args.run(args)
     except expected as e:
         fatal(str(e))
     except KeyboardInterrupt:
         print("onnxfuzz: interrupted", file=sys.stderr)
         return 130
+
+
+#: set by SIGTERM: the long-running commands check it between jobs (see :func:`terminate_as_interrupt`)
+terminated = False
+
+
+def check_terminated() -> None:
+    """Raise KeyboardInterrupt if SIGTERM came. The signal's own KeyboardInterrupt can be lost: one
+    raised inside a fork hook (a helper process starting) is printed as ignored and swallowed."""
+    if terminated:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """SIGTERM (``kill``, ``timeout``, a job scheduler) stops a command as Ctrl-C does: a sweep or
+    campaign writes its summary and can be resumed. (A job a non-interactive shell puts in the
+    background ignores SIGINT, so SIGTERM is how such a run is stopped.)"""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def stop(signum, frame):
+        global terminated
+        terminated = True
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 

@@ -157,9 +157,11 @@ def cmd_fuzz(args) -> int:
         gen = run_cluster_campaign(config, out, args.cluster, [status, coverage], stats, resume=args.resume is not None, workers_per_node=args.workers)
     else:
         gen = run_campaign(config, out, [status, coverage], stats, resume=args.resume is not None)
+    from . import check_terminated
+
     try:
         for _ in gen:
-            pass
+            check_terminated()
     except KeyboardInterrupt:
         interrupted = True
         stats.stop_reason = "interrupted (Ctrl-C)"

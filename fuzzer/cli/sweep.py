@@ -107,6 +107,7 @@ def cmd_sweep(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from . import check_terminated
     from .common import UsageError
 
     from fuzzer.sweep.execute import run_in_process, run_on_pool
@@ -185,6 +186,7 @@ def cmd_sweep(args) -> int:
     try:
         gen = run_sweep(config, out, execute, recorder.record, stats, planned, sample, job_deadline)
         for _ in gen:
+            check_terminated()
             for b, n in recorder.counts.items():
                 if b not in seen_buckets:
                     seen_buckets.add(b)

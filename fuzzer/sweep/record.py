@@ -13,6 +13,7 @@ after the job's results are in ``results.jsonl``: a job is either listed (done) 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Mapping
@@ -59,6 +60,8 @@ class SweepRecorder:
         case = None
         if n <= self.keep:
             name = f"{bid}-{n}-{result.verdict.value}-{result.exporter}-{result.opset_requested}"
+            # saved by a run stopped before it logged the case (its job runs again on resume): replace it
+            shutil.rmtree(self.out_dir / "cases" / name, ignore_errors=True)
             case = str(save_case(self.out_dir / "cases", graph, inputs, result, name=name).relative_to(self.out_dir))
         job = (result.options or {}).get("sweep", {}).get("key")
         ex = (result.options or {}).get("export", {})

@@ -26,6 +26,7 @@ from fuzzer.compare.stages import stage_of
 from fuzzer.export.batch import BatchStats
 from fuzzer.generate import make_inputs
 from fuzzer.ir import Graph
+from fuzzer.atomic import atomic_write_text
 from fuzzer.versions import stack_versions
 
 from .errors import SweepStateError
@@ -128,7 +129,6 @@ def prepare_dir(out_dir: Path, config: SweepConfig, resume: bool) -> None:
             raise SweepStateError(f"{out_dir} was made by a sweep with other options; resume it with the same options")
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    from fuzzer.atomic import atomic_write_text
 
     atomic_write_text(meta, json.dumps(doc, indent=1) + "\n")
 
@@ -216,7 +216,7 @@ def run_sweep(
                 yield JobOutcome(job, tuple(results), outcome.seconds)
     finally:
         progress.close()
-        (out_dir / "summary.json").write_text(json.dumps(stats.to_dict(), indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(out_dir / "summary.json", json.dumps(stats.to_dict(), indent=1) + "\n")
 
 
 __all__ = ["ExecuteFn", "RecordFn", "SweepStateError", "SweepStats", "is_finding", "prepare_dir", "run_sweep"]
