@@ -309,8 +309,8 @@ def _export_group(members, group: list[int], options, results, memory, stats: Ba
 class BatchCrash:
     """A batched call raised; ``suspect``: the one member (position in the call) its exception
     names, ``line``: the innermost line of that member's source the exception points to;
-    ``callers``: when it names none, the members whose captured nodes call the operator the
-    error names (:func:`fuzzer.export.culprit.members_calling`)."""
+    ``callers``: when it names none, the members whose nodes (captured or decomposed) call the
+    operator the error names (:func:`fuzzer.export.culprit.members_calling`)."""
 
     suspect: int | None
     line: int | None = None
@@ -497,7 +497,7 @@ def _export_captured(group: Sequence[BatchMember], variants: Sequence[ExportOpti
             stats.failed_batches += 1
             crash = _crash_of(e, sources)
             if crash.suspect is None:  # e.g. a decomposition error names the operator only
-                crash = replace(crash, callers=tuple(members_calling(e, program, sources)))
+                crash = replace(crash, callers=tuple(members_calling(e, derived.programs(), sources)))
             outs.append(crash)
             del e
             continue

@@ -69,15 +69,18 @@ def exception_texts(exc: BaseException) -> Iterator[str]:
         e = e.__cause__ or e.__context__
 
 
-def members_calling(exc: BaseException, program, names: Sequence[str | None]) -> list[int]:
-    """Positions of the members whose nodes in ``program`` (a captured ``ExportedProgram`` of all
-    members) call the operator a dynamo exporter error names (its exception summary's FX node,
-    e.g. ``aten.bucketize.Tensor``), by the node's recorded stack trace; [] when the error names
-    no operator or no captured node calls it (a node that decomposition made)."""
+def members_calling(exc: BaseException, programs, names: Sequence[str | None]) -> list[int]:
+    """Positions of the members whose nodes in ``programs`` (``ExportedProgram`` s of all members:
+    the captured one, and the decomposed ones, where nodes a decomposition made keep the stack
+    trace of the node they came from) call the operator a dynamo exporter error names (its
+    exception summary's FX node, e.g. ``aten.bucketize.Tensor``, or ``prims.fmax.default``, which
+    only decomposition makes), by the node's recorded stack trace; [] when the error names no
+    operator or no node calls it."""
     from .errors import parse_summary
 
     summary = parse_summary(str(exc))
     if summary is None or summary.target is None:
         return []
-    traces = [n.meta.get("stack_trace") or "" for n in program.graph.nodes if n.op == "call_function" and str(n.target) == summary.target]
+    programs = programs if isinstance(programs, (list, tuple)) else [programs]
+    traces = [n.meta.get("stack_trace") or "" for p in programs for n in p.graph.nodes if n.op == "call_function" and str(n.target) == summary.target]
     return [k for k, n in enumerate(names) if n and any(n in t for t in traces)]

@@ -264,6 +264,10 @@ class DerivedExports:
         implemented = implemented_ops(translation_opset(options))
         return self._decomposed[self._decomposition_key(implemented)]
 
+    def programs(self) -> list:
+        """The captured program and every decomposed one made so far (for reading node metadata)."""
+        return [self.program, *(p for p in self._decomposed.values() if not isinstance(p, BaseException))]
+
     @property
     def decompositions(self) -> int:
         """How many decompositions ran (or failed) so far."""
