@@ -135,6 +135,7 @@ class BatchStats:
     crashes_shared: int = 0  # plain calls saved: a variant given the crash of another that shares the step it crashed in
     alone_derived: int = 0  # graphs exported alone for several variants from one capture of their own
     callers_alone: int = 0  # members exported alone because a batch's error named an operator they call (no member)
+    bisections: int = 0  # failed batches that named no member (nor a caller): each half exported on its own, for all those variants
 
     def to_dict(self) -> dict[str, int]:
         """The counters that are not zero (what a worker reply and ``summary.json`` carry)."""
@@ -394,12 +395,25 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
             out[j][k] = o
             pending[j].remove(k)
 
-    def fall_back(j: int) -> None:  # the per-variant path: batched calls, halving, plain calls
-        rest: list[ExportOutcome | None] = [None] * len(members)
-        _export_group(members, pending[j], variants[j], rest, memory, stats)
-        for k in pending[j]:
-            out[j][k] = rest[k]
-        pending[j] = []
+    def bisect(js: Sequence[int]) -> None:
+        """No member named for variants ``js``: each half of the members still missing one of
+        them is exported on its own for all of ``js`` (a half of one member: captured once for
+        all). Halving per variant instead cost a capture and a decomposition per variant and
+        half: for a batch of diagonal_scatter graphs, failing in decomposition at a node only
+        decomposition makes, most of a sweep's time."""
+        js = [j for j in js if pending[j]]
+        ks = [k for k in group if any(k in pending[j] for j in js)]
+        if not ks:
+            return
+        stats.bisections += 1
+        sub = [[None] * len(members) for _ in js]
+        for half in (ks[:len(ks) // 2], ks[len(ks) // 2:]):
+            _variants_group(members, half, [variants[j] for j in js], sub, memory, stats)
+        for i, j in enumerate(js):
+            for k in list(pending[j]):
+                if k in ks:
+                    out[j][k] = sub[i][k]
+                    pending[j].remove(k)
 
     while any(pending.values()):
         need = [k for k in group if any(k in ks for ks in pending.values())]
@@ -417,9 +431,8 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
         shared = _export_captured([members[k] for k in need], [variants[j] for j in wanted], stats)
         if isinstance(shared, BatchCrash):  # the capture failed: every wanted variant failed with it
             if shared.suspect is None:
-                for j in wanted:
-                    fall_back(j)
-                return
+                bisect(wanted)
+                continue
             k = need[shared.suspect]
             alone(k, [j for j in wanted if k in pending[j]])
             _learn_breaker(members[k], any(out[j][k].stage == "export" for j in wanted), shared.line, memory, stats)
@@ -450,8 +463,7 @@ def _variants_group(members: Sequence[BatchMember], group: list[int], variants: 
         for k, js in callers.items():
             stats.callers_alone += 1
             alone(k, js)
-        for j in unnamed:
-            fall_back(j)
+        bisect(unnamed)
 
 
 def _learn_breaker(m: BatchMember, crashed: bool, line: int | None, memory: CrashMemory | None, stats: BatchStats) -> None:

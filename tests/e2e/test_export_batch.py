@@ -366,3 +366,32 @@ def test_members_calling_an_operator_only_decomposition_makes_leave_the_batch(pl
             else:
                 assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(onnx.load_model_from_string(lone.model)), (v, k)
         assert crash_step(outs[1]) == crash_step(outs[3]) == "translation" and outs[0].stage != "export" and outs[2].stage != "export"
+
+
+def test_a_failure_naming_no_member_splits_the_batch_in_halves_for_all_its_variants(plain):
+    """diagonal_scatter of float16 fails in decomposition (step 2/3) at prims.copy_to, a node only
+    decomposition makes, and the decomposition failed: nothing names a member or a caller. Each
+    half of the batch is then exported on its own for every variant that failed (a lone member is
+    captured once for all of them), instead of halving per variant. Every outcome is the plain
+    call's."""
+    from fuzzer.export.batch import export_variants
+    from fuzzer.sweep.plan import DEFAULT_OPSET, DYNAMO_OPSETS
+
+    from fuzzer.compare.differential import variant_set
+
+    _, variants = variant_set(Exporter.DYNAMO, DYNAMO_OPSETS, DEFAULT_OPSET)
+    scatter = [_member(single_op_graph("diagonal_scatter.s2", [TensorSpec(shape, "float16"), TensorSpec((3,), "float16")], {}), 0)
+               for shape in ((5, 3), (3, 4))]
+    members = [scatter[0], plain[0][0], scatter[1], plain[1][0]]
+    stats = BatchStats()
+    per_variant = export_variants(members, variants, max_batch=8, stats=stats)
+    assert stats.bisections >= 1 and stats.calls <= 8, stats  # halving per variant: a capture per variant and half
+    for v, outs in zip(variants, per_variant):
+        for k, m in enumerate(members):
+            lone = export(m.module, m.args, m.input_names, v)
+            assert outs[k].stage == lone.stage, (v, k)
+            if lone.model is None:
+                assert (outs[k].error_type, outs[k].error_message) == (lone.error_type, lone.error_message), (v, k)
+            else:
+                assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(onnx.load_model_from_string(lone.model)), (v, k)
+        assert crash_step(outs[0]) == crash_step(outs[2]) == "decomposition" and outs[1].stage != "export" and outs[3].stage != "export"
