@@ -104,6 +104,9 @@ def run_campaign(
         done = set()
     shutil.rmtree(out_dir / "incoming", ignore_errors=True)
     shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # a killed run's scratch space
+    from fuzzer.execute.isolated import use_scratch
+
+    use_scratch(out_dir / ".tmp" / "filing")  # filing's ONNX Runtime runs (fuzzer.execute.isolated)
     try:
         yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}, results, pool_factory, remote_minimize, torchscript_batch).run()
     except KeyboardInterrupt:
@@ -112,6 +115,7 @@ def run_campaign(
     finally:
         stats.stop_clock()
         atomic_write_text(out_dir / "summary.json", json.dumps(stats.to_dict(), indent=1) + "\n")
+        use_scratch(None)
         shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
         shutil.rmtree(out_dir / "incoming" / ".cutting", ignore_errors=True)  # cut graphs in flight (fuzzer.case.cut): the workers are gone
 

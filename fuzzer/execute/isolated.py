@@ -36,12 +36,14 @@ TIMEOUT = 120.0
 
 
 class _Helper:
-    """The helper process and its scratch directory."""
+    """The helper process and its scratch directory (under :func:`use_scratch`'s, if set)."""
 
     def __init__(self) -> None:
         from fuzzer.workers.helpers import LineHelper
 
-        self.dir = Path(tempfile.mkdtemp(prefix="onnxfuzz-ort-"))
+        if _scratch is not None:
+            _scratch.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(tempfile.mkdtemp(prefix="onnxfuzz-ort-", dir=_scratch))
         self.proc = LineHelper("fuzzer.execute.isolated", [], Path(os.devnull))
 
     def close(self) -> None:
@@ -50,6 +52,16 @@ class _Helper:
 
 
 _helper: _Helper | None = None
+_scratch: Path | None = None
+
+
+def use_scratch(path: Path | None) -> None:
+    """Put the helper's files under ``path`` (a run's own scratch space, which the run clears, so
+    that a killed sweep or campaign leaves nothing in the system's temporary directory); None: the
+    system's. Ends the current helper."""
+    global _scratch
+    _close()
+    _scratch = path
 
 
 def _close() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -163,8 +164,12 @@ def run_sweep(
     is in a shuffled order already: its first remaining jobs), to measure a subset and
     extrapolate. ``deadline`` (``time.monotonic()``): start no job after it; jobs under way
     finish (the rest is for ``--resume``). ``summary.json`` is written however the loop ends."""
+    from fuzzer.execute.isolated import use_scratch
+
     stats = stats if stats is not None else SweepStats()
     t0 = time.perf_counter()
+    shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # a killed run's scratch space
+    use_scratch(out_dir / ".tmp")  # filing's ONNX Runtime runs (fuzzer.execute.isolated)
     progress = Progress(out_dir / "progress.txt")
     todo: Iterable[SweepJob]
     if config.pairs == "all":
@@ -216,6 +221,8 @@ def run_sweep(
                 yield JobOutcome(job, tuple(results), outcome.seconds)
     finally:
         progress.close()
+        use_scratch(None)
+        shutil.rmtree(out_dir / ".tmp", ignore_errors=True)
         atomic_write_text(out_dir / "summary.json", json.dumps(stats.to_dict(), indent=1) + "\n")
 
 
