@@ -104,9 +104,9 @@ def run_campaign(
         done = set()
     shutil.rmtree(out_dir / "incoming", ignore_errors=True)
     shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # a killed run's scratch space
-    from fuzzer.execute.isolated import use_scratch
+    from fuzzer.workers.ort_helper import use_scratch
 
-    use_scratch(out_dir / ".tmp" / "filing")  # filing's ONNX Runtime runs (fuzzer.execute.isolated)
+    use_scratch(out_dir / ".tmp" / "filing")  # filing's ONNX Runtime runs (fuzzer.workers.ort_helper)
     try:
         yield from _Loop(config, out_dir, observers, stats, done, pool_env, inject or {}, results, pool_factory, remote_minimize, torchscript_batch).run()
     except KeyboardInterrupt:

@@ -38,6 +38,9 @@ def main(argv: list[str]) -> int:
     from fuzzer.export import ExportOptions
     from fuzzer.store import FindingStore
     from fuzzer.workers import IsolatedRunner
+    from fuzzer.workers.ort_helper import install
+
+    install()  # publishing a minimized finding renders its report: ONNX Runtime runs in a helper
 
     exports = {k: ExportOptions.from_dict(v) for k, v in json.loads(exports_json).items()}
     store = FindingStore(Path(store_root))

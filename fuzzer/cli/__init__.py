@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     expected: tuple[type[BaseException], ...] = (UsageError, GraphFormatError, InputsFormatError)
     for mod in _command_modules():
         expected += tuple(getattr(mod, "EXPECTED_ERRORS", ()))
+    from fuzzer.workers.ort_helper import install
+
+    install()  # filing runs ONNX Runtime on models no worker ran in a helper process
     try:
         with terminate_as_interrupt():
             return args.run(args)

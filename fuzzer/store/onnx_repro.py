@@ -85,11 +85,11 @@ def _status(msg: str) -> str:
 
 def _run(model: bytes, feeds: Mapping[str, np.ndarray], optimization: str = "all") -> tuple[str, object]:
     """("load", error) | ("run", error) | ("ok", outputs) | ("crash", what): in a helper process
-    (:mod:`fuzzer.execute.isolated`), since a cut-down model can crash ONNX Runtime, and this runs
+    (:mod:`fuzzer.execute.untrusted`), since a cut-down model can crash ONNX Runtime, and this runs
     in whatever process files the finding."""
-    from fuzzer.execute.isolated import run_isolated
+    from fuzzer.execute.untrusted import run_untrusted
 
-    r = run_isolated(model, feeds, list(feeds), optimization)
+    r = run_untrusted(model, feeds, list(feeds), optimization)
     return (r.stage, r.outputs) if r.ok else (r.stage, r.error_message or "")
 
 

@@ -53,16 +53,16 @@ class Evidence:
 
 def gather_evidence(graph: Graph, inputs: Mapping[str, np.ndarray], model: bytes | None) -> Evidence:
     """Eager's outputs and ONNX Runtime's, with and without graph optimizations. The ONNX Runtime
-    runs happen in a helper process (:mod:`fuzzer.execute.isolated`): this runs where the finding
+    runs happen in a helper process (:mod:`fuzzer.execute.untrusted`): this runs where the finding
     is filed (a sweep's or campaign's supervisor), and no worker ran the model unoptimized."""
-    from fuzzer.execute.isolated import run_isolated
+    from fuzzer.execute.untrusted import run_untrusted
 
     eager = run_eager(build_module(graph), inputs)
     actual = unopt = None
     if model is not None:
         names = [i.name for i in graph.inputs]
-        a = run_isolated(model, inputs, names)
-        b = run_isolated(model, inputs, names, optimization="disabled")
+        a = run_untrusted(model, inputs, names)
+        b = run_untrusted(model, inputs, names, optimization="disabled")
         actual = a.outputs if a.ok else None
         unopt = b.outputs if b.ok else None
     return Evidence(eager.outputs if eager.ok else (), actual, unopt)

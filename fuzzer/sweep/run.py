@@ -164,12 +164,12 @@ def run_sweep(
     is in a shuffled order already: its first remaining jobs), to measure a subset and
     extrapolate. ``deadline`` (``time.monotonic()``): start no job after it; jobs under way
     finish (the rest is for ``--resume``). ``summary.json`` is written however the loop ends."""
-    from fuzzer.execute.isolated import use_scratch
+    from fuzzer.workers.ort_helper import use_scratch
 
     stats = stats if stats is not None else SweepStats()
     t0 = time.perf_counter()
     shutil.rmtree(out_dir / ".tmp", ignore_errors=True)  # a killed run's scratch space
-    use_scratch(out_dir / ".tmp")  # filing's ONNX Runtime runs (fuzzer.execute.isolated)
+    use_scratch(out_dir / ".tmp")  # filing's ONNX Runtime runs (fuzzer.workers.ort_helper)
     progress = Progress(out_dir / "progress.txt")
     todo: Iterable[SweepJob]
     if config.pairs == "all":

@@ -82,6 +82,9 @@ def test_a_window_that_crashes_onnx_runtime_does_not_end_the_filing_process(ort_
     """reduce_model creates sessions on cut-down models no worker ran; one of them crashes ONNX
     Runtime (the ``ort_crasher`` fixture). The reduction goes on in this process, and
     the crash does not count as showing the bug."""
+    from fuzzer.workers.ort_helper import install
+
+    install()  # as the CLI, a sweep and a campaign do
     model, x = ort_crasher
     assert reduce_model(model, x, Kind.RUN, "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION") is None
     assert reduce_model(model, x, Kind.KERNEL) is None  # disabled, ONNX Runtime agrees with the reference; optimized, it crashes

@@ -6,7 +6,7 @@ windows of the ONNX-only reproduction (:mod:`fuzzer.store.onnx_repro`). ONNX Run
 such a model: creating a session on a window of ``nn.MultiheadAttention``'s float16 model
 (opset 23) killed a whole dynamo sweep with SIGSEGV after 17 minutes, and the resumed sweep died
 the same way on the same job. So those runs happen in one long-lived helper process
-(``python -m fuzzer.execute.isolated``, one request line per run, arrays through ``.npz`` files
+(``python -m fuzzer.workers.ort_helper``, one request line per run, arrays through ``.npz`` files
 read with ``allow_pickle=False``). A run that kills the helper is an outcome, stage ``"crash"``
 with the signal's name; the next run starts a new helper.
 
@@ -29,7 +29,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .runners import RunOutcome, run_onnxruntime
+from fuzzer.execute.runners import RunOutcome, run_onnxruntime
 
 #: seconds one run may take before the helper is killed (and the run reported as a crash)
 TIMEOUT = 120.0
@@ -44,7 +44,7 @@ class _Helper:
         if _scratch is not None:
             _scratch.mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="onnxfuzz-ort-", dir=_scratch))
-        self.proc = LineHelper("fuzzer.execute.isolated", [], Path(os.devnull))
+        self.proc = LineHelper("fuzzer.workers.ort_helper", [], Path(os.devnull))
 
     def close(self) -> None:
         self.proc.close()
@@ -62,6 +62,17 @@ def use_scratch(path: Path | None) -> None:
     global _scratch
     _close()
     _scratch = path
+    if path is not None:
+        install()
+
+
+def install() -> None:
+    """Make :func:`run_isolated` the way this process runs models no worker ran
+    (:func:`fuzzer.execute.untrusted.run_untrusted`: filing's evidence and ONNX-only reduction).
+    The CLI installs it for every command; library users and tests call it themselves."""
+    from fuzzer.execute import untrusted
+
+    untrusted.use_runner(run_isolated)
 
 
 def _close() -> None:

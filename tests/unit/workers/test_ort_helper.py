@@ -6,7 +6,7 @@ import numpy as np
 from onnx import TensorProto, helper
 
 from fuzzer.execute import run_onnxruntime
-from fuzzer.execute.isolated import run_isolated
+from fuzzer.workers.ort_helper import run_isolated
 
 
 def test_a_model_the_helper_survives_gives_the_in_process_outcome(ort_crasher):
