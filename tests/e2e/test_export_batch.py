@@ -330,13 +330,7 @@ def test_members_calling_the_operator_a_decomposition_error_names_leave_the_batc
     per_variant = export_variants(members, variants, max_batch=8, stats=stats)
     assert stats.callers_alone == 3 and stats.batched_calls == 2 and stats.calls == 2 + 3, stats
     for v, outs in zip(variants, per_variant):
-        for k, m in enumerate(members):
-            lone = export(m.module, m.args, m.input_names, v)
-            assert outs[k].stage == lone.stage, (v, k)
-            if lone.model is None:
-                assert (outs[k].error_type, outs[k].error_message) == (lone.error_type, lone.error_message), (v, k)
-            else:  # (a checker error's text names nodes, whose names differ in a batch)
-                assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(onnx.load_model_from_string(lone.model)), (v, k)
+        _assert_plain_outcomes(members, v, outs)
         assert crash_step(outs[1]) == crash_step(outs[4]) == "decomposition" and outs[2].stage != "export"
 
 
@@ -358,13 +352,7 @@ def test_members_calling_an_operator_only_decomposition_makes_leave_the_batch(pl
     per_variant = export_variants(members, variants, max_batch=8, stats=stats)
     assert stats.callers_alone == 2 and stats.batched_calls == 2 and stats.calls == 2 + 2, stats
     for v, outs in zip(variants, per_variant):
-        for k, m in enumerate(members):
-            lone = export(m.module, m.args, m.input_names, v)
-            assert outs[k].stage == lone.stage, (v, k)
-            if lone.model is None:
-                assert (outs[k].error_type, outs[k].error_message) == (lone.error_type, lone.error_message), (v, k)
-            else:
-                assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(onnx.load_model_from_string(lone.model)), (v, k)
+        _assert_plain_outcomes(members, v, outs)
         assert crash_step(outs[1]) == crash_step(outs[3]) == "translation" and outs[0].stage != "export" and outs[2].stage != "export"
 
 
@@ -387,11 +375,18 @@ def test_a_failure_naming_no_member_splits_the_batch_in_halves_for_all_its_varia
     per_variant = export_variants(members, variants, max_batch=8, stats=stats)
     assert stats.bisections >= 1 and stats.calls <= 8, stats  # halving per variant: a capture per variant and half
     for v, outs in zip(variants, per_variant):
-        for k, m in enumerate(members):
-            lone = export(m.module, m.args, m.input_names, v)
-            assert outs[k].stage == lone.stage, (v, k)
-            if lone.model is None:
-                assert (outs[k].error_type, outs[k].error_message) == (lone.error_type, lone.error_message), (v, k)
-            else:
-                assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(onnx.load_model_from_string(lone.model)), (v, k)
+        _assert_plain_outcomes(members, v, outs)
         assert crash_step(outs[0]) == crash_step(outs[2]) == "decomposition" and outs[1].stage != "export" and outs[3].stage != "export"
+
+
+def _assert_plain_outcomes(members, v, outs) -> None:
+    """Each member's batched outcome for variant ``v`` is the plain public call's: the same stage,
+    the same error, or the same model (canonical form: a checker error's text names nodes, whose
+    names differ in a batch)."""
+    for k, m in enumerate(members):
+        lone = export(m.module, m.args, m.input_names, v)
+        assert outs[k].stage == lone.stage, (v, k)
+        if lone.model is None:
+            assert (outs[k].error_type, outs[k].error_message) == (lone.error_type, lone.error_message), (v, k)
+        else:
+            assert canonical_form(onnx.load_model_from_string(outs[k].model)) == canonical_form(onnx.load_model_from_string(lone.model)), (v, k)
