@@ -124,10 +124,11 @@ def _serve() -> int:
         r = run_onnxruntime(model, inputs, req["order"], req["optimization"])
         status, error_type, error = r.stage, r.error_type, r.error_message
         if status == "ok":
-            try:
-                np.savez(d / "outputs.npz", **{f"o{k}": np.asarray(a) for k, a in enumerate(r.outputs)})
-            except ValueError as e:  # an output numpy cannot store without pickle (a string tensor)
-                status, error_type, error = "run", "ValueError", f"outputs not storable: {e}"
+            outs = [np.asarray(a) for a in r.outputs]
+            if any(a.dtype.hasobject for a in outs):  # a string tensor: savez would pickle it, and the reader refuses pickle
+                status, error_type, error = "run", "ValueError", "an output numpy cannot store without pickle (object dtype)"
+            else:
+                np.savez(d / "outputs.npz", **{f"o{k}": a for k, a in enumerate(outs)})
         out.write(json.dumps({"status": status, "error_type": error_type, "error": error, "seconds_load": r.seconds_load,
                               "seconds_run": r.seconds_run, "names": list(r.output_names)}) + "\n")
         out.flush()
