@@ -23,8 +23,10 @@ $(TEST_STAMP): $(STAMP)
 fuzz: $(STAMP)
 	$(VENV)/bin/onnxfuzz fuzz --exporter both --seconds 60
 
+# on both cores (pytest-xdist; a test file stays on one process, so its module fixtures are built
+# once); the slowest tests are listed at the end, so a test that grows shows in every CI log
 test: $(TEST_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e"

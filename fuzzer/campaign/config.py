@@ -3,6 +3,7 @@ campaign gets its budget. The defaults live here only; the command line passes w
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -164,6 +165,17 @@ def load_config(out_dir: Path) -> CampaignConfig:
         raise CampaignError(f"{p}: cannot read ({e.strerror or e})") from None
     except (KeyError, TypeError, ValueError) as e:
         raise CampaignError(f"{p}: unreadable campaign configuration ({_short(str(e), 120)})") from None
+
+
+def recorded_versions(out_dir: Path) -> dict:
+    """The versions recorded when the campaign in ``out_dir`` started ({} if unreadable: the
+    configuration's own errors are :func:`load_config`'s)."""
+    try:
+        doc = json.loads((out_dir / "campaign.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    v = doc.get("versions") if isinstance(doc, dict) else None
+    return {k: x for k, x in v.items() if isinstance(x, str)} if isinstance(v, dict) else {}
 
 
 def _short(v, limit: int = 60) -> str:

@@ -95,10 +95,11 @@ def cmd_fuzz(args) -> int:
     from rich.console import Console
 
     from fuzzer.campaign import CampaignError, CampaignStats, load_config, read_results, run_campaign
-    from fuzzer.campaign.config import resume_config
+    from fuzzer.campaign.config import recorded_versions, resume_config
     from fuzzer.campaign.stats import STOP_DISK_LOW, recorded_elapsed
     from fuzzer.cli.ui import StatusObserver, summary_table
     from fuzzer.coverage import CoverageTracker
+    from fuzzer.versions import changed_versions
     from fuzzer.workers import InternalError
 
     if args.mutate_share is not None and not args.feedback:
@@ -137,6 +138,9 @@ def cmd_fuzz(args) -> int:
     con.print(f"onnxfuzz: {'resuming' if args.resume else 'campaign in'} {out}  exporters: {', '.join(names)}  budget: {budget.removeprefix('of ')}  "
               + (f"cluster: {args.cluster}" if args.cluster else f"workers: {config.workers}") + f"  seed: {config.seed}" + (f"  feedback: {config.mutate_share:g} mutants" if config.feedback else "")
               + (f"  dynamic shapes: {config.dynamic_share:g} of graphs" if config.dynamic_share else ""), highlight=False)
+    if args.resume is not None and (changed := changed_versions(recorded_versions(out))):
+        con.print(f"note: this campaign was started with other versions ({'; '.join(changed)}): the graphs and one-operator jobs "
+                  "it has not run yet are drawn by this one (a seed's graph follows the generator's code)", style="yellow", highlight=False)
     coverage = CoverageTracker(out)  # writes out/coverage.json as results arrive
     if args.resume is not None and (out / "coverage.json").exists():
         from fuzzer.coverage import load_coverage

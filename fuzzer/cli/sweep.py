@@ -142,10 +142,13 @@ def cmd_sweep(args) -> int:
     sample = 0 if args.checks_only else args.sample
     out = args.out or Path("runs") / datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S")
     try:
-        prepare_dir(out, config, resume)
+        changed = prepare_dir(out, config, resume)
     except OSError as e:
         raise UsageError(f"cannot create {out}: {e.strerror or e}") from None
     con = Console()
+    if changed:
+        con.print(f"note: {out} was started with other versions ({'; '.join(changed)}): the jobs it has not run yet run on this one, "
+                  "and each case's result.json names the versions it ran with", style="yellow", highlight=False)
     recorder = SweepRecorder(out)
     pool = None
     stats = SweepStats()

@@ -28,7 +28,7 @@ from fuzzer.export.batch import BatchStats
 from fuzzer.generate import make_inputs
 from fuzzer.ir import Graph
 from fuzzer.atomic import atomic_write_text
-from fuzzer.versions import stack_versions
+from fuzzer.versions import changed_versions, stack_versions
 
 from .errors import SweepStateError
 from .plan import PlanStats, SweepConfig, SweepJob, enumerate_jobs
@@ -116,8 +116,10 @@ def is_finding(r: CaseResult) -> bool:
     return v not in ("pass", "eager_error") or bool(opts.get("differential")) or "opset_drift" in opts
 
 
-def prepare_dir(out_dir: Path, config: SweepConfig, resume: bool) -> None:
-    """Create the sweep directory, or check that a resumed one was made with the same config."""
+def prepare_dir(out_dir: Path, config: SweepConfig, resume: bool) -> list[str]:
+    """Create the sweep directory, or check that a resumed one was made with the same config.
+    Returns the versions that changed since the directory was made (:func:`changed_versions`):
+    jobs are keyed by content, so a resume runs the same plan, but on another stack."""
     meta = out_dir / "sweep.json"
     doc = {"config": config.to_dict(), "versions": stack_versions()}
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -125,13 +127,19 @@ def prepare_dir(out_dir: Path, config: SweepConfig, resume: bool) -> None:
             raise SweepStateError(f"{out_dir} already exists and is not empty; pass --resume to continue it, or pick a new --out")
         if not meta.exists():
             raise SweepStateError(f"{out_dir} has no sweep.json: not a sweep directory")
-        old = json.loads(meta.read_text(encoding="utf-8"))
+        try:
+            old = json.loads(meta.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError):
+            raise SweepStateError(f"{meta}: not readable as JSON (a damaged sweep directory); start a new sweep with another --out") from None
+        if not isinstance(old, dict):
+            raise SweepStateError(f"{meta}: not a sweep description (a damaged sweep directory); start a new sweep with another --out")
         if old.get("config") != doc["config"]:
             raise SweepStateError(f"{out_dir} was made by a sweep with other options; resume it with the same options")
-        return
+        return changed_versions(old.get("versions") if isinstance(old.get("versions"), dict) else {})
     out_dir.mkdir(parents=True, exist_ok=True)
 
     atomic_write_text(meta, json.dumps(doc, indent=1) + "\n")
+    return []
 
 
 def result_row(job: SweepJob, r: CaseResult, bucket: str | None, seconds: float, confirmation: dict | None = None) -> dict:

@@ -70,8 +70,12 @@ def test_kill_9_then_resume_repeats_and_skips_no_seed_and_loses_no_case(tmp_path
     p.wait()
     before = read_results(out / "results.jsonl")
     assert 40 <= len(before) < 150
+    meta = json.loads((out / "campaign.json").read_text())
+    meta["versions"]["onnxruntime"] = "1.31.0"  # as if started before an upgrade: the resume says so
+    (out / "campaign.json").write_text(json.dumps(meta))
     r = subprocess.run([sys.executable, "-m", "fuzzer", "fuzz", "--resume", str(out)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
+    assert "started with other versions (onnxruntime 1.31.0 -> 1.32.0)" in " ".join(r.stdout.split())
     after = read_results(out / "results.jsonl")
     seeds = [x["seed"] for x in after]
     assert sorted(seeds) == list(range(150))  # no seed repeated, none skipped

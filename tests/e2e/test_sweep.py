@@ -121,10 +121,17 @@ def test_sweep_cli_end_to_end_resume_and_report(tmp_path):
     assert "| flatten | CR" in md and (tmp_path / "r.png").exists() and (out / "report.md").exists()
     again = _cli(*args, "--resume", cwd=tmp_path)  # nothing left to do: no line is added
     assert again.returncode == 0, again.stderr
-    assert len((out / "results.jsonl").read_text().splitlines()) == len(rows)
+    assert len((out / "results.jsonl").read_text().splitlines()) == len(rows) and "other versions" not in again.stdout
+    meta = json.loads((out / "sweep.json").read_text())
+    meta["versions"]["torch"] = "2.12.0"  # as if started before an upgrade: the resume says so
+    (out / "sweep.json").write_text(json.dumps(meta))
     again = _cli(*args[: args.index("--out")], *args[args.index("--out") + 2:], "--resume", str(out), cwd=tmp_path)  # --resume DIR, like fuzz
     assert again.returncode == 0, again.stderr
     assert len((out / "results.jsonl").read_text().splitlines()) == len(rows)
+    assert "other versions (torch 2.12.0 -> 2.13.0" in " ".join(again.stdout.split())
+    (out / "sweep.json").write_text('{"config": ')  # damaged: one line, exit 2
+    broken = _cli(*args, "--resume", cwd=tmp_path)
+    assert broken.returncode == 2 and "sweep.json: not readable as JSON" in broken.stderr and "Traceback" not in broken.stderr
     clash = _cli(*args, cwd=tmp_path)
     assert clash.returncode == 2 and "--resume" in clash.stderr and "Traceback" not in clash.stderr
     bad = _cli("sweep", "--ops", "nope", "--out", str(tmp_path / "x"), cwd=tmp_path)
