@@ -63,26 +63,61 @@ _OLD_DYNAMO_HEADS = {"1/3": "Failed to export the model with torch.export. This 
                      "3/3": "Failed to convert the exported program to an ONNX model. This is step #/# of"}
 
 
-def old_bucket(r: dict) -> str | None:
-    """The coarse bucket a result had before dynamo crash heads named their cause."""
-    b = r.get("bucket")
-    m = re.match(r"step (\d+/\d+)", r.get("error_head") or "")
-    if not b or r.get("exporter") != "dynamo" or m is None or m.group(1) not in _OLD_DYNAMO_HEADS:
+#: The coarse key's head normalization as it was when issue 16 counted its figures: node names such
+#: as ``n0_3`` or ``node_floor`` were kept, so one error at differently named nodes made several
+#: buckets (fuzzer/triage/buckets.py blanks them since). Applied to every tree's lines alike.
+_OLD_NOISE = re.compile(r"'[^']*'|\"[^\"]*\"|\b(node|n)_\w*\d+\b|(?<!\w)/[A-Za-z_.][\w/.:-]*|(?<![A-Za-z_0-9.])\d+(\.\d+)?(e[-+]?\d+)?")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_SUFFIXES = ("dynamic@", "declared", "blamed: ", "opset drift ")
+
+
+def _with_head(r: dict, b: str, head: str) -> str:
+    """Bucket key ``b`` of line ``r`` with its head (the normalized first line of the error) replaced;
+    mismatches are keyed by their worst difference, not a head, and stay as they are."""
+    if r.get("verdict") in ("numeric_mismatch", "shape_or_dtype_mismatch") or not r.get("error_head"):
         return b
     parts = b.split("|")
-    return "|".join(parts[:3] + [_OLD_DYNAMO_HEADS[m.group(1)]] + parts[4:])
+    tail = next((i for i in range(4, len(parts)) if parts[i].startswith(_SUFFIXES)), len(parts))
+    return "|".join(parts[:3] + [head] + parts[tail:])
+
+
+def _old_head(error_head: str) -> str:
+    text = _ANSI.sub("", error_head or "").strip()
+    return _OLD_NOISE.sub("#", text.splitlines()[0] if text else "")[:120]
+
+
+def old_bucket(r: dict) -> str | None:
+    """The coarse bucket a result had when issue 16 counted its figures: node names kept in the
+    head, and dynamo crash heads as they were before they named their cause."""
+    b = r.get("bucket")
+    if not b:
+        return b
+    m = re.match(r"step (\d+/\d+)", r.get("error_head") or "")
+    if r.get("exporter") == "dynamo" and m is not None and m.group(1) in _OLD_DYNAMO_HEADS:
+        return _with_head(r, b, _OLD_DYNAMO_HEADS[m.group(1)])
+    return _with_head(r, b, _old_head(r.get("error_head")))
+
+
+def node_blind_bucket(r: dict) -> str | None:
+    """The coarse bucket with this tree's head normalization (node names blanked), whatever tree
+    recorded the line: two trees' campaigns counted alike."""
+    from fuzzer.triage.buckets import normalize_head
+
+    b = r.get("bucket")
+    return _with_head(r, b, normalize_head(r.get("error_head"))) if b else b
 
 
 def distinct_buckets(campaign: Path, marks: tuple[float, ...] = (300.0, 600.0, 1200.0)) -> dict[str, dict[str, list[int]]]:
     """Per exporter, the distinct coarse buckets seen by each mark (seconds), with the bucket key
-    as recorded ("key") and as it was before dynamo heads named their cause ("old key")."""
+    as recorded ("key"), as issue 16 counted it ("old key": :func:`old_bucket`) and with node
+    names blanked ("node-blind key": :func:`node_blind_bucket`)."""
     first: dict = defaultdict(dict)
     for line in (campaign / "results.jsonl").read_text().splitlines():
         try:
             r = json.loads(line)
         except ValueError:
             continue
-        for name, b in (("key", r.get("bucket")), ("old key", old_bucket(r))):
+        for name, b in (("key", r.get("bucket")), ("old key", old_bucket(r)), ("node-blind key", node_blind_bucket(r))):
             if b:
                 first[(r["exporter"], name)].setdefault(b, float(r.get("t") or 0))
     out: dict = defaultdict(dict)

@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from fuzzer.case import CaseResult
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-_NOISE = re.compile(r"'[^']*'|\"[^\"]*\"|\b(node|n)_\w*\d+\b|(?<!\w)/[A-Za-z_.][\w/.:-]*|(?<![A-Za-z_0-9.])\d+(\.\d+)?(e[-+]?\d+)?")
+_NOISE = re.compile(
+    r"'[^']*'|\"[^\"]*\""
+    r"|(?<=node name: )[^\s,)]+"  # ONNX checker and shape inference: "(op_type:Floor, node name: node_floor)"
+    r"|\b(node|n)_\w*\d+\b|\bn\d+(?:_\d+)*\b"  # exporters' node names (node_Cast_12) and the fuzzer's own (n0, n0_3)
+    r"|(?<!\w)/[A-Za-z_.][\w/.:-]*|(?<![A-Za-z_0-9.])\d+(\.\d+)?(e[-+]?\d+)?")
 _MISMATCHES = ("numeric_mismatch", "shape_or_dtype_mismatch")
 
 

@@ -16,6 +16,14 @@ def test_normalize_head_blanks_numbers_names_nodes_and_paths_but_keeps_dtypes():
     assert normalize_head("Unsupported 'aten::cosh' in opset 17") == "Unsupported # in opset #"
     assert normalize_head("Failed. \x1b[96mThis is step 3/3\x1b[0m of it\nmore") == "Failed. This is step #/# of it"
     assert normalize_head("Non-zero status code running node_Cast_12 in /tmp/x/model.onnx") == "Non-zero status code running # in #"
+    # a node's name is not the bug: one shape-inference error keyed once whatever the node is called
+    # (the whole dynamo sweep had 506 coarse buckets, 358 once node names were blanked)
+    heads = ["[ShapeInferenceError] (op_type:IsNaN, node name: n0_3): X typestr: T1, has unsupported type: tensor(uint8)",
+             "[ShapeInferenceError] (op_type:IsNaN, node name: n0): X typestr: T1, has unsupported type: tensor(uint8)",
+             "[ShapeInferenceError] (op_type:IsNaN, node name: node_isnan): X typestr: T1, has unsupported type: tensor(uint8)",
+             "[ShapeInferenceError] (op_type:IsNaN, node name: node_isnan_2): X typestr: T1, has unsupported type: tensor(uint8)"]
+    assert {normalize_head(h) for h in heads} == {"[ShapeInferenceError] (op_type:IsNaN, node name: #): X typestr: T1, has unsupported type: tensor(uint8)"}
+    assert normalize_head(heads[0].replace("uint8", "int16")) != normalize_head(heads[0])  # the dtype stays: another bug
 
 
 def test_one_bug_at_two_places_shares_a_bucket_and_another_bug_does_not():
