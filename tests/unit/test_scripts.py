@@ -75,5 +75,11 @@ def test_rehit_figures_count_rehits_after_the_mark_and_ops_at_ort(tmp_path):
         for t, op in ((100, "amin"), (400, "amax")):  # two causes, one old first line
             out.write(json.dumps({"exporter": "dynamo", "verdict": "export_crash", "bucket": dyn.format(op), "t": t,
                                   "error_head": f"step 3/3 at aten.{op}.default: ValueError: x"}) + "\n")
+        # one shape-inference error at two differently named nodes: two buckets as issue 16 counted, one now
+        head = "[ShapeInferenceError] (op_type:IsNaN, node name: {}): X typestr: T1, has unsupported type: tensor(uint8)"
+        for t, node in ((200, "n0_3"), (500, "n0")):
+            out.write(json.dumps({"exporter": "dynamo", "verdict": "invalid_model", "error_head": head.format(node), "t": t,
+                                  "bucket": "invalid_model|dynamo|InferenceError|" + head.format(node).replace("0", "#")}) + "\n")
     d = mod.distinct_buckets(tmp_path)
-    assert d["dynamo"] == {"key": [1, 2, 2], "old key": [1, 1, 1]} and d["torchscript"]["key"] == [3, 3, 3]
+    assert d["dynamo"] == {"key": [2, 4, 4], "old key": [2, 3, 3], "node-blind key": [2, 3, 3]}, d["dynamo"]
+    assert d["torchscript"]["key"] == [3, 3, 3]
