@@ -254,6 +254,13 @@ def enumerate_jobs(config: SweepConfig, stats: PlanStats | None = None, cell_ord
             yield SweepJob(key, tuple(ops), dtype, tuple(shape), mode, _seed_of(key), graph, exports, confirm=config.pairs == "all")
 
 
+#: The dtypes most exporter paths are written and tested for; with a ``cell_order`` a campaign's
+#: op jobs come to them last (bugs live in the others: float16, float64, the small integers, bool).
+#: On the whole dynamo sweep's results, taking an operator's other dtypes first found 5% more
+#: distinct buckets in the first 1,400 graphs than a plain shuffle (docs/throughput.md).
+COMMON_DTYPES = frozenset({"float32", "int64", "int32"})
+
+
 def _single_op_graphs(config: SweepConfig, stats: PlanStats, cell_order: str | None = None) -> Iterator[tuple[tuple[str, ...], str, tuple[int, ...], Graph]]:
     names = config.ops or tuple(CATALOG)
     for name in names:
@@ -262,18 +269,39 @@ def _single_op_graphs(config: SweepConfig, stats: PlanStats, cell_order: str | N
         if not dtypes:
             stats.skipped["no requested dtype is legal for the op"] += 1
         cells = [(dtype, shape) for dtype in dtypes for shape in shapes_for(op, config.max_shapes)]
-        if cell_order is not None:
-            random.Random(f"{cell_order}/{name}").shuffle(cells)
-        for dtype, shape in cells:
-            spec = TensorSpec(shape, dtype)
-            want = config.composite_attr_variants if name in COMPOSITE_NAMES else config.attr_variants
-            for inputs, attrs, params in _sample_builds(op, spec, max(config.attr_tries, 3 * want), want, stats):
-                try:
-                    g = single_op_graph(name, inputs, attrs, params)
-                except GenerationError:
-                    stats.skipped["eager PyTorch rejects the call"] += 1
-                    continue
-                yield (name,), dtype, shape, g
+        if cell_order is None:
+            for dtype, shape in cells:
+                yield from _cell_graphs(config, stats, name, op, dtype, shape)
+            continue
+        # a campaign takes only an operator's first few graphs: each a dtype not taken yet (the
+        # uncommon ones first), then each cell's first attribute sample before any second one
+        rng = random.Random(f"{cell_order}/{name}")
+        rng.shuffle(cells)
+        order = sorted(dict.fromkeys(d for d, _ in cells), key=lambda d: d in COMMON_DTYPES)
+        by_dtype = {d: [c for c in cells if c[0] == d] for d in order}
+        cycle = [by_dtype[d][k] for k in range(max(map(len, by_dtype.values()), default=0)) for d in order if k < len(by_dtype[d])]
+        live = [_cell_graphs(config, stats, name, op, dtype, shape) for dtype, shape in cycle]  # lazy: probed when pulled
+        while live:
+            nxt = []
+            for it in live:
+                g = next(it, None)
+                if g is not None:
+                    yield g
+                    nxt.append(it)
+            live = nxt
+
+
+def _cell_graphs(config: SweepConfig, stats: PlanStats, name: str, op: OpSpec, dtype: str, shape: tuple[int, ...]) -> Iterator[tuple[tuple[str, ...], str, tuple[int, ...], Graph]]:
+    """The graphs of one (dtype, shape) cell of operator ``name``: one per attribute sample."""
+    spec = TensorSpec(shape, dtype)
+    want = config.composite_attr_variants if name in COMPOSITE_NAMES else config.attr_variants
+    for inputs, attrs, params in _sample_builds(op, spec, max(config.attr_tries, 3 * want), want, stats):
+        try:
+            g = single_op_graph(name, inputs, attrs, params)
+        except GenerationError:
+            stats.skipped["eager PyTorch rejects the call"] += 1
+            continue
+        yield (name,), dtype, tuple(shape), g
 
 
 def chain(first: Graph, second: Graph) -> Graph:

@@ -95,3 +95,21 @@ def test_dynamic_adds_one_dynamic_variant_per_exporter_at_the_baseline_options()
     extra = [e for e in dyn.exports() if e not in plain.exports()]
     assert extra == [ExportOptions(b.exporter, b.opset, True, dynamic=True) for b in dyn.baselines().values()]
     assert "dynamic" not in plain.to_dict() and dyn.to_dict()["dynamic"] is True  # an older sweep.json still resumes
+
+
+def test_a_campaigns_cell_order_takes_each_dtype_once_uncommon_first_then_second_samples_and_plans_the_same_graphs():
+    # a campaign takes only an operator's first few graphs: they should cover its dtypes, those
+    # exporters are least tested on first (float16, float64, small ints, bool), before repeating one
+    cfg = SweepConfig(ops=("cumsum",), exporters=(Exporter.TORCHSCRIPT,), modes=("normal",))
+    ordered = list(enumerate_jobs(cfg, cell_order="onnxfuzz-ops/0"))
+    assert ordered == list(enumerate_jobs(cfg, cell_order="onnxfuzz-ops/0"))  # deterministic
+    dtypes = sorted(CATALOG["cumsum"].dtypes)
+    first = [j.dtype for j in ordered[: len(dtypes)]]
+    assert sorted(first) == dtypes  # each dtype once before any twice
+    common = [k for k, d in enumerate(first) if d in ("float32", "int64", "int32")]
+    assert common == list(range(len(dtypes) - 3, len(dtypes)))  # the common ones last
+    cells = [(j.dtype, j.shape) for j in ordered]
+    n_cells = len(set(cells))
+    assert len(set(cells[:n_cells])) == n_cells < len(cells)  # every cell's first sample before a second one
+    assert sorted(j.key for j in ordered) == sorted(j.key for j in enumerate_jobs(cfg))  # the sweep's graphs, reordered
+    assert [j.dtype for j in enumerate_jobs(cfg, cell_order="onnxfuzz-ops/1")][: len(dtypes)] != first  # the seed shuffles
