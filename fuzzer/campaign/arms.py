@@ -88,32 +88,50 @@ class OpSource:
 
 
 class OpJobs:
-    """The one-operator jobs of one exporter in the campaign's order: breadth first over the
-    catalog's operators (shuffled by the campaign seed and exporter), one graph of each operator per
-    round with its jobs of every input mode (:class:`OpSource`, planned as the rounds reach it). Job
-    ``i`` is the same job in every run of a campaign, so resume skips exactly the jobs done; the
-    input modes of one graph have consecutive indices and are handed out together. ``sources`` is
-    shared between the exporters of one campaign (each operator is planned once)."""
+    """The one-operator jobs of one exporter in the campaign's order: rounds over the catalog's
+    operators, one graph of each operator per round with its jobs of every input mode
+    (:class:`OpSource`, planned as the rounds reach it). Round 0 visits the operators in an order
+    shuffled by the campaign seed and exporter; each later round visits first the operators whose
+    jobs opened the most new buckets so far (:meth:`credit`; ties keep the shuffled order), since
+    an operator that failed in one dtype or option tends to fail in others.
 
-    def __init__(self, exporter: Exporter, seed: int, input_mode: str, sources: dict[str, OpSource] | None = None):
+    Job indices name content, not hand-out order: the job of input mode ``m`` of graph ``k`` of
+    the operator at position ``p`` of the shuffled catalog is ``(k * operators + p) * modes + m``.
+    So job ``i`` is the same job in every run of a campaign whatever order the rounds took, and
+    resume skips exactly the jobs done. ``sources`` is shared between the exporters of one campaign
+    (each operator is planned once)."""
+
+    def __init__(self, exporter: Exporter, seed: int, input_mode: str, sources: dict[str, OpSource] | None = None,
+                 ops: Iterable[str] | None = None):
         from fuzzer.catalog import CATALOG
 
         self.exporter = exporter
         self.modes = ("normal", "special") if input_mode == "special" else ("normal",)
         self.seed = seed
-        self.ops = sorted(CATALOG)
+        self.ops = sorted(CATALOG if ops is None else ops)  # the operators (default: the whole catalog)
         random.Random(f"onnxfuzz-ops/{seed}/{exporter.value}").shuffle(self.ops)
         self.sources = sources if sources is not None else {}
         self.exports: tuple | None = None  # this exporter's variants (the same for every operator)
-        self.live = [True] * len(self.ops)  # operators that may still have a graph this round
-        self.jobs: list[SweepJob] = []  # the order handed out so far
-        self.graphs: list[range] = []  # the indices in ``jobs`` of each graph handed out so far
+        self.live = [True] * len(self.ops)  # operators that may still have a graph
+        self.score: Counter = Counter()  # operator -> new buckets its jobs opened (credit)
+        self.order = list(range(len(self.ops)))  # this round's visiting order (positions in ops)
         self.round = 0
-        self.position = 0  # next operator in this round
-        self.cursor = 0  # next graph to hand out
+        self.position = 0  # next entry of ``order``
 
-    def _graph(self, k: int) -> tuple[SweepJob, ...] | None:
-        op = self.ops[k]
+    def index(self, k: int, p: int, m: int) -> int:
+        """The index of the job of input mode ``m`` of graph ``k`` of the operator at position ``p``."""
+        return (k * len(self.ops) + p) * len(self.modes) + m
+
+    def op_of(self, index: int) -> str:
+        """The operator of job ``index``."""
+        return self.ops[(index // len(self.modes)) % len(self.ops)]
+
+    def credit(self, op: str, new_buckets: int = 1) -> None:
+        """Operator ``op``'s job opened ``new_buckets`` new buckets: later rounds visit it earlier."""
+        self.score[op] += new_buckets
+
+    def _graph(self, p: int) -> tuple[SweepJob, ...] | None:
+        op = self.ops[p]
         src = self.sources.get(op)
         if src is None:
             src = self.sources[op] = OpSource(op, self.seed, self.modes)
@@ -124,35 +142,35 @@ class OpJobs:
             self.exports = tuple(SweepConfig(ops=(op,), exporters=(self.exporter,), modes=self.modes).exports())
         return tuple(replace(j, exports=self.exports) for j in jobs)
 
-    def _extend(self) -> bool:
-        """Append the next graph of the breadth-first order; False when every graph is out."""
+    def _next(self) -> list[tuple[int, SweepJob]] | None:
+        """The next graph's (index, job) pairs; None when every graph is out."""
         while True:
-            if self.position >= len(self.ops):
-                if not any(self.live):
-                    return False
+            if self.position >= len(self.order):
+                live = [p for p in range(len(self.ops)) if self.live[p]]
+                if not live:
+                    return None
                 self.round += 1
                 self.position = 0
-            k = self.position
+                self.order = sorted(live, key=lambda p: -self.score[self.ops[p]])  # stable: ties in the shuffled order
+            p = self.order[self.position]
             self.position += 1
-            if not self.live[k]:
+            if not self.live[p]:
                 continue
-            jobs = self._graph(k)
+            jobs = self._graph(p)
             if jobs is None:
-                self.live[k] = False
+                self.live[p] = False
                 continue
-            self.graphs.append(range(len(self.jobs), len(self.jobs) + len(jobs)))
-            self.jobs += jobs
-            return True
+            return [(self.index(self.round, p, m), j) for m, j in enumerate(jobs)]
 
     def take(self, n: int, done: set) -> list[tuple[int, SweepJob]]:
         """The (index, job) not yet done of up to ``n`` more graphs that have one."""
         out: list[tuple[int, SweepJob]] = []
         graphs = 0
         while graphs < n:
-            if self.cursor >= len(self.graphs) and not self._extend():
+            got = self._next()
+            if got is None:
                 break
-            todo = [(i, self.jobs[i]) for i in self.graphs[self.cursor] if (self.exporter.value, op_job_key(i)) not in done]
-            self.cursor += 1
+            todo = [(i, j) for i, j in got if (self.exporter.value, op_job_key(i)) not in done]
             if todo:
                 out += todo
                 graphs += 1

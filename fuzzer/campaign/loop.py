@@ -144,6 +144,7 @@ class _Loop:
         if config.avoid or config.cut:
             self.known = KnownTriggers(out_dir, out_dir / "findings", config.known, tuple(e.value for e in config.exporters), config.opset, config.explore)
         self.scheduler = Scheduler(config, done, self.feedback, out_dir / "incoming", inject, self.known, torchscript_batch)
+        self.scheduler.restore_credit(results or [])
         self.rescue = Rescue(config, out_dir, self.scheduler.known_path)
         self.known_refreshed = (-1.0, -1)  # (monotonic time, minimizations finished) of the last refresh
         self.inflight: dict[int, Pick] = {}  # task id -> what the request covers

@@ -121,6 +121,21 @@ class Scheduler:
         self.rehits: Counter = Counter()  # (exporter, op, input dtypes, variant) -> jobs in a row whose case re-hit a known bucket
         self.rehit_skipped: Counter = Counter()  # exporter -> op jobs, and variants, not run for REHIT_STRIKES
 
+    def restore_credit(self, results: Iterable[dict]) -> None:
+        """Credit each operator with the new buckets its op jobs opened in an earlier run of the
+        campaign (its results.jsonl lines, in order), as :meth:`observe_op` did then."""
+        from fuzzer.triage.limitations import limitation_of_key
+
+        seen: set[str] = set()
+        for r in results:
+            b = r.get("bucket")
+            if not b or b in seen:
+                continue
+            seen.add(b)
+            jobs = self.op_jobs.get(r.get("exporter"))
+            if jobs is not None and isinstance(r.get("op_job"), int) and not limitation_of_key(b):
+                jobs.credit(jobs.op_of(r["op_job"]))
+
     def slots_handed(self) -> int:
         """The first slot no exporter has been given yet (after a resume: past every recorded seed)."""
         recorded = [k - self.config.seed + 1 for _, k in self.done if isinstance(k, int)]
@@ -312,8 +327,15 @@ class Scheduler:
         another catalog entry, so the store's triggers alone do not stop it. With ``known_bucket``
         (whether a result re-hits a bucket known before this job), a re-hit is a strike of
         (operator, input dtypes, variant) and a pass or a new bucket clears it (REHIT_STRIKES)."""
-        from fuzzer.triage.limitations import limitation_of
+        from fuzzer.triage.buckets import bucket_key
+        from fuzzer.triage.limitations import limitation_of, limitation_of_key
 
+        results = list(results)
+        if known_bucket is not None and exporter in self.op_jobs:  # later rounds visit productive operators first
+            new = {bucket_key(r) for r in results if r.verdict.is_failure and not known_bucket(r)}
+            new = {b for b in new if not limitation_of_key(b)}
+            if new:
+                self.op_jobs[exporter].credit(job.ops[0], len(new))
         node = job.graph.nodes[0]
         op, specs = node.op, job.graph.specs()
         dtypes = tuple(specs[v].dtype for v in node.inputs)

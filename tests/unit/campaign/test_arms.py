@@ -73,3 +73,66 @@ def test_dynamo_share_is_stored_checked_and_defaults_for_older_campaigns():
     for bad in (0.0, 1.0):
         with pytest.raises(ValueError, match="dynamo_share"):
             CampaignConfig(dynamo_share=bad)
+
+
+OPS = ("abs", "floor", "cumsum", "sum", "neg", "clamp")
+
+
+def test_later_rounds_visit_credited_operators_first_and_a_jobs_index_names_the_same_job_in_any_order():
+    plain = OpJobs(Exporter.DYNAMO, 7, "special", ops=OPS)
+    base = plain.take(2 * len(OPS), set())  # rounds 0 and 1, nothing credited: the shuffled order twice
+    assert [j.ops[0] for _, j in base[: 2 * len(OPS)]][::2] == plain.ops  # round 0: the shuffled order
+    fed = OpJobs(Exporter.DYNAMO, 7, "special", ops=OPS)
+    first = fed.take(len(OPS), set())
+    assert first == base[: 2 * len(OPS)]
+    fed.credit(fed.ops[-1], 2)  # the last operator of round 0 opened two new buckets, the third-last one
+    fed.credit(fed.ops[-3])
+    second = fed.take(len(OPS), set())
+    assert [j.ops[0] for _, j in second][::2][:2] == [fed.ops[-1], fed.ops[-3]]  # round 1 visits them first
+    assert sorted((i, j.key) for i, j in second) == sorted((i, j.key) for i, j in base[2 * len(OPS):])  # same jobs, same indices
+    assert all(fed.op_of(i) == j.ops[0] for i, j in first + second)
+    # resume: the jobs done are skipped by index whatever order the resumed run takes
+    done = {("dynamo", op_job_key(i)) for i, _ in second[:4]}
+    again = OpJobs(Exporter.DYNAMO, 7, "special", ops=OPS).take(len(OPS) - 2, {("dynamo", op_job_key(i)) for i, _ in first} | done)
+    assert sorted(i for i, _ in again) == sorted(i for i, _ in second[4:])
+
+
+def test_a_resumed_campaign_credits_operators_with_the_new_buckets_its_lines_record():
+    from fuzzer.campaign.config import CampaignConfig
+    from fuzzer.campaign.scheduler import Scheduler
+
+    sched = Scheduler(CampaignConfig(exporters=(Exporter.DYNAMO,), seconds=60), set(), None, None)
+    jobs = sched.op_jobs["dynamo"]
+    limitation = ("ort_load_failure|dynamo|onnxruntime.capi.onnxruntime_pybind11_state.NotImplemented|[ONNXRuntimeError] : # : NOT_IMPLEMENTED :"
+                  " Could not find an implementation for Min(#) node with name #")
+    lines = [{"exporter": "dynamo", "op_job": 0, "bucket": "invalid_model|dynamo|X|a"},
+             {"exporter": "dynamo", "op_job": 2, "bucket": "invalid_model|dynamo|X|a"},  # seen: no credit
+             {"exporter": "dynamo", "op_job": 2, "bucket": limitation},  # a documented limitation: no credit
+             {"exporter": "dynamo", "seed": 5, "bucket": "invalid_model|dynamo|X|b"},  # a generated graph's
+             {"exporter": "dynamo", "op_job": 5, "bucket": "numeric_mismatch|dynamo||nan float16"}]
+    sched.restore_credit(lines)
+    assert jobs.score == Counter({jobs.op_of(0): 1, jobs.op_of(5): 1}) or (jobs.op_of(0) == jobs.op_of(5) and jobs.score[jobs.op_of(0)] == 2)
+
+
+def test_an_op_job_that_opens_new_buckets_credits_its_operator_once_per_bucket():
+    from fuzzer.campaign.config import CampaignConfig
+    from fuzzer.campaign.scheduler import Scheduler
+    from fuzzer.case import CaseResult
+    from fuzzer.compare import Verdict
+
+    sched = Scheduler(CampaignConfig(exporters=(Exporter.DYNAMO,), seconds=60), set(), None, None)
+    jobs = sched.op_jobs["dynamo"]
+    (_, job), = jobs.take(1, set())[:1]
+    head = "[ShapeInferenceError] (op_type:Floor, node name: {}): X typestr: T, has unsupported type: tensor(int16)"
+
+    def result(verdict, node="n0", opset=20):
+        return CaseResult(seed=job.seed, exporter="dynamo", opset_requested=opset, opset=opset, verdict=verdict, input_mode="normal",
+                          error_type="onnx.onnx_cpp2py_export.shape_inference.InferenceError", error_head=head.format(node),
+                          options={"export": {"exporter": "dynamo", "opset": opset, "optimize": True}})
+
+    # two variants fail the same way at differently named nodes (one bucket), one passes
+    rows = [result(Verdict.INVALID_MODEL), result(Verdict.INVALID_MODEL, "node_floor_1", 17), result(Verdict.PASS)]
+    sched.observe_op("dynamo", job, rows, known_bucket=lambda r: False)
+    assert jobs.score == Counter({job.ops[0]: 1})
+    sched.observe_op("dynamo", job, rows, known_bucket=lambda r: r.verdict.is_failure)  # known already: no credit
+    assert jobs.score == Counter({job.ops[0]: 1})
