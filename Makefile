@@ -23,10 +23,11 @@ $(TEST_STAMP): $(STAMP)
 fuzz: $(STAMP)
 	$(VENV)/bin/onnxfuzz fuzz --exporter both --seconds 60
 
-# on both cores (pytest-xdist; a test file stays on one process, so its module fixtures are built
-# once); the slowest tests are listed at the end, so a test that grows shows in every CI log
+# on both cores (pytest-xdist; worksteal: an idle process takes tests queued for the other, so
+# the slowest files do not end the run alone); the slowest tests are listed at the end, so a test
+# that grows shows in every CI log
 test: $(TEST_STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
+	$(PY) -m pytest -q -n 2 --dist worksteal --durations=15
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e"

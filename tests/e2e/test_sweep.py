@@ -50,10 +50,10 @@ def test_batched_dynamo_sweep_gives_the_plain_call_verdicts():
     # and declared opset must equal those of each graph exported alone with the public call
     # and both input modes of a graph share their exports (capture runs on fake tensors: the
     # model does not depend on input values, which the plain calls show)
-    config = SweepConfig(ops=("split", "pad", "abs", "argmax", "isnan"), dtypes=("float16", "int32"), exporters=(DYN,), opsets=(17, 20),
+    config = SweepConfig(ops=("split", "pad", "argmax", "isnan"), dtypes=("float16", "int32"), exporters=(DYN,), opsets=(17, 20),
                          modes=("normal", "special"), attr_variants=1, attr_tries=8, max_shapes=2)
     jobs = list(enumerate_jobs(config))
-    assert 16 <= len(jobs) <= 80
+    assert 16 <= len(jobs) <= 64
     counts = BatchStats()
     with WorkerPool(2, 300) as pool:
         batched = {o.job.key: o.results for o in run_on_pool(jobs, pool, batch=8, batching=counts)}
