@@ -67,14 +67,15 @@ _OLD_DYNAMO_HEADS = {"1/3": "Failed to export the model with torch.export. This 
 #: as ``n0_3`` or ``node_floor`` were kept, so one error at differently named nodes made several
 #: buckets (fuzzer/triage/buckets.py blanks them since). Applied to every tree's lines alike.
 _OLD_NOISE = re.compile(r"'[^']*'|\"[^\"]*\"|\b(node|n)_\w*\d+\b|(?<!\w)/[A-Za-z_.][\w/.:-]*|(?<![A-Za-z_0-9.])\d+(\.\d+)?(e[-+]?\d+)?")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SUFFIXES = ("dynamic@", "declared", "blamed: ", "opset drift ")
 
 
 def _with_head(r: dict, b: str, head: str) -> str:
     """Bucket key ``b`` of line ``r`` with its head (the normalized first line of the error) replaced;
     mismatches are keyed by their worst difference, not a head, and stay as they are."""
-    if r.get("verdict") in ("numeric_mismatch", "shape_or_dtype_mismatch") or not r.get("error_head"):
+    from fuzzer.triage.buckets import _MISMATCHES
+
+    if r.get("verdict") in _MISMATCHES or not r.get("error_head"):
         return b
     parts = b.split("|")
     tail = next((i for i in range(4, len(parts)) if parts[i].startswith(_SUFFIXES)), len(parts))
@@ -82,7 +83,9 @@ def _with_head(r: dict, b: str, head: str) -> str:
 
 
 def _old_head(error_head: str) -> str:
-    text = _ANSI.sub("", error_head or "").strip()
+    from fuzzer.triage.buckets import ANSI_ESCAPE
+
+    text = ANSI_ESCAPE.sub("", error_head or "").strip()
     return _OLD_NOISE.sub("#", text.splitlines()[0] if text else "")[:120]
 
 
