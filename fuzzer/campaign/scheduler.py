@@ -2,7 +2,8 @@
 
 Worker time is split between arms, (exporter, strategy) pairs, by :class:`~.arms.Allocator`:
 generated graphs (below) and one-operator jobs of the sweep plan (:class:`~.arms.OpJobs`, sent
-``op_batch`` jobs at a time with every export variant, as a sweep does).
+``op_batch`` jobs at a time with the export variants a sweep runs, the sampled ones of
+:data:`~.arms.SAMPLED_OPSETS` in a share of the requests: :func:`is_sampled_request`).
 
 Every exporter walks the same slot sequence: slot ``i`` is graph ``seed + i`` (with feedback on, a
 share of the slots are mutants of corpus graphs instead, see :mod:`.feedback`). The next case goes
@@ -34,7 +35,7 @@ from fuzzer.ir import graph_to_dict
 from fuzzer.sweep.plan import SweepJob
 from fuzzer.workers.protocol import CaseSpec, Request, RunGraphs, RunMutant, RunSeeds
 
-from .arms import Allocator, OpJobs, arm_name, op_job_key
+from .arms import SAMPLED_VARIANT_SHARE, Allocator, OpJobs, arm_name, op_job_key
 from .config import DYNAMO_DYNAMIC_SCALE, CampaignConfig
 from .feedback import Feedback, mutant_key
 from .known import KnownTriggers
@@ -78,6 +79,13 @@ class Pick:
 def _explored(key: str, share: float) -> bool:
     """Is the job of ``key`` in the exploration share (run although a known trigger)?"""
     h = int.from_bytes(hashlib.sha256(f"onnxfuzz-explore/{key}".encode()).digest()[:8], "little")
+    return h / 2**64 < share
+
+
+def is_sampled_request(seed: int, i: int, share: float = SAMPLED_VARIANT_SHARE) -> bool:
+    """Does the op request whose first job is ``i`` run the sampled variants too
+    (:data:`~.arms.SAMPLED_OPSETS`)? A fixed share, spread by a hash (independent of the dynamic share)."""
+    h = int.from_bytes(hashlib.sha256(f"onnxfuzz-sampled/{seed}/{i}".encode()).digest()[:8], "little")
     return h / 2**64 < share
 
 
@@ -253,6 +261,12 @@ class Scheduler:
         kind = waiting[0][1].exports  # a request runs one variant list
         jobs = [(i, j) for i, j in waiting if j.exports == kind]
         self.waiting_ops[name] = [(i, j) for i, j in waiting if j.exports != kind]
+        sampled = self.op_jobs[name].sampled
+        if sampled and is_sampled_request(self.config.seed, jobs[0][0]):
+            # this request's jobs also run the sampled variants, those some job of it does not skip
+            # (a certain refusal, or struck re-hits of its operator and dtypes: as _unknown cuts them)
+            add = tuple(e for e in sampled if any(self._wants(name, j, e) for _, j in jobs))
+            jobs = [(i, replace(j, exports=j.exports + add)) for i, j in jobs]
         return self.ops_pick(name, arm, jobs)
 
     def _unknown(self, name: str, jobs: list[tuple[int, SweepJob]]) -> list[tuple[int, SweepJob]]:
@@ -293,6 +307,21 @@ class Scheduler:
                 job = replace(job, exports=keep)
             out.append((i, job))
         return out
+
+    def _wants(self, exporter: str, job: SweepJob, variant: ExportOptions) -> bool:
+        """Whether ``job`` would run ``variant`` as a non-baseline variant (as :meth:`_unknown` cuts them)."""
+        table = self.known.current if self.known is not None and self.config.avoid else None
+        if table is None:
+            return True
+        node = job.graph.nodes[0]
+        specs = job.graph.specs()
+        dtypes = tuple(specs[v].dtype for v in node.inputs)
+        pattern = attr_pattern(node.attrs)
+        explored = _explored(job.key, table.explore)
+        if self._certain(exporter, node.op, pattern, variant):
+            return False
+        return explored or (self.unsupported[(exporter, node.op, pattern, variant)] < UNSUPPORTED_STRIKES
+                            and not self._struck(exporter, node.op, dtypes, variant))
 
     def _certain(self, exporter: str, op: str, pattern: tuple, variant: ExportOptions) -> bool:
         """Whether ``variant`` is sure to refuse ``op`` with these categorical attributes: this

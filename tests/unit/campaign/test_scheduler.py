@@ -212,3 +212,46 @@ def test_an_op_request_holds_each_graph_with_every_input_mode_and_they_share_the
     for (_, job), r in zip(jobs, results):
         (plain,) = run_graph(job.graph, make_inputs(job.graph, job.seed, job.mode), list(job.exports), seed=job.seed, input_mode=job.mode)
         assert (r.verdict, r.error_type) == (plain.verdict, plain.error_type), job.key
+
+
+def test_dynamo_op_requests_run_opsets_18_and_23_in_the_sampled_share_only(tmp_path):
+    """Every dynamo op request exports at the baseline, with the optimizer off and at opset 17;
+    the requests is_sampled_request picks (by their first job) add opsets 18 and 23, so those get
+    every variant a sweep runs. A variant the campaign knows is refused for every job of a
+    request is not added."""
+    from fuzzer.campaign.arms import SAMPLED_OPSETS
+    from fuzzer.campaign.scheduler import is_sampled_request
+    from fuzzer.generate.avoid import attr_pattern
+    from fuzzer.sweep.plan import SweepConfig
+
+    config = CampaignConfig(exporters=(Exporter.DYNAMO,), seconds=60, seed=3, workers=1, arms=("ops",), minimize_seconds=None, dynamic_share=0.0)
+    sched = Scheduler(config, set(), None, tmp_path)
+    full = tuple(SweepConfig(exporters=(Exporter.DYNAMO,)).exports())
+    every = tuple(e for e in full if e.opset not in SAMPLED_OPSETS[Exporter.DYNAMO])
+    assert [(e.opset, e.optimize) for e in every] == [(20, True), (20, False), (17, True)]
+    kinds = []
+    for _ in range(12):
+        pick = sched.next_request(Counter(), Counter())
+        sampled = is_sampled_request(3, pick.jobs[0][0])
+        assert pick.request.exports == (full if sampled else every)
+        assert all(j.exports == pick.request.exports for _, j in pick.jobs)
+        kinds.append(sampled)
+    assert True in kinds and False in kinds
+
+    # opset 23 certainly refused for every job of the next sampled request: it is not added
+    from types import SimpleNamespace
+
+    from fuzzer.generate.avoid import Avoidance
+
+    known = SimpleNamespace(current=Avoidance((), ("dynamo",), explore=0.0), path_for=lambda slot: None)
+    sched = Scheduler(config, set(), None, tmp_path / "b", known=known)
+    opset23 = next(e for e in full if e.opset == 23)
+    while True:
+        jobs = [(i, j) for i, j in sched.op_jobs["dynamo"].take(8, set())]
+        if is_sampled_request(3, jobs[0][0]):
+            break
+    sched.waiting_ops["dynamo"] = jobs
+    for _, j in jobs:
+        sched.certain.add(("dynamo", j.graph.nodes[0].op, attr_pattern(j.graph.nodes[0].attrs), opset23))
+    pick = sched.next_request(Counter(), Counter())
+    assert [e.opset for e in pick.request.exports] == [20, 20, 17, 18]
