@@ -137,3 +137,28 @@ def test_an_op_job_that_opens_new_buckets_credits_its_operator_once_per_bucket()
     assert jobs.score == Counter({job.ops[0]: 1})
     sched.observe_op("dynamo", job, rows, known_bucket=lambda r: r.verdict.is_failure)  # known already: no credit
     assert jobs.score == Counter({job.ops[0]: 1})
+
+
+def test_an_arm_that_stops_finding_loses_its_share_to_one_that_still_finds():
+    """Both arms found 30 buckets in their first 300 worker seconds; then graphs finds nothing
+    while ops finds one a minute. Counted over the whole campaign the split would stay near even;
+    over each arm's last 300 seconds ops gets three quarters of the time and more, graphs little above its floor.
+    A resumed campaign (counts first seen above zero) starts from its average rate."""
+    arms = ("dynamo/graphs", "dynamo/ops")
+    alloc = Allocator(arms, floor=0.1)
+    seconds, found = Counter(), Counter()
+    for t in range(0, 301, 10):  # one pick per 10 worker seconds per arm
+        for a in arms:
+            seconds[a], found[a] = t, t // 10
+            alloc.shares(seconds, found)
+    first = alloc.shares(seconds, found)
+    assert abs(first["dynamo/graphs"] - first["dynamo/ops"]) < 0.01
+    for t in range(310, 901, 10):
+        seconds["dynamo/graphs"] = seconds["dynamo/ops"] = t
+        found["dynamo/ops"] = 30 + (t - 300) // 60
+        share = alloc.shares(seconds, found)
+    assert share["dynamo/ops"] > 0.75 and 0.1 <= share["dynamo/graphs"] < 0.25
+    whole = Allocator(arms, floor=0.1, window=None).shares(seconds, found)
+    assert whole["dynamo/graphs"] > 0.35  # what the whole-campaign yield gave
+    resumed = Allocator(arms, floor=0.1).shares(seconds, found)
+    assert abs(resumed["dynamo/graphs"] - whole["dynamo/graphs"]) < 0.05
