@@ -296,32 +296,34 @@ class Scheduler:
             if self._struck(name, node.op, dtypes, job.exports[0]) and not explored:
                 self.rehit_skipped[name] += 1
                 continue
-            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or (not self._certain(name, node.op, pattern, e) and (
-                explored or self.unsupported[(name, node.op, pattern, e)] < UNSUPPORTED_STRIKES)))
-            if keep != job.exports:
-                self.variants_dropped[name] += len(job.exports) - len(keep)
-                job = replace(job, exports=keep)
-            keep = tuple(e for k, e in enumerate(job.exports) if k == 0 or explored or not self._struck(name, node.op, dtypes, e))
-            if keep != job.exports:
-                self.rehit_skipped[name] += len(job.exports) - len(keep)
-                job = replace(job, exports=keep)
+            cuts = [None] + [self._variant_cut(name, node.op, pattern, dtypes, explored, e) for e in job.exports[1:]]
+            if any(cuts):
+                self.variants_dropped[name] += cuts.count("refused")
+                self.rehit_skipped[name] += cuts.count("rehit")
+                job = replace(job, exports=tuple(e for e, cut in zip(job.exports, cuts) if cut is None))
             out.append((i, job))
         return out
 
     def _wants(self, exporter: str, job: SweepJob, variant: ExportOptions) -> bool:
-        """Whether ``job`` would run ``variant`` as a non-baseline variant (as :meth:`_unknown` cuts them)."""
+        """Whether ``job`` would run ``variant`` as a non-baseline variant (:meth:`_variant_cut`)."""
         table = self.known.current if self.known is not None and self.config.avoid else None
         if table is None:
             return True
         node = job.graph.nodes[0]
         specs = job.graph.specs()
         dtypes = tuple(specs[v].dtype for v in node.inputs)
-        pattern = attr_pattern(node.attrs)
-        explored = _explored(job.key, table.explore)
-        if self._certain(exporter, node.op, pattern, variant):
-            return False
-        return explored or (self.unsupported[(exporter, node.op, pattern, variant)] < UNSUPPORTED_STRIKES
-                            and not self._struck(exporter, node.op, dtypes, variant))
+        return self._variant_cut(exporter, node.op, attr_pattern(node.attrs), dtypes, _explored(job.key, table.explore), variant) is None
+
+    def _variant_cut(self, exporter: str, op: str, pattern: tuple, dtypes: tuple, explored: bool, variant: ExportOptions) -> str | None:
+        """Why an op job's non-baseline ``variant`` is not run, or None: "refused" (sure to be
+        refused, or refused UNSUPPORTED_STRIKES times unless the job is explored) or "rehit" (its
+        operator and dtypes re-hit a filed finding with it, unless explored)."""
+        if self._certain(exporter, op, pattern, variant) or (
+                not explored and self.unsupported[(exporter, op, pattern, variant)] >= UNSUPPORTED_STRIKES):
+            return "refused"
+        if not explored and self._struck(exporter, op, dtypes, variant):
+            return "rehit"
+        return None
 
     def _certain(self, exporter: str, op: str, pattern: tuple, variant: ExportOptions) -> bool:
         """Whether ``variant`` is sure to refuse ``op`` with these categorical attributes: this
