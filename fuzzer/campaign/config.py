@@ -29,9 +29,9 @@ def campaign_generator(**given) -> GeneratorOptions:
 #: The ways a campaign can spend an exporter's worker time (see CampaignConfig.arms).
 ARMS = ("graphs", "ops")
 #: with both exporters, dynamo's share of worker time: the default exporter leads (README; 20-minute
-#: default campaigns side by side with scripts/measure_campaigns.py, 2 workers: 0.9 found 279 dynamo
-#: and 371 TorchScript buckets against 216 and 468 with 0.75, and 237/329 against 209/459 on the tree
-#: before the recent-yield split)
+#: default campaigns side by side with scripts/measure_campaigns.py, 2 workers: 0.9 found 279 and 270
+#: dynamo and 371 and 344 TorchScript buckets against 216 and 220, 468 and 477 with 0.75; 237/329
+#: against 209/459 on the tree before the sampled opsets and the recent-yield split)
 DYNAMO_SHARE = 0.9
 #: dynamo exports that share of ``dynamic_share``'s generated slots dynamic (a subset of
 #: TorchScript's): in a 20-minute side-by-side run a dynamic dynamo graph case cost 3.2 s against
