@@ -5,13 +5,18 @@ case that may be a new bug) or drop it, file a real failure into the findings st
 recorder, before the results line: resume-safe), let the feedback corpus see its coverage, pair it
 with the other exporter's run of the same seed (cross-exporter differential), update the counters,
 and append its line to ``results.jsonl`` (flushed: a case is done iff its line is there).
+Ctrl-C and SIGTERM wait until a case is accounted, so ``summary.json`` counts the cases whose lines
+are there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +31,29 @@ from .config import CampaignConfig
 from .feedback import Feedback
 from .recorder import FindingRecorder
 from .stats import CampaignStats
+
+
+@contextlib.contextmanager
+def signals_deferred(signums=(signal.SIGINT, signal.SIGTERM)):
+    """Hold ``signums`` back for the block, then act on the first that came as its handler would
+    have (Ctrl-C raises KeyboardInterrupt once the block is done). Outside the main thread,
+    which receives no signals, it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    old = {n: signal.signal(n, lambda signum, frame: came.append(signum)) for n in signums}
+    try:
+        yield
+    finally:
+        for n, handler in old.items():
+            signal.signal(n, handler)
+        if came:
+            handler = old[came[0]]
+            if callable(handler):
+                handler(came[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), came[0])
 
 
 class Ledger:
@@ -44,7 +72,12 @@ class Ledger:
                 graph_doc: dict | None = None, mutant: dict | None = None, op_job: int | None = None) -> CaseResult:
         """Record one finished case (``key``: its seed, "m<slot>" for a mutant, "o<index>" for one
         variant of an op job); with feedback, its graph joins the corpus (before the results line)
-        if its model reached new coverage."""
+        if its model reached new coverage. Whole or not at all as far as Ctrl-C goes."""
+        with signals_deferred():
+            return self._account(exporter, key, r, case_dir, confirmation, seconds, graph_doc, mutant, op_job)
+
+    def _account(self, exporter: str, key: int | str, r: CaseResult, case_dir: str | None, confirmation: dict | None, seconds: float,
+                 graph_doc: dict | None, mutant: dict | None, op_job: int | None) -> CaseResult:
         st = self.stats
         real = confirmation is None or confirmation["status"] == "confirmed"
         if not real:
