@@ -1,10 +1,14 @@
-"""Atomic file and directory writes: a killed process never leaves a half-written artefact."""
+"""Atomic file and directory writes: a killed process never leaves a half-written artefact; and
+record steps that Ctrl-C or SIGTERM cannot cut in two (:func:`signals_deferred`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -60,3 +64,26 @@ class StagedDir:
                 raise FileExistsError(f"{self.final} already exists") from None
             raise
         return False
+
+
+@contextlib.contextmanager
+def signals_deferred(signums=(signal.SIGINT, signal.SIGTERM)):
+    """Hold ``signums`` back for the block, then act on the first that came as its handler would
+    have (Ctrl-C raises KeyboardInterrupt once the block is done). Outside the main thread,
+    which receives no signals, it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    old = {n: signal.signal(n, lambda signum, frame: came.append(signum)) for n in signums}
+    try:
+        yield
+    finally:
+        for n, handler in old.items():
+            signal.signal(n, handler)
+        if came:
+            handler = old[came[0]]
+            if callable(handler):
+                handler(came[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), came[0])

@@ -11,17 +11,15 @@ are there.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
+from fuzzer.atomic import signals_deferred
 from fuzzer.case import CaseResult, load_case_dir
 from fuzzer.case.cross import cross_exporter
 from fuzzer.compare import Verdict
@@ -31,29 +29,6 @@ from .config import CampaignConfig
 from .feedback import Feedback
 from .recorder import FindingRecorder
 from .stats import CampaignStats
-
-
-@contextlib.contextmanager
-def signals_deferred(signums=(signal.SIGINT, signal.SIGTERM)):
-    """Hold ``signums`` back for the block, then act on the first that came as its handler would
-    have (Ctrl-C raises KeyboardInterrupt once the block is done). Outside the main thread,
-    which receives no signals, it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    came: list[int] = []
-    old = {n: signal.signal(n, lambda signum, frame: came.append(signum)) for n in signums}
-    try:
-        yield
-    finally:
-        for n, handler in old.items():
-            signal.signal(n, handler)
-        if came:
-            handler = old[came[0]]
-            if callable(handler):
-                handler(came[0], None)
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), came[0])
 
 
 class Ledger:

@@ -27,7 +27,7 @@ from fuzzer.compare.stages import stage_of
 from fuzzer.export.batch import BatchStats
 from fuzzer.generate import make_inputs
 from fuzzer.ir import Graph
-from fuzzer.atomic import atomic_write_text
+from fuzzer.atomic import atomic_write_text, signals_deferred
 from fuzzer.versions import changed_versions, stack_versions
 
 from .errors import SweepStateError
@@ -199,33 +199,34 @@ def run_sweep(
     try:
         with open(out_dir / "results.jsonl", "a", encoding="utf-8") as log:
             for outcome in execute(todo):
-                job = outcome.job
-                results = annotate(outcome.results, job.exports, baselines)
-                confirmations = outcome.confirmations or (None,) * len(results)
-                inputs = None
-                rows = []
-                for r, conf in zip(results, confirmations):
-                    bucket = None
-                    unconfirmed = conf is not None and conf.get("status") != "confirmed"
-                    if unconfirmed:
-                        stats.unconfirmed[conf.get("status")] += 1
-                    if is_finding(r) and not unconfirmed:
-                        if inputs is None:
-                            inputs = make_inputs(job.graph, job.seed, job.mode)
-                        bucket = record(job.graph, inputs, r)
-                        stats.findings += 1
-                    rows.append(result_row(job, r, bucket, outcome.seconds, conf))
-                    stats.cases += 1
-                    stats.verdicts[(r.exporter, r.verdict.value)] += 1
-                    for a in (r.options or {}).get("differential", ()):
-                        stats.attributions[(r.exporter, a["label"])] += 1
-                    d = (r.options or {}).get("opset_drift")
-                    if d:
-                        stats.drift[(r.exporter, d["requested"], d["actual"])] += 1
-                log.write("".join(json.dumps(row, allow_nan=False, default=str) + "\n" for row in rows))
-                log.flush()
-                progress.mark(job.key)
-                stats.jobs_done += 1
+                with signals_deferred():  # a job's lines, its progress mark and the counters: all or none (resume re-runs it)
+                    job = outcome.job
+                    results = annotate(outcome.results, job.exports, baselines)
+                    confirmations = outcome.confirmations or (None,) * len(results)
+                    inputs = None
+                    rows = []
+                    for r, conf in zip(results, confirmations):
+                        bucket = None
+                        unconfirmed = conf is not None and conf.get("status") != "confirmed"
+                        if unconfirmed:
+                            stats.unconfirmed[conf.get("status")] += 1
+                        if is_finding(r) and not unconfirmed:
+                            if inputs is None:
+                                inputs = make_inputs(job.graph, job.seed, job.mode)
+                            bucket = record(job.graph, inputs, r)
+                            stats.findings += 1
+                        rows.append(result_row(job, r, bucket, outcome.seconds, conf))
+                        stats.cases += 1
+                        stats.verdicts[(r.exporter, r.verdict.value)] += 1
+                        for a in (r.options or {}).get("differential", ()):
+                            stats.attributions[(r.exporter, a["label"])] += 1
+                        d = (r.options or {}).get("opset_drift")
+                        if d:
+                            stats.drift[(r.exporter, d["requested"], d["actual"])] += 1
+                    log.write("".join(json.dumps(row, allow_nan=False, default=str) + "\n" for row in rows))
+                    log.flush()
+                    progress.mark(job.key)
+                    stats.jobs_done += 1
                 yield JobOutcome(job, tuple(results), outcome.seconds)
     finally:
         progress.close()

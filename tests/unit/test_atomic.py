@@ -1,12 +1,13 @@
-"""The ledger accounts a case whole: Ctrl-C or SIGTERM in the middle waits for the case's line
-(otherwise summary.json counted a case whose results line was never written)."""
+"""Record steps Ctrl-C cannot cut in two: a campaign's ledger accounts a case whole, a sweep a job
+(summary.json counted a case whose results line was never written; a sweep job's lines without its
+progress mark would be written again on resume). Ctrl-C or SIGTERM in the block waits for its end."""
 
 import os
 import signal
 
 import pytest
 
-from fuzzer.campaign.ledger import signals_deferred
+from fuzzer.atomic import signals_deferred
 
 
 def test_ctrl_c_inside_the_block_lands_after_it():
